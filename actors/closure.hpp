@@ -1,0 +1,235 @@
+// Closures: registered code plus captured values, serializable whatever the graph's shape.
+//
+//   // 1. Ordinary code. Call arguments come first, captured values after them.
+//   std::string greet(const std::string& greeting, const std::string& who) { return greeting + ", " + who; }
+//
+//   // 2. Register it once, under a name that stays the same in every process and build.
+//   inline const revenant::function<std::string(const std::string&), greet> greet_fn{"demo.greet"};
+//
+//   // 3. Bind the captured values; call the closure like a function.
+//   revenant::closure<std::string(const std::string&)> hello = greet_fn.bind("world");
+//   hello("hello");  // "hello, world"
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "actors/cell.hpp"
+#include "actors/detail/archive.hpp"
+#include "actors/detail/node.hpp"
+#include "actors/detail/registry.hpp"
+
+namespace revenant {
+
+template <class Sig>
+class closure;
+
+// Thrown when an empty closure is called.
+class bad_closure_call : public std::logic_error {
+ public:
+  explicit bad_closure_call(std::string_view signature)
+      : std::logic_error("revenant: call of an empty closure<" + std::string(signature) + ">") {}
+};
+
+// The slot through which a self-recursive closure reaches itself (see function::bind_recursive).
+template <class Sig>
+using self_ref = cell<closure<Sig>>;
+
+namespace detail {
+
+// The decayed types of P[Skip..], as a tuple: a function's captured parameters.
+template <std::size_t Skip, class Params, class Indices>
+struct trailing_params;
+template <std::size_t Skip, class... P, std::size_t... I>
+struct trailing_params<Skip, std::tuple<P...>, std::index_sequence<I...>> {
+  using type = std::tuple<std::remove_cvref_t<std::tuple_element_t<Skip + I, std::tuple<P...>>>...>;
+};
+
+template <class F>
+struct function_traits;
+template <class R, class... P>
+struct function_traits<R (*)(P...)> {
+  static constexpr std::size_t arity = sizeof...(P);
+  template <std::size_t Skip>
+  using captures =
+      typename trailing_params<Skip, std::tuple<P...>, std::make_index_sequence<sizeof...(P) - Skip>>::type;
+};
+template <class R, class... P>
+struct function_traits<R (*)(P...) noexcept> : function_traits<R (*)(P...)> {};
+
+template <class Sig>
+class closure_body;
+
+template <class R, class... A>
+class closure_body<R(A...)> : public node_base {
+ public:
+  virtual R invoke(A... args) = 0;
+
+  static const void* static_type() noexcept { return tag_of<closure<R(A...)>>(); }
+  static std::string_view static_type_name() noexcept { return type_name<closure<R(A...)>>(); }
+  static std::shared_ptr<closure_body> create_for_load(graph_input_archive& ar) {
+    const function_entry& fn = ar.load_function(static_type(), type_name<R(A...)>());
+    return std::static_pointer_cast<closure_body>(fn.make_empty());
+  }
+
+  const void* type() const noexcept final { return static_type(); }
+  std::string_view type_display_name() const noexcept final { return static_type_name(); }
+};
+
+// The body of a closure of Fn: its captured values, typed after Fn's trailing parameters.
+template <class Sig, auto Fn>
+class closure_node;
+
+template <class R, class... A, auto Fn>
+class closure_node<R(A...), Fn> final : public closure_body<R(A...)> {
+  using traits = function_traits<decltype(Fn)>;
+  static_assert(traits::arity >= sizeof...(A),
+                "a registered function takes the closure's call arguments first, then its captured values");
+
+ public:
+  using captures_type = typename traits::template captures<sizeof...(A)>;
+
+  // Set once, when function<Sig, Fn> registers; every node of this type exists after that.
+  inline static const function_entry* entry = nullptr;
+
+  closure_node() = default;
+  template <class... C>
+  explicit closure_node(std::in_place_t, C&&... captures) : captures_(std::forward<C>(captures)...) {}
+
+  R invoke(A... args) override {
+    return std::apply(
+        [&](auto&... captured) -> R {
+          if constexpr (std::is_void_v<R>)
+            Fn(std::forward<A>(args)..., captured...);
+          else
+            return Fn(std::forward<A>(args)..., captured...);
+        },
+        captures_);
+  }
+
+  const function_entry* function() const noexcept override { return entry; }
+  void save_contents(graph_output_archive& ar) const override {
+    std::apply([&](const auto&... captured) { ar(captured...); }, captures_);
+  }
+  void load_contents(graph_input_archive& ar) override {
+    std::apply([&](auto&... captured) { ar(captured...); }, captures_);
+  }
+  void clear_contents() noexcept override { captures_ = captures_type{}; }
+
+  static std::shared_ptr<node_base> make_empty() { return std::make_shared<closure_node>(); }
+
+ private:
+  captures_type captures_;
+};
+
+}  // namespace detail
+
+// A handle to a closure: a registered function plus its captured values. Copies share one
+// closure (like shared_ptr), and a snapshot preserves that sharing and every cycle.
+// A default-constructed closure is empty; calling it throws bad_closure_call.
+// Calls are not synchronised: one actor (one thread at a time) uses a graph.
+template <class R, class... A>
+class closure<R(A...)> {
+ public:
+  using signature = R(A...);
+
+  closure() noexcept = default;
+  closure(const closure&) noexcept = default;
+  closure(closure&&) noexcept = default;
+  closure& operator=(closure other) noexcept {
+    body_.swap(other.body_);
+    return *this;
+  }
+  ~closure() { detail::dispose(std::move(body_)); }
+
+  // Runs the function with args followed by the captured values (passed as lvalues, so a
+  // function that takes a capture by non-const reference may change it for later calls).
+  R operator()(A... args) const {
+    if (!body_) throw bad_closure_call(detail::type_name<R(A...)>());
+    return body_->invoke(std::forward<A>(args)...);
+  }
+
+  // True if this handle refers to a closure.
+  explicit operator bool() const noexcept { return body_ != nullptr; }
+  // The closure's address: equal for handles that share one closure.
+  const void* identity() const noexcept { return body_.get(); }
+  // The registered name of the closure's function; empty for an empty handle.
+  std::string_view function_name() const noexcept { return body_ ? std::string_view(body_->function()->name) : ""; }
+  friend bool operator==(const closure& a, const closure& b) noexcept { return a.body_ == b.body_; }
+
+  // Cereal hooks; closures serialize only through revenant's snapshot codec.
+  void save(detail::graph_output_archive& ar) const { ar.save_node(body_); }
+  void load(detail::graph_input_archive& ar) { *this = closure(ar.load_node<detail::closure_body<R(A...)>>()); }
+
+ private:
+  template <class S, auto F>
+  friend class function;
+
+  explicit closure(std::shared_ptr<detail::closure_body<R(A...)>> body) noexcept : body_(std::move(body)) {}
+
+  std::shared_ptr<detail::closure_body<R(A...)>> body_;
+};
+
+// A registered function: code that closures of signature Sig can be made from and that any
+// snapshot naming it can be rebuilt with. Fn's parameters are Sig's arguments followed by the
+// captured values; the capture types are Fn's trailing parameter types, decayed, and must be
+// default-constructible and serializable with Cereal.
+//
+// Define one at namespace scope, so it registers before main:
+//   inline const revenant::function<void(), print_twice> print_twice_fn{"seed.print_twice"};
+// The name is what snapshots store: never change it once snapshots exist.
+template <class Sig, auto Fn>
+class function;
+
+template <class R, class... A, auto Fn>
+class function<R(A...), Fn> {
+  using node = detail::closure_node<R(A...), Fn>;
+  using captures_type = typename node::captures_type;
+
+ public:
+  // Registers Fn under name. Throws std::logic_error if the name is taken by other code or
+  // Fn (with this signature) is already registered under another name.
+  explicit function(std::string_view name)
+      : entry_(&detail::register_function(detail::function_entry{
+            std::string(name), detail::tag_of<closure<R(A...)>>(), detail::type_name<R(A...)>(),
+            detail::value_name<Fn>(), detail::tag_of<node>(),
+            static_cast<std::uint32_t>(std::tuple_size_v<captures_type>), &node::make_empty})) {
+    node::entry = entry_;
+  }
+
+  // A new closure capturing the given values, converted to Fn's capture types.
+  template <class... C>
+  closure<R(A...)> bind(C&&... captures) const {
+    static_assert(sizeof...(C) == std::tuple_size_v<captures_type>,
+                  "bind() takes exactly one value per captured parameter of the function");
+    return closure<R(A...)>(std::make_shared<node>(std::in_place, std::forward<C>(captures)...));
+  }
+
+  // A new closure that captures itself: Fn's first captured parameter must be a
+  // self_ref<R(A...)>, which is bound to a cell holding the returned closure; rest are the
+  // remaining captures. The returned closure keeps itself alive: release() it when done.
+  template <class... C>
+  closure<R(A...)> bind_recursive(C&&... rest) const {
+    static_assert(std::tuple_size_v<captures_type> >= 1 &&
+                      std::is_same_v<std::tuple_element_t<0, captures_type>, self_ref<R(A...)>>,
+                  "bind_recursive() needs a function whose first captured parameter is a self_ref<Sig>");
+    auto self = make_cell<closure<R(A...)>>();
+    closure<R(A...)> result = bind(self, std::forward<C>(rest)...);
+    self.set(result);
+    return result;
+  }
+
+  // The registered name.
+  const std::string& name() const noexcept { return entry_->name; }
+
+ private:
+  const detail::function_entry* entry_;
+};
+
+}  // namespace revenant

@@ -1,0 +1,286 @@
+// revenant's own Cereal archive pair: the payload encoding of docs/format.md.
+//
+// Why not PortableBinary: Cereal's binary archives trust every length they read (a flipped
+// size field commits gigabytes before failing) and know nothing of closures. These archives
+// write the same little-endian fixed-width primitives, but
+//  - reject any length larger than the bytes that remain, before anything is allocated;
+//  - know their offset, so errors say where;
+//  - track closure and cell nodes themselves: a node is written in place as a reference, and
+//    its contents are written later, in id order, by drain(). Loading mirrors this, creating
+//    each node empty when its reference is first met (so back-edges resolve to it) and filling
+//    it in the drain loop. A chain of nodes therefore never recurses, however long.
+#pragma once
+
+#include <cereal/cereal.hpp>
+// Captures are often standard types: support for them comes with every closure.
+#include <cereal/types/array.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/deque.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/memory.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/detail/node.hpp"
+#include "actors/detail/registry.hpp"
+#include "actors/snapshot_error.hpp"
+
+namespace revenant::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "the snapshot format is little-endian; big-endian hosts need byte swapping here");
+
+// Writes a graph's payload into a string, or (with a null string) only walks the graph:
+// release() uses the walk to find every node reachable from a root.
+class graph_output_archive : public cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision> {
+ public:
+  explicit graph_output_archive(std::string* out)
+      : cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>(this), out_(out) {}
+
+  void write(const void* data, std::size_t size) {
+    if (out_ != nullptr) out_->append(static_cast<const char*>(data), size);
+  }
+  void write_u32(std::uint32_t v) { write(&v, sizeof v); }
+
+  // Writes a reference to node (0 for null); a node seen for the first time gets the next id
+  // and, if it is a closure, its function-table index.
+  template <class Node>
+  void save_node(const std::shared_ptr<Node>& node) {
+    if (!node) {
+      write_u32(0);
+      return;
+    }
+    const node_base* key = node.get();
+    auto [it, inserted] = ids_.try_emplace(key, static_cast<std::uint32_t>(nodes_.size() + 1));
+    write_u32(it->second);
+    if (!inserted) return;
+    nodes_.push_back(node);
+    if (const function_entry* fn = key->function()) save_function(*fn);
+  }
+
+  // Writes the contents of every node not yet written, in id order, including nodes first
+  // met while doing so. Returns when the graph is complete.
+  void drain() {
+    while (drained_ < nodes_.size()) nodes_[drained_++]->save_contents(*this);
+  }
+
+  // Every node reached so far, in id order (id = index + 1).
+  const std::vector<std::shared_ptr<node_base>>& nodes() const noexcept { return nodes_; }
+
+ private:
+  void save_function(const function_entry& fn) {
+    if (&fn == last_function_) {
+      write_u32(last_function_index_);
+      return;
+    }
+    auto [it, inserted] = functions_.try_emplace(&fn, static_cast<std::uint32_t>(functions_.size()));
+    write_u32(it->second);
+    if (inserted) {
+      const std::uint64_t length = fn.name.size();
+      write(&length, sizeof length);
+      write(fn.name.data(), fn.name.size());
+      write_u32(fn.capture_count);
+    }
+    last_function_ = &fn;
+    last_function_index_ = it->second;
+  }
+
+  std::string* out_;
+  std::unordered_map<const node_base*, std::uint32_t> ids_;
+  std::vector<std::shared_ptr<node_base>> nodes_;  // keeps every node alive for the whole save
+  std::size_t drained_ = 0;
+  std::unordered_map<const function_entry*, std::uint32_t> functions_;
+  const function_entry* last_function_ = nullptr;
+  std::uint32_t last_function_index_ = 0;
+};
+
+// Reads a payload. Every read is bounds-checked; every failure throws snapshot_error with the
+// offset of the field at fault (counted from the snapshot's first byte: base + position).
+class graph_input_archive : public cereal::InputArchive<graph_input_archive, cereal::AllowEmptyClassElision> {
+ public:
+  graph_input_archive(std::string_view payload, std::size_t base_offset, std::string subject)
+      : cereal::InputArchive<graph_input_archive, cereal::AllowEmptyClassElision>(this),
+        data_(payload),
+        base_(base_offset),
+        subject_(std::move(subject)) {}
+
+  graph_input_archive(const graph_input_archive&) = delete;
+  graph_input_archive& operator=(const graph_input_archive&) = delete;
+  // A load that did not complete leaves a half-built graph whose cycles would leak: empty
+  // every node built so far. (Nothing to do after finish(): the nodes are then the caller's.)
+  ~graph_input_archive() {
+    if (!finished_)
+      for (auto& n : nodes_) n->clear_contents();
+  }
+
+  void read(void* data, std::size_t size) {
+    if (size > remaining())
+      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
+                                         std::to_string(remaining()) + " remain");
+    std::memcpy(data, data_.data() + pos_, size);
+    pos_ += size;
+  }
+  std::uint32_t read_u32() {
+    std::uint32_t v;
+    read(&v, sizeof v);
+    return v;
+  }
+  // A length or element count: never more than the bytes left, since every element takes at
+  // least one byte. This bounds every allocation a hostile length can cause.
+  std::uint64_t read_length() {
+    const std::size_t at = pos_;
+    std::uint64_t n;
+    read(&n, sizeof n);
+    if (n > remaining()) fail_at(at, snapshot_errc::size_limit, "length " + std::to_string(n) + " exceeds the " +
+                                                                 std::to_string(remaining()) + " bytes that remain");
+    return n;
+  }
+
+  std::size_t remaining() const noexcept { return data_.size() - pos_; }
+  std::size_t offset() const noexcept { return base_ + pos_; }
+
+  // Reads a node reference written by graph_output_archive::save_node. Node is the expected
+  // node class; Node::create_for_load(*this) makes an empty one when the reference is new.
+  template <class Node>
+  std::shared_ptr<Node> load_node() {
+    const std::size_t at = pos_;
+    const std::uint32_t ref = read_u32();
+    if (ref == 0) return nullptr;
+    if (ref <= nodes_.size()) {
+      const std::shared_ptr<node_base>& n = nodes_[ref - 1];
+      if (n->type() != Node::static_type())
+        fail_at(at, snapshot_errc::signature_mismatch,
+                "node " + std::to_string(ref) + " is a " + std::string(n->type_display_name()) + ", expected a " +
+                    std::string(Node::static_type_name()));
+      return std::static_pointer_cast<Node>(n);
+    }
+    if (ref != nodes_.size() + 1)
+      fail_at(at, snapshot_errc::bad_reference,
+              "node reference " + std::to_string(ref) + " but only " + std::to_string(nodes_.size()) +
+                  " nodes are defined so far");
+    std::shared_ptr<Node> n = Node::create_for_load(*this);
+    nodes_.push_back(n);
+    return n;
+  }
+
+  // Reads a function-table reference and returns the registered entry it names, checked
+  // against the closure signature the reader expects.
+  const function_entry& load_function(const void* signature, std::string_view signature_name);
+
+  // Fills every node created but not yet loaded, in id order, including nodes first met
+  // while doing so; then requires that the payload is used up exactly.
+  void finish();
+
+  [[noreturn]] void fail(snapshot_errc code, std::string detail) const { fail_at(pos_, code, std::move(detail)); }
+  [[noreturn]] void fail_at(std::size_t position, snapshot_errc code, std::string detail) const {
+    throw snapshot_error(code, base_ + position, std::move(detail), subject_);
+  }
+
+ private:
+  std::string_view data_;
+  std::size_t pos_ = 0;
+  std::size_t base_;
+  std::string subject_;
+  std::vector<std::shared_ptr<node_base>> nodes_;
+  std::size_t filled_ = 0;
+  std::vector<const function_entry*> functions_;
+  bool finished_ = false;
+};
+
+// ---- Cereal hooks: primitives, names, sizes, raw data --------------------------------------
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const T& t) {
+  ar.write(std::addressof(t), sizeof t);
+}
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, T& t) {
+  if constexpr (std::is_same_v<T, bool>) {
+    std::uint8_t byte;
+    ar.read(&byte, 1);
+    if (byte > 1) ar.fail(snapshot_errc::malformed, "bool byte is " + std::to_string(byte) + ", expected 0 or 1");
+    t = byte != 0;
+  } else {
+    ar.read(std::addressof(t), sizeof t);
+  }
+}
+
+template <class Archive, class T>
+CEREAL_ARCHIVE_RESTRICT(graph_input_archive, graph_output_archive)
+CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {
+  ar(t.value);
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const cereal::SizeTag<T>& t) {
+  const std::uint64_t n = t.size;
+  ar.write(&n, sizeof n);
+}
+
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::SizeTag<T>& t) {
+  t.size = static_cast<std::remove_reference_t<T>>(ar.read_length());
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const cereal::BinaryData<T>& bd) {
+  ar.write(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::BinaryData<T>& bd) {
+  ar.read(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+// ---- whole payloads ------------------------------------------------------------------------
+
+// Appends the payload encoding of the graph reachable from root to out.
+template <class T>
+void encode_payload(std::string& out, const T& root) {
+  graph_output_archive ar(&out);
+  ar(root);
+  ar.drain();
+}
+
+// Decodes a payload into a new T. Throws snapshot_error, and only snapshot_error, on bad input:
+// exceptions from Cereal or from user serialize functions are reported as malformed, at the
+// offset where they were thrown. A failed decode frees everything it built (no leak, even for
+// cyclic graphs).
+template <class T>
+T decode_payload(std::string_view payload, std::size_t base_offset, std::string subject) {
+  graph_input_archive ar(payload, base_offset, std::move(subject));
+  T root{};
+  try {
+    ar(root);
+    ar.finish();
+  } catch (const snapshot_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    ar.fail(snapshot_errc::malformed, e.what());
+  }
+  return root;
+}
+
+}  // namespace revenant::detail
+
+CEREAL_REGISTER_ARCHIVE(revenant::detail::graph_output_archive)
+CEREAL_REGISTER_ARCHIVE(revenant::detail::graph_input_archive)
+CEREAL_SETUP_ARCHIVE_TRAITS(revenant::detail::graph_input_archive, revenant::detail::graph_output_archive)

@@ -1,0 +1,87 @@
+// Internals shared by closures and cells: the graph node base, type tags, and the
+// iterative disposal that keeps destroying a long chain off the call stack.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace revenant::detail {
+
+class graph_output_archive;
+class graph_input_archive;
+
+// A unique address per type, usable as a cheap type identity (no RTTI needed).
+template <class T>
+struct type_tag {
+  static constexpr char id = 0;
+};
+template <class T>
+constexpr const void* tag_of() noexcept {
+  return &type_tag<T>::id;
+}
+
+// Human-readable name of T, for error messages only (never written to disk).
+template <class T>
+constexpr std::string_view type_name() noexcept {
+  std::string_view p = __PRETTY_FUNCTION__;
+  const auto start = p.find("T = ") + 4;
+  const auto end = p.find_first_of(";]", start);
+  return p.substr(start, end - start);
+}
+
+// Human-readable name of a constant (a function pointer names its function), for messages.
+template <auto V>
+constexpr std::string_view value_name() noexcept {
+  std::string_view p = __PRETTY_FUNCTION__;
+  const auto start = p.find("V = ") + 4;
+  const auto end = p.find_first_of(";]", start);
+  return p.substr(start, end - start);
+}
+
+struct function_entry;
+
+// A node of a closure graph: a closure body or a cell. Nodes are the only objects the
+// graph codec tracks itself (ids, iterative encoding); everything else goes through Cereal.
+class node_base {
+ public:
+  node_base() = default;
+  node_base(const node_base&) = delete;
+  node_base& operator=(const node_base&) = delete;
+  virtual ~node_base() = default;
+
+  // Tag of the handle type this node backs (closure<Sig> or cell<T>): a back-reference in a
+  // snapshot is accepted only where the reader expects exactly this type.
+  virtual const void* type() const noexcept = 0;
+  virtual std::string_view type_display_name() const noexcept = 0;
+  // The registered function of a closure node; nullptr for a cell.
+  virtual const function_entry* function() const noexcept = 0;
+
+  virtual void save_contents(graph_output_archive& ar) const = 0;
+  virtual void load_contents(graph_input_archive& ar) = 0;
+  // Resets the contents to default-constructed values, dropping every edge out of this node.
+  virtual void clear_contents() noexcept = 0;
+};
+
+// Iterative destruction. Destroying the last handle to a node destroys its contents, which
+// may hold the last handle to the next node, and so on: a chain of a million closures
+// would recurse a million frames deep. Handles therefore release their node through
+// dispose(): the outermost call on a thread destroys nodes one at a time from a local
+// worklist, and nested calls (made while a node is being destroyed) only append to it.
+// The worklist pointer is trivially destructible, so handles in static storage are safe.
+inline thread_local std::vector<std::shared_ptr<node_base>>* disposal_worklist = nullptr;
+
+void dispose_slow(std::shared_ptr<node_base>&& node) noexcept;
+
+inline void dispose(std::shared_ptr<node_base>&& node) noexcept {
+  if (!node) return;
+  if (disposal_worklist != nullptr) {
+    disposal_worklist->push_back(std::move(node));
+    return;
+  }
+  dispose_slow(std::move(node));
+}
+
+}  // namespace revenant::detail

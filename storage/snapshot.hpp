@@ -1,0 +1,52 @@
+// The snapshot codec: a closure graph (or any Cereal-serializable value holding closures and
+// cells) to bytes and back. Layout in docs/format.md, "Snapshot encoding".
+//
+// Thread-safety: encode and decode share no state; any number may run at once on different
+// graphs. A graph itself must not be mutated while it is being encoded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "actors/detail/archive.hpp"
+#include "actors/snapshot_error.hpp"
+
+namespace revenant {
+
+// The format version this build writes; it reads exactly this version. Frozen per release.
+inline constexpr std::uint16_t snapshot_format_version = 1;
+// Size of the fixed header in front of every payload.
+inline constexpr std::size_t snapshot_header_size = 24;
+
+namespace storage_internal {
+// Writes the header into the first snapshot_header_size bytes of snapshot, which the payload
+// follows.
+void seal_snapshot(std::string& snapshot);
+// Checks header and checksums; returns the payload. Throws snapshot_error.
+std::string_view open_snapshot(std::string_view snapshot, const std::string& subject);
+}  // namespace storage_internal
+
+// Encodes the graph reachable from root. Closures and cells at any depth are encoded without
+// recursion; user types nested inside captures recurse as Cereal does (docs/design.md, "Depth").
+// Throws whatever root's own serialize functions throw; never snapshot_error.
+template <class T>
+std::string encode_snapshot(const T& root) {
+  std::string snapshot(snapshot_header_size, '\0');
+  detail::encode_payload(snapshot, root);
+  storage_internal::seal_snapshot(snapshot);
+  return snapshot;
+}
+
+// Rebuilds a T from bytes made by encode_snapshot<T>. Throws snapshot_error on any damage
+// (truncation, flipped bits, unknown function, wrong version, hostile lengths); subject
+// (e.g. "actor \"account/42\"") is named in its message. Never allocates more than a small
+// multiple of bytes.size() on the strength of a length field.
+template <class T>
+T decode_snapshot(std::string_view bytes, std::string subject = {}) {
+  const std::string_view payload = storage_internal::open_snapshot(bytes, subject);
+  return detail::decode_payload<T>(payload, snapshot_header_size, std::move(subject));
+}
+
+}  // namespace revenant

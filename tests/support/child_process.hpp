@@ -1,0 +1,41 @@
+// Runs this test executable again as a child process, for tests that need a second process
+// (save here, load there) or a real crash.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace revenant::test {
+
+struct child_result {
+  int exit_code = -1;  // -1 if the child did not exit normally
+  int signal = 0;      // the signal that ended it, or 0
+  std::string output;  // everything it wrote to stdout and stderr
+};
+
+// Runs `<this executable> --child <args...>` and waits for it.
+child_result run_child(const std::vector<std::string>& args);
+
+// A child entry point: main() dispatches `--child <name> args...` to the function registered
+// under name, whose return value becomes the exit code.
+using child_main = int (*)(const std::vector<std::string>& args);
+bool register_child(const std::string& name, child_main fn);
+int dispatch_child(int argc, char** argv);
+
+// A fresh temporary directory, removed by the destructor.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
+}  // namespace revenant::test
