@@ -115,10 +115,18 @@ class closure_node<R(A...), Fn> final : public closure_body<R(A...)> {
 
   const function_entry* function() const noexcept override { return entry; }
   void save_contents(graph_output_archive& ar) const override {
-    std::apply([&](const auto&... captured) { ar(captured...); }, captures_);
+    std::apply(
+        [&](const auto&... captured) {
+          if constexpr (sizeof...(captured) > 0) ar(captured...);
+        },
+        captures_);
   }
   void load_contents(graph_input_archive& ar) override {
-    std::apply([&](auto&... captured) { ar(captured...); }, captures_);
+    std::apply(
+        [&](auto&... captured) {
+          if constexpr (sizeof...(captured) > 0) ar(captured...);
+        },
+        captures_);
   }
   void clear_contents() noexcept override { captures_ = captures_type{}; }
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Usage: bash benchmarks/run.sh BUILD_DIR
+# Runs closure_bench and the cloudpickle comparison, then prints the goal ratios.
+set -euo pipefail
+
+build_dir=${1:?usage: bash benchmarks/run.sh BUILD_DIR}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+json=$build_dir/closure_bench.json
+
+"$build_dir/benchmarks/closure_bench" --benchmark_format=console \
+  --benchmark_out_format=json --benchmark_out="$json"
+pickle_line=$(python3 "$here/cloudpickle_seed.py")
+echo "$pickle_line"
+
+python3 - "$json" "$pickle_line" <<'PY'
+import json, re, sys
+
+# Names carry run options ("closure_graph_1m/revenant/iterations:5"): key by the bare name.
+bench = {re.sub(r"/(iterations|min_time|repeats):[^/]*", "", b["name"]): b
+         for b in json.load(open(sys.argv[1]))["benchmarks"]}
+pickle = json.loads(sys.argv[2])
+
+def us_per_op(b):
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+    return b["real_time"] * scale
+
+ratio = bench["closure_graph_1m/revenant"]["items_per_second"] / bench["closure_graph_1m/cereal"]["items_per_second"]
+print(f"{'ratio':<46}{'value':>10}  goal")
+print(f"{'closure_graph_1m revenant/cereal items/s':<46}{ratio:>10.2f}  >= 0.8")
+if "us_per_op" in pickle:
+    seed = pickle["us_per_op"] / us_per_op(bench["seed_self_ref/revenant"])
+    print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{seed:>10.1f}  >= 100")
+else:
+    print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{'skipped':>10}  >= 100")
+PY
