@@ -26,7 +26,10 @@ class cell_node final : public node_base {
   explicit cell_node(std::in_place_t, Args&&... args) : value_(std::forward<Args>(args)...) {}
 
   static const void* static_type() noexcept { return tag_of<cell<T>>(); }
-  static std::string_view static_type_name() noexcept { return type_name<cell<T>>(); }
+  static std::string_view static_type_name() noexcept {
+    static constexpr std::string_view name = type_name<cell<T>>();
+    return name;
+  }
   static std::shared_ptr<cell_node> create_for_load(graph_input_archive&) { return std::make_shared<cell_node>(); }
 
   const void* type() const noexcept override { return static_type(); }

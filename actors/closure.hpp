@@ -72,9 +72,13 @@ class closure_body<R(A...)> : public node_base {
   virtual R invoke(A... args) = 0;
 
   static const void* static_type() noexcept { return tag_of<closure<R(A...)>>(); }
-  static std::string_view static_type_name() noexcept { return type_name<closure<R(A...)>>(); }
+  static std::string_view static_type_name() noexcept {
+    static constexpr std::string_view name = type_name<closure<R(A...)>>();
+    return name;
+  }
   static std::shared_ptr<closure_body> create_for_load(graph_input_archive& ar) {
-    const function_entry& fn = ar.load_function(static_type(), type_name<R(A...)>());
+    static constexpr std::string_view signature_name = type_name<R(A...)>();
+    const function_entry& fn = ar.load_function(static_type(), signature_name);
     return std::static_pointer_cast<closure_body>(fn.make_empty());
   }
 

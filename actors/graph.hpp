@@ -18,7 +18,7 @@ void release(const T& root) {
   detail::graph_output_archive walk(nullptr);
   walk(root);
   walk.drain();
-  for (const auto& node : walk.nodes()) node->clear_contents();
+  walk.clear_all();
 }
 
 }  // namespace revenant

@@ -33,7 +33,9 @@ std::string_view open_snapshot(std::string_view snapshot, const std::string& sub
 // Throws whatever root's own serialize functions throw; never snapshot_error.
 template <class T>
 std::string encode_snapshot(const T& root) {
-  std::string snapshot(snapshot_header_size, '\0');
+  std::string snapshot;
+  snapshot.reserve(256);  // one allocation for typical actor snapshots
+  snapshot.resize(snapshot_header_size);
   detail::encode_payload(snapshot, root);
   storage_internal::seal_snapshot(snapshot);
   return snapshot;

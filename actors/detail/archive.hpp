@@ -35,11 +35,12 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include "actors/detail/node.hpp"
+#include "actors/detail/pointer_map.hpp"
 #include "actors/detail/registry.hpp"
+#include "actors/detail/small_vector.hpp"
 #include "actors/snapshot_error.hpp"
 
 namespace revenant::detail {
@@ -68,10 +69,10 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
       return;
     }
     const node_base* key = node.get();
-    auto [it, inserted] = ids_.try_emplace(key, static_cast<std::uint32_t>(nodes_.size() + 1));
-    write_u32(it->second);
+    auto [id, inserted] = ids_.try_emplace(key, static_cast<std::uint32_t>(nodes_.size() + 1));
+    write_u32(*id);
     if (!inserted) return;
-    nodes_.push_back(node);
+    nodes_.push_back(key);
     if (const function_entry* fn = key->function()) save_function(*fn);
   }
 
@@ -81,8 +82,13 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
     while (drained_ < nodes_.size()) nodes_[drained_++]->save_contents(*this);
   }
 
-  // Every node reached so far, in id order (id = index + 1).
-  const std::vector<std::shared_ptr<node_base>>& nodes() const noexcept { return nodes_; }
+  // Empties every node reached, highest id first (see release()).
+  void clear_all() noexcept {
+    // Node ids grow away from the root: each node was first reached through a node of lower
+    // id (or the root itself), which still holds it until that lower node is cleared. So in
+    // descending order every node is alive when cleared, without holding extra references.
+    for (std::size_t i = nodes_.size(); i > 0; --i) const_cast<node_base*>(nodes_[i - 1])->clear_contents();
+  }
 
  private:
   void save_function(const function_entry& fn) {
@@ -90,8 +96,8 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
       write_u32(last_function_index_);
       return;
     }
-    auto [it, inserted] = functions_.try_emplace(&fn, static_cast<std::uint32_t>(functions_.size()));
-    write_u32(it->second);
+    auto [index, inserted] = functions_.try_emplace(&fn, static_cast<std::uint32_t>(functions_.size()));
+    write_u32(*index);
     if (inserted) {
       const std::uint64_t length = fn.name.size();
       write(&length, sizeof length);
@@ -99,14 +105,16 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
       write_u32(fn.capture_count);
     }
     last_function_ = &fn;
-    last_function_index_ = it->second;
+    last_function_index_ = *index;
   }
 
   std::string* out_;
-  std::unordered_map<const node_base*, std::uint32_t> ids_;
-  std::vector<std::shared_ptr<node_base>> nodes_;  // keeps every node alive for the whole save
+  pointer_map<std::uint32_t> ids_;                 // node address -> id
+  // In id order (id = index + 1). Not owning: the caller's root keeps the graph alive, and a
+  // save does not change it.
+  small_vector<const node_base*, 16> nodes_;
   std::size_t drained_ = 0;
-  std::unordered_map<const function_entry*, std::uint32_t> functions_;
+  pointer_map<std::uint32_t> functions_;           // function entry -> function-table index
   const function_entry* last_function_ = nullptr;
   std::uint32_t last_function_index_ = 0;
 };
@@ -127,7 +135,7 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   // every node built so far. (Nothing to do after finish(): the nodes are then the caller's.)
   ~graph_input_archive() {
     if (!finished_)
-      for (auto& n : nodes_) n->clear_contents();
+      for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i]->clear_contents();
   }
 
   void read(void* data, std::size_t size) {
@@ -136,6 +144,15 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
                                          std::to_string(remaining()) + " remain");
     std::memcpy(data, data_.data() + pos_, size);
     pos_ += size;
+  }
+  // The next size bytes, as a view into the payload (no copy).
+  std::string_view read_view(std::size_t size) {
+    if (size > remaining())
+      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
+                                         std::to_string(remaining()) + " remain");
+    const std::string_view view = data_.substr(pos_, size);
+    pos_ += size;
+    return view;
   }
   std::uint32_t read_u32() {
     std::uint32_t v;
@@ -198,9 +215,9 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   std::size_t pos_ = 0;
   std::size_t base_;
   std::string subject_;
-  std::vector<std::shared_ptr<node_base>> nodes_;
+  small_vector<std::shared_ptr<node_base>, 8> nodes_;  // id order; owning until finish()
   std::size_t filled_ = 0;
-  std::vector<const function_entry*> functions_;
+  small_vector<const function_entry*, 8> functions_;
   bool finished_ = false;
 };
 

@@ -2,6 +2,8 @@
 // iterative disposal that keeps destroying a long chain off the call stack.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -71,14 +73,47 @@ class node_base {
 // dispose(): the outermost call on a thread destroys nodes one at a time from a local
 // worklist, and nested calls (made while a node is being destroyed) only append to it.
 // The worklist pointer is trivially destructible, so handles in static storage are safe.
-inline thread_local std::vector<std::shared_ptr<node_base>>* disposal_worklist = nullptr;
+// Nodes waiting to be destroyed, most recent first. Small graphs fit inline (no allocation).
+class disposal_stack {
+ public:
+  void push(std::shared_ptr<node_base>&& node) {
+    if (inline_size_ < inline_.size())
+      inline_[inline_size_++] = std::move(node);
+    else
+      overflow_.push_back(std::move(node));
+  }
+  std::shared_ptr<node_base> pop() noexcept {
+    std::shared_ptr<node_base> node;
+    if (!overflow_.empty()) {
+      node = std::move(overflow_.back());
+      overflow_.pop_back();
+    } else if (inline_size_ > 0) {
+      node = std::move(inline_[--inline_size_]);
+    }
+    return node;
+  }
+  bool empty() const noexcept { return inline_size_ == 0 && overflow_.empty(); }
+
+ private:
+  std::array<std::shared_ptr<node_base>, 4> inline_;
+  std::size_t inline_size_ = 0;
+  std::vector<std::shared_ptr<node_base>> overflow_;
+};
+
+inline thread_local disposal_stack* disposal_worklist = nullptr;
 
 void dispose_slow(std::shared_ptr<node_base>&& node) noexcept;
 
 inline void dispose(std::shared_ptr<node_base>&& node) noexcept {
   if (!node) return;
   if (disposal_worklist != nullptr) {
-    disposal_worklist->push_back(std::move(node));
+    disposal_worklist->push(std::move(node));
+    return;
+  }
+  // Not the last owner: dropping it destroys nothing. (Should another thread drop its handle
+  // meanwhile, the node is destroyed here, and its contents' handles take the slow path.)
+  if (node.use_count() > 1) {
+    node.reset();
     return;
   }
   dispose_slow(std::move(node));

@@ -11,18 +11,21 @@ const function_entry& graph_input_archive::load_function(const void* signature, 
   } else if (index == functions_.size()) {
     // A new function-table entry: name, then the capture count the writer's code had.
     const std::size_t name_at = pos_;
-    std::string name(read_length(), '\0');
-    read(name.data(), name.size());
+    const std::string_view name = read_view(read_length());
     const std::uint32_t captures = read_u32();
-    fn = find_function(name);
+    // Entries are never removed or changed once registered, so a per-thread memo of the last
+    // lookup stays valid and spares the registry's lock for the common one-function snapshot.
+    thread_local const function_entry* last_found = nullptr;
+    fn = last_found != nullptr && last_found->name == name ? last_found : find_function(name);
+    if (fn != nullptr) last_found = fn;
     if (fn == nullptr)
       fail_at(name_at, snapshot_errc::unknown_function,
-              "unknown function \"" + name +
+              "unknown function \"" + std::string(name) +
                   "\": no function is registered under this name in this program "
-                  "(register it with revenant::function<Signature, fn>{\"" + name + "\"})");
+                  "(register it with revenant::function<Signature, fn>{\"" + std::string(name) + "\"})");
     if (captures != fn->capture_count)
       fail_at(name_at, snapshot_errc::signature_mismatch,
-              "function \"" + name + "\" was saved with " + std::to_string(captures) + " captured values, but " +
+              "function \"" + std::string(name) + "\" was saved with " + std::to_string(captures) + " captured values, but " +
                   std::string(fn->cpp_name) + " captures " + std::to_string(fn->capture_count) +
                   " in this program (give a changed function a new name)");
     functions_.push_back(fn);

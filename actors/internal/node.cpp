@@ -5,14 +5,10 @@ namespace revenant::detail {
 void dispose_slow(std::shared_ptr<node_base>&& node) noexcept {
   // Outermost disposal on this thread: nested releases (from the destructors run below) land
   // in this worklist instead of recursing, and are destroyed here one at a time.
-  std::vector<std::shared_ptr<node_base>> worklist;
+  disposal_stack worklist;
   disposal_worklist = &worklist;
   node.reset();
-  while (!worklist.empty()) {
-    std::shared_ptr<node_base> next = std::move(worklist.back());
-    worklist.pop_back();
-    next.reset();
-  }
+  while (!worklist.empty()) worklist.pop().reset();
   disposal_worklist = nullptr;
 }
 
