@@ -20,6 +20,7 @@ enum class snapshot_errc : std::uint8_t {
   signature_mismatch = 7,   // a registered function or node of another type than expected
   bad_reference = 8,        // a node reference that names no node defined so far
   malformed = 9,            // any other inconsistency (bad flag, bad bool, trailing bytes, ...)
+  nesting_limit = 10,       // values nested deeper than detail::max_nesting
 };
 
 // Short stable name of a code ("checksum_mismatch"), for logs and tests.

@@ -29,8 +29,9 @@ std::string_view open_snapshot(std::string_view snapshot, const std::string& sub
 }  // namespace storage_internal
 
 // Encodes the graph reachable from root. Closures and cells at any depth are encoded without
-// recursion; user types nested inside captures recurse as Cereal does (docs/design.md, "Depth").
-// Throws whatever root's own serialize functions throw; never snapshot_error.
+// recursion; values nested inside one another (user structs in containers in structs ...) may
+// nest detail::max_nesting levels, past which std::length_error is thrown (docs/design.md).
+// Also throws whatever root's own serialize functions throw; never snapshot_error.
 template <class T>
 std::string encode_snapshot(const T& root) {
   std::string snapshot;
@@ -43,8 +44,8 @@ std::string encode_snapshot(const T& root) {
 
 // Rebuilds a T from bytes made by encode_snapshot<T>. Throws snapshot_error on any damage
 // (truncation, flipped bits, unknown function, wrong version, hostile lengths); subject
-// (e.g. "actor \"account/42\"") is named in its message. Never allocates more than a small
-// multiple of bytes.size() on the strength of a length field.
+// (e.g. "actor \"account/42\"") is named in its message. No length field is trusted beyond the
+// bytes that remain (docs/format.md, "Limits and trust", states the allocation bounds).
 template <class T>
 T decode_snapshot(std::string_view bytes, std::string subject = {}) {
   const std::string_view payload = storage_internal::open_snapshot(bytes, subject);

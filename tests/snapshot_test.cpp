@@ -154,6 +154,86 @@ TEST_CASE("a length field larger than the input is refused before allocating") {
   CHECK_THAT(e.what(), Catch::Contains("length 6000000000 exceeds the 0 bytes that remain"));
 }
 
+namespace {
+
+// An allocator that remembers the largest single allocation it was asked for.
+inline std::size_t largest_allocation = 0;
+template <class T>
+struct measuring_allocator {
+  using value_type = T;
+  measuring_allocator() = default;
+  template <class U>
+  measuring_allocator(const measuring_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    largest_allocation = std::max(largest_allocation, n * sizeof(T));
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  friend bool operator==(const measuring_allocator&, const measuring_allocator&) { return true; }
+};
+
+// A user type that nests as deep as its data.
+struct tree {
+  std::vector<tree> children;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(children);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a vector of large elements allocates only for elements the input can hold") {
+  using big = std::array<std::uint8_t, 65536>;
+  payload_writer w;
+  w.u64(1000);                              // claims 1,000 elements of 64 KiB (64 MB)...
+  w.bytes.append(1000, '\x01');             // ...and carries 1,000 bytes
+  largest_allocation = 0;
+  const snapshot_error e = decode_error<std::vector<big, measuring_allocator<big>>>(seal(w.bytes));
+  CHECK(e.code() == snapshot_errc::truncated);
+  CHECK(largest_allocation <= sizeof(big));  // room for the one element being read, no more
+}
+
+TEST_CASE("a vector of numbers longer than the input is refused before allocating") {
+  payload_writer w;
+  w.u64(100).u64(1);  // 100 uint64 claimed, 8 bytes present
+  largest_allocation = 0;
+  const snapshot_error e = decode_error<std::vector<std::uint64_t, measuring_allocator<std::uint64_t>>>(seal(w.bytes));
+  CHECK(e.code() == snapshot_errc::size_limit);
+  CHECK(largest_allocation == 0);
+}
+
+TEST_CASE("values nested deeper than the limit are refused on load, not a stack overflow") {
+  payload_writer w;
+  for (int i = 0; i < 200'000; ++i) w.u64(1);  // each tree has one child, 200,000 deep
+  w.u64(0);
+  const snapshot_error e = decode_error<tree>(seal(w.bytes));
+  CHECK(e.code() == snapshot_errc::nesting_limit);
+}
+
+TEST_CASE("values nested deeper than the limit are refused on save, not a stack overflow") {
+  tree deep;
+  tree* at = &deep;
+  for (int i = 0; i < 5'000; ++i) at = &at->children.emplace_back();
+  CHECK_THROWS_AS(encode_snapshot(deep), std::length_error);
+  // Modest nesting round-trips.
+  tree shallow;
+  at = &shallow;
+  for (int i = 0; i < 100; ++i) at = &at->children.emplace_back();
+  tree restored = decode_snapshot<tree>(encode_snapshot(shallow));
+  int depth = 0;
+  for (const tree* t = &restored; !t->children.empty(); t = &t->children.front()) ++depth;
+  CHECK(depth == 100);
+}
+
+TEST_CASE("bools inside arrays must be 0 or 1 too") {
+  std::string payload = encode_snapshot(std::array<bool, 4>{true, false, true, true}).substr(snapshot_header_size);
+  payload[2] = 2;
+  const snapshot_error e = decode_error<std::array<bool, 4>>(seal(payload));
+  CHECK(e.code() == snapshot_errc::malformed);
+  CHECK(e.offset() == snapshot_header_size + 2);
+}
+
 TEST_CASE("a function name not registered in this program is an error that names it") {
   const snapshot_error e =
       decode_error<closure<bool(int)>>(seal(is_even_payload("billing.charge_card").bytes), "actor \"account/42\"");
@@ -199,12 +279,13 @@ TEST_CASE("a back-reference to a node of another type is refused, not cast") {
   CHECK_THAT(e.what(), Catch::Contains("node 1 is a revenant::closure<bool(int)>"));
 }
 
-TEST_CASE("a bool stored as anything but 0 or 1 is refused") {
+TEST_CASE("a bool stored as anything but 0 or 1 is refused at its offset") {
   std::string bytes = encode_snapshot(std::pair<int, bool>{1, true});
   bytes.back() = 2;
   std::string payload = bytes.substr(snapshot_header_size);
   const snapshot_error e = decode_error<std::pair<int, bool>>(seal(payload));
   CHECK(e.code() == snapshot_errc::malformed);
+  CHECK(e.offset() == snapshot_header_size + 4);
 }
 
 TEST_CASE("bytes after the last node are refused") {

@@ -30,7 +30,9 @@
 
 #include <bit>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +46,13 @@
 #include "actors/snapshot_error.hpp"
 
 namespace revenant::detail {
+
+// How deeply values may nest inside one another (a struct in a vector in a struct ...: each
+// Cereal-visible value is a level). Closures and cells do not count: their contents are encoded
+// from a loop, not from inside the value that references them. The limit keeps forged or
+// runaway nesting from exhausting the stack: 1000 levels need well under 2 MB even in
+// sanitizer builds.
+inline constexpr int max_nesting = 1000;
 
 static_assert(std::endian::native == std::endian::little,
               "the snapshot format is little-endian; big-endian hosts need byte swapping here");
@@ -59,6 +68,15 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
     if (out_ != nullptr) out_->append(static_cast<const char*>(data), size);
   }
   void write_u32(std::uint32_t v) { write(&v, sizeof v); }
+
+  // Nesting bookkeeping, called by Cereal around every value (prologue/epilogue below).
+  void enter() {
+    if (++depth_ > max_nesting)
+      throw std::length_error("revenant: values nest more than " + std::to_string(max_nesting) +
+                              " levels deep; link long or deep structures through cells, which are "
+                              "encoded without nesting");
+  }
+  void leave() noexcept { --depth_; }
 
   // Writes a reference to node (0 for null); a node seen for the first time gets the next id
   // and, if it is a closure, its function-table index.
@@ -109,6 +127,7 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   }
 
   std::string* out_;
+  int depth_ = 0;
   pointer_map<std::uint32_t> ids_;                 // node address -> id
   // In id order (id = index + 1). Not owning: the caller's root keeps the graph alive, and a
   // save does not change it.
@@ -170,8 +189,15 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
     return n;
   }
 
+  void enter() {
+    if (++depth_ > max_nesting)
+      fail(snapshot_errc::nesting_limit, "values nest more than " + std::to_string(max_nesting) + " levels deep");
+  }
+  void leave() noexcept { --depth_; }
+
   std::size_t remaining() const noexcept { return data_.size() - pos_; }
   std::size_t offset() const noexcept { return base_ + pos_; }
+  std::size_t position() const noexcept { return pos_; }
 
   // Reads a node reference written by graph_output_archive::save_node. Node is the expected
   // node class; Node::create_for_load(*this) makes an empty one when the reference is new.
@@ -213,6 +239,7 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
  private:
   std::string_view data_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::size_t base_;
   std::string subject_;
   small_vector<std::shared_ptr<node_base>, 8> nodes_;  // id order; owning until finish()
@@ -233,7 +260,9 @@ std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(graph_input_
   if constexpr (std::is_same_v<T, bool>) {
     std::uint8_t byte;
     ar.read(&byte, 1);
-    if (byte > 1) ar.fail(snapshot_errc::malformed, "bool byte is " + std::to_string(byte) + ", expected 0 or 1");
+    if (byte > 1)
+      ar.fail_at(ar.position() - 1, snapshot_errc::malformed,
+                 "bool byte is " + std::to_string(byte) + ", expected 0 or 1");
     t = byte != 0;
   } else {
     ar.read(std::addressof(t), sizeof t);
@@ -264,7 +293,69 @@ void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const cereal::BinaryDat
 
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::BinaryData<T>& bd) {
+  const std::size_t at = ar.position();
   ar.read(bd.data, static_cast<std::size_t>(bd.size));
+  if constexpr (std::is_same_v<std::remove_cv_t<std::remove_pointer_t<T>>, bool>) {
+    // Arrays of bool travel as raw bytes: each must still be 0 or 1.
+    const auto* bytes = static_cast<const unsigned char*>(static_cast<const void*>(bd.data));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(bd.size); ++i)
+      if (bytes[i] > 1)
+        ar.fail_at(at + i, snapshot_errc::malformed,
+                   "bool byte is " + std::to_string(bytes[i]) + ", expected 0 or 1");
+  }
+}
+
+template <class T>
+void prologue(graph_output_archive& ar, const T&) {
+  ar.enter();
+}
+template <class T>
+void epilogue(graph_output_archive& ar, const T&) {
+  ar.leave();
+}
+template <class T>
+void prologue(graph_input_archive& ar, const T&) {
+  ar.enter();
+}
+template <class T>
+void epilogue(graph_input_archive& ar, const T&) {
+  ar.leave();
+}
+
+// std::vector: the same encoding as Cereal's, but loading never allocates more than the bytes
+// that remain could fill (Cereal resizes to the claimed length first: 1,000 claimed 64 KiB
+// elements would commit 64 MiB before reading any). Element memory then grows with what was
+// actually decoded.
+template <class T, class A>
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, std::vector<T, A>& v) {
+  cereal::size_type n;
+  ar(cereal::make_size_tag(n));
+  v.clear();
+  if constexpr (std::is_arithmetic_v<T>) {
+    if (n > ar.remaining() / sizeof(T))
+      ar.fail(snapshot_errc::size_limit, std::to_string(n) + " elements of " + std::to_string(sizeof(T)) +
+                                             " bytes exceed the " + std::to_string(ar.remaining()) +
+                                             " bytes that remain");
+    v.resize(static_cast<std::size_t>(n));
+    ar(cereal::binary_data(v.data(), static_cast<std::size_t>(n) * sizeof(T)));
+  } else {
+    v.reserve(std::min<std::size_t>(static_cast<std::size_t>(n), ar.remaining() / sizeof(T)));
+    for (cereal::size_type i = 0; i < n; ++i) ar(v.emplace_back());
+  }
+}
+
+// vector<bool> travels one checked byte per element, as Cereal writes it.
+template <class A>
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, std::vector<bool, A>& v) {
+  cereal::size_type n;
+  ar(cereal::make_size_tag(n));
+  v.clear();
+  v.reserve(static_cast<std::size_t>(n));
+  for (cereal::size_type i = 0; i < n; ++i) {
+    bool b;
+    ar(b);
+    v.push_back(b);
+  }
 }
 
 // ---- whole payloads ------------------------------------------------------------------------
@@ -292,6 +383,8 @@ T decode_payload(std::string_view payload, std::size_t base_offset, std::string 
     throw;
   } catch (const std::exception& e) {
     ar.fail(snapshot_errc::malformed, e.what());
+  } catch (...) {
+    ar.fail(snapshot_errc::malformed, "a serialize function threw a non-standard exception");
   }
   return root;
 }
