@@ -79,6 +79,7 @@ void closure_graph_revenant(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * graph_size);
+  state.counters["bytes"] = static_cast<double>(revenant::encode_snapshot(graph).size());
 }
 BENCHMARK(closure_graph_revenant)
     ->Name("closure_graph_1m/revenant")
@@ -144,6 +145,7 @@ void closure_graph_cereal(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * graph_size);
+  state.counters["bytes"] = static_cast<double>(cereal_save(graph).size());
 }
 BENCHMARK(closure_graph_cereal)
     ->Name("closure_graph_1m/cereal")
@@ -178,6 +180,7 @@ void seed_self_ref_revenant(benchmark::State& state) {
     revenant::release(restored);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["bytes"] = static_cast<double>(revenant::encode_snapshot(g2).size());
   revenant::release(g2);
 }
 BENCHMARK(seed_self_ref_revenant)->Name("seed_self_ref/revenant")->Unit(benchmark::kMicrosecond);
