@@ -70,7 +70,7 @@ case "${1:-}" in
     bash benchmarks/run.sh build/release
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac

@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include <unistd.h>
+
 #include "actors/closure.hpp"
 #include "actors/graph.hpp"
 #include "storage/snapshot.hpp"
@@ -47,8 +49,8 @@ int main(int argc, char** argv) {
     seed::roots roots{seed::f1("hello"), seed::g1()};
     const std::string bytes = revenant::encode_snapshot(roots);
     std::ofstream(argv[2], std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    std::cout << "saved f3 (captures f2) and g2 (captures itself): " << bytes.size() << " bytes to " << argv[2]
-              << '\n';
+    std::cout << "process " << getpid() << " saved f3 (captures f2) and g2 (captures itself): " << bytes.size()
+              << " bytes to " << argv[2] << '\n';
     revenant::release(roots);  // g2's knot would otherwise keep it alive forever
     return 0;
   }
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
       f3();
       const bool same = g2() == g2.identity();
       std::cout << "restored g2: the closure it captured is " << (same ? "g2 itself" : "A DIFFERENT OBJECT")
-                << '\n';
+                << " (restored in process " << getpid() << ")\n";
       revenant::release(g2);
       return same ? 0 : 1;
     } catch (const revenant::snapshot_error& e) {
