@@ -1,0 +1,114 @@
+// Actors as the programming model sees them: references to send to, the context a behavior
+// runs in, and behaviors themselves — closures, so that an actor's state is always data.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "actors/closure.hpp"
+#include "actors/message.hpp"
+
+namespace revenant {
+
+class context;
+
+// What an actor does with one message. A closure: its captures are the actor's state, and it
+// is checkpointed, restored and released with the actor.
+using behavior = closure<void(context&, const message&)>;
+
+namespace detail {
+
+// An actor as the model needs it; the runtime implements it. Thread-safe.
+class actor_base {
+ public:
+  actor_base(std::uint64_t id, std::string name) : id_(id), name_(std::move(name)) {}
+  actor_base(const actor_base&) = delete;
+  actor_base& operator=(const actor_base&) = delete;
+  virtual ~actor_base() = default;
+
+  // Takes m and delivers it, or hands it to the dead letters if this actor has stopped.
+  virtual void enqueue(message_ptr m) = 0;
+
+  std::uint64_t id() const noexcept { return id_; }
+  // The stable name, or "$<id>" for an anonymous actor.
+  std::string name() const { return name_.empty() ? "$" + std::to_string(id_) : name_; }
+
+ protected:
+  static message*& next_of(message& m) noexcept { return m.next_; }
+  static std::shared_ptr<actor_base>& sender_of(message& m) noexcept { return m.sender_; }
+  static const std::shared_ptr<actor_base>& sender_of(const message& m) noexcept { return m.sender_; }
+
+ private:
+  std::uint64_t id_;
+  std::string name_;
+};
+
+}  // namespace detail
+
+// A handle to an actor, valid for as long as any handle exists; copies are cheap. Sending to an
+// actor that has stopped routes the message to the system's dead letters. Thread-safe.
+class actor_ref {
+ public:
+  actor_ref() noexcept = default;
+  explicit actor_ref(std::shared_ptr<detail::actor_base> actor) noexcept : actor_(std::move(actor)) {}
+
+  // Sends value from outside any actor (the receiver sees no sender). Throws std::logic_error
+  // on an empty handle.
+  template <class T>
+  void tell(T&& value) const {
+    if (!actor_) throw std::logic_error("revenant: tell() on an empty actor_ref");
+    actor_->enqueue(make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
+  }
+
+  // The actor's stable name ("$<id>" if it was spawned anonymously).
+  std::string name() const { return actor_->name(); }
+  explicit operator bool() const noexcept { return actor_ != nullptr; }
+  friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept { return a.actor_ == b.actor_; }
+
+  // For the runtime.
+  const std::shared_ptr<detail::actor_base>& base() const noexcept { return actor_; }
+
+ private:
+  std::shared_ptr<detail::actor_base> actor_;
+};
+
+// What a behavior can do while it handles a message. Only valid during that call, on the
+// thread running it; never store it.
+class context {
+ public:
+  // This actor.
+  virtual actor_ref self() const = 0;
+  // The sender of the message being handled; empty if it came from outside the system.
+  virtual actor_ref sender() const = 0;
+  // Makes next the behavior for every later message (the current call finishes first).
+  virtual void become(behavior next) = 0;
+  // Stops this actor once the current call returns: later messages go to the dead letters,
+  // and the behavior graph is released (its cycles broken).
+  virtual void stop() = 0;
+  // Starts a new actor in the same system; throws std::invalid_argument if name is taken.
+  virtual actor_ref spawn(behavior initial) = 0;
+  virtual actor_ref spawn(std::string name, behavior initial) = 0;
+
+  // Sends value to `to`, with this actor as the sender. Messages from one actor to another
+  // arrive in the order they were sent.
+  template <class T>
+  void tell(const actor_ref& to, T&& value) {
+    send(to, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
+  }
+  // Sends value to the sender of the current message (a dead letter if there is none).
+  template <class T>
+  void reply(T&& value) {
+    tell(sender(), std::forward<T>(value));
+  }
+
+ protected:
+  context() = default;
+  ~context() = default;
+  virtual void send(const actor_ref& to, message_ptr m) = 0;
+};
+
+}  // namespace revenant

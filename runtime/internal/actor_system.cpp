@@ -1,0 +1,322 @@
+#include "runtime/actor_system.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/graph.hpp"
+
+namespace revenant {
+namespace {
+
+class actor_cell;
+
+// Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
+// blocked: empty and not scheduled — whoever pushes next must schedule the actor.
+// closed: the actor has stopped — pushes become dead letters.
+message* const blocked_marker = reinterpret_cast<message*>(std::uintptr_t{1});
+message* const closed_marker = reinterpret_cast<message*>(std::uintptr_t{2});
+
+}  // namespace
+
+struct actor_system::impl {
+  explicit impl(actor_system_config c) : config(c) {}
+
+  actor_system_config config;
+  // Lives as long as this state: a push racing with shutdown may still post to it. Queued
+  // handlers hold their actor weakly (live actors are owned by `live`), so no cycle keeps
+  // this state alive through them.
+  std::optional<asio::io_context> io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> workers;
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<bool> accepting{true};  // new actors and outside messages
+
+  mutable std::mutex mutex;
+  bool shut_down = false;                                              // guarded by mutex
+  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
+  std::unordered_map<std::string, std::shared_ptr<actor_cell>> named;    // guarded by mutex
+  std::function<void(const dead_letter&)> dead_letter_handler;          // guarded by mutex
+  std::atomic<std::uint64_t> dead_letter_count{0};
+
+  void schedule(std::shared_ptr<actor_cell> cell);
+  actor_ref spawn(std::shared_ptr<impl> self, std::string name, behavior initial);
+  void forget(const actor_cell& cell, const std::string& name);
+  void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
+};
+
+namespace {
+
+// An actor: a lock-free multi-producer inbox, the worker-side FIFO of messages taken from it,
+// and the current behavior. Invariant: at most one worker runs an actor at a time — the one
+// that found the inbox blocked and scheduled it; everything below "worker side" is touched
+// only by that worker.
+class actor_cell final : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
+ public:
+  actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial)
+      : actor_base(id, std::move(name)), system_(std::move(system)), behavior_(std::move(initial)) {}
+
+  ~actor_cell() override {
+    drop_list(take_inbox(nullptr), dead_letter_reason::stopped);
+    drop_list(cache_, dead_letter_reason::stopped);
+  }
+
+  void enqueue(message_ptr m) override {
+    if (!sender_of(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
+      system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
+      return;
+    }
+    message* raw = m.get();
+    message* old = inbox_.load(std::memory_order_relaxed);
+    do {
+      if (old == closed_marker) {
+        system_->dead(name(), std::move(m), dead_letter_reason::stopped);
+        return;
+      }
+      next_of(*raw) = old == blocked_marker ? nullptr : old;
+      // acq_rel: a push that finds the inbox blocked must see everything the last run did.
+    } while (!inbox_.compare_exchange_weak(old, raw, std::memory_order_acq_rel, std::memory_order_relaxed));
+    m.release();  // the inbox owns it now
+    if (old == blocked_marker) system_->schedule(shared_from_this());
+  }
+
+  // Worker side: handles up to `throughput` messages, then yields.
+  void run() {
+    for (std::size_t handled = 0;;) {
+      if (cache_ == nullptr) {
+        message* batch = inbox_.exchange(nullptr, std::memory_order_acquire);
+        if (batch == nullptr) {
+          message* expected = nullptr;
+          if (inbox_.compare_exchange_strong(expected, blocked_marker, std::memory_order_acq_rel)) return;
+          continue;  // a message arrived meanwhile
+        }
+        cache_ = reversed(batch);
+      }
+      if (handled == system_->config.throughput) {
+        system_->schedule(shared_from_this());  // still scheduled: the inbox is not blocked
+        return;
+      }
+      message_ptr m(cache_);
+      cache_ = std::exchange(next_of(*m), nullptr);
+      ++handled;
+      handle(*m);
+      if (stop_requested_) {
+        finish(dead_letter_reason::stopped);
+        return;
+      }
+    }
+  }
+
+  // Closes the inbox, turns what is queued into dead letters and releases the behavior graph.
+  // Called by the worker running the actor, or at shutdown when no worker runs.
+  void finish(dead_letter_reason reason) {
+    drop_list(take_inbox(closed_marker), reason);
+    drop_list(std::exchange(cache_, nullptr), reason);
+    release(std::pair{behavior_, next_behavior_});
+    behavior_ = behavior{};
+    next_behavior_ = behavior{};
+    system_->forget(*this, name());
+  }
+
+  // context
+  actor_ref self() const override { return actor_ref(std::const_pointer_cast<actor_cell>(shared_from_this())); }
+  actor_ref sender() const override { return current_ ? actor_ref(sender_of(*current_)) : actor_ref(); }
+  void become(behavior next) override {
+    next_behavior_ = std::move(next);
+    become_pending_ = true;
+  }
+  void stop() override { stop_requested_ = true; }
+  actor_ref spawn(behavior initial) override { return system_->spawn(system_, {}, std::move(initial)); }
+  actor_ref spawn(std::string name, behavior initial) override {
+    return system_->spawn(system_, std::move(name), std::move(initial));
+  }
+
+ protected:
+  void send(const actor_ref& to, message_ptr m) override {
+    sender_of(*m) = shared_from_this();
+    if (!to) {
+      system_->dead({}, std::move(m), dead_letter_reason::no_recipient);
+      return;
+    }
+    to.base()->enqueue(std::move(m));
+  }
+
+ private:
+  void handle(const message& m) {
+    current_ = &m;
+    try {
+      behavior_(*this, m);
+    } catch (const std::exception& e) {
+      // Supervision (restart strategies) is not built yet: a failing behavior stops its actor.
+      std::fprintf(stderr, "revenant: actor \"%s\" stopped: its behavior threw on a %.*s: %s\n", name().c_str(),
+                   static_cast<int>(m.type_name().size()), m.type_name().data(), e.what());
+      stop_requested_ = true;
+    }
+    current_ = nullptr;
+    if (become_pending_) {
+      // Swapped only now: the old behavior may have been the last owner of the code running.
+      behavior_ = std::move(next_behavior_);
+      next_behavior_ = behavior{};
+      become_pending_ = false;
+    }
+  }
+
+  message* take_inbox(message* replacement) {
+    message* list = inbox_.exchange(replacement, std::memory_order_acq_rel);
+    return list == blocked_marker || list == closed_marker ? nullptr : reversed(list);
+  }
+
+  static message* reversed(message* stack) noexcept {
+    message* fifo = nullptr;
+    while (stack != nullptr) fifo = std::exchange(stack, std::exchange(next_of(*stack), fifo));
+    return fifo;
+  }
+
+  void drop_list(message* fifo, dead_letter_reason reason) noexcept {
+    while (fifo != nullptr) {
+      message_ptr m(fifo);
+      fifo = std::exchange(next_of(*m), nullptr);
+      system_->dead(name(), std::move(m), reason);
+    }
+  }
+
+  std::shared_ptr<actor_system::impl> system_;
+  std::atomic<message*> inbox_{blocked_marker};  // a LIFO stack; producers push, the worker takes all
+  // Worker side.
+  message* cache_ = nullptr;  // messages taken from the inbox, oldest first
+  behavior behavior_;
+  behavior next_behavior_;
+  bool become_pending_ = false;
+  bool stop_requested_ = false;
+  const message* current_ = nullptr;
+};
+
+}  // namespace
+
+void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
+  asio::post(*io, [weak = std::weak_ptr<actor_cell>(cell)] {
+    if (auto c = weak.lock()) c->run();
+  });
+}
+
+actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name, behavior initial) {
+  const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
+  auto cell = std::make_shared<actor_cell>(std::move(self), id, name, std::move(initial));
+  {
+    std::lock_guard lock(mutex);
+    if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+    if (!name.empty() && !named.emplace(name, cell).second)
+      throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
+    live.emplace(cell.get(), cell);
+  }
+  return actor_ref(std::move(cell));
+}
+
+void actor_system::impl::forget(const actor_cell& cell, const std::string& name) {
+  std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
+  std::lock_guard lock(mutex);
+  if (auto it = live.find(&cell); it != live.end()) {
+    last = std::move(it->second);
+    live.erase(it);
+  }
+  if (auto it = named.find(name); it != named.end() && it->second.get() == &cell) named.erase(it);
+}
+
+void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
+  dead_letter_count.fetch_add(1, std::memory_order_relaxed);
+  std::function<void(const dead_letter&)> handler;
+  {
+    std::lock_guard lock(mutex);
+    handler = dead_letter_handler;
+  }
+  if (!handler) return;
+  try {
+    handler(dead_letter{std::move(recipient), *m, reason});
+  } catch (...) {
+    // A dead-letter observer must not take down the sender.
+  }
+}
+
+actor_system::actor_system(actor_system_config config) : impl_(std::make_shared<impl>(config)) {
+  if (impl_->config.workers == 0) throw std::invalid_argument("revenant: an actor system needs at least one worker");
+  if (impl_->config.throughput == 0) throw std::invalid_argument("revenant: throughput must be at least 1");
+  impl_->io.emplace(static_cast<int>(impl_->config.workers));
+  impl_->work.emplace(impl_->io->get_executor());
+  for (unsigned i = 0; i < impl_->config.workers; ++i) impl_->workers.emplace_back([io = &*impl_->io] { io->run(); });
+}
+
+actor_system::~actor_system() { shutdown(shutdown_policy::drop); }
+
+actor_ref actor_system::spawn(behavior initial) { return impl_->spawn(impl_, {}, std::move(initial)); }
+
+actor_ref actor_system::spawn(std::string name, behavior initial) {
+  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
+  return impl_->spawn(impl_, std::move(name), std::move(initial));
+}
+
+actor_ref actor_system::find(std::string_view name) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->named.find(std::string(name));
+  return it == impl_->named.end() ? actor_ref() : actor_ref(it->second);
+}
+
+void actor_system::on_dead_letter(std::function<void(const dead_letter&)> handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->dead_letter_handler = std::move(handler);
+}
+
+std::uint64_t actor_system::dead_letters() const noexcept {
+  return impl_->dead_letter_count.load(std::memory_order_relaxed);
+}
+
+std::size_t actor_system::live_actors() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->live.size();
+}
+
+void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds drain_deadline) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->shut_down) return;
+    impl_->shut_down = true;
+  }
+  impl_->accepting.store(false);
+  // Every queued message has a scheduled run (the inbox invariant), so once the work guard is
+  // gone the workers return exactly when no actor has anything left to do.
+  impl_->work.reset();
+  if (policy == shutdown_policy::drop) impl_->io->stop();
+  std::mutex m;
+  std::condition_variable done;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!done.wait_for(lock, drain_deadline, [&] { return finished; })) impl_->io->stop();
+  });
+  for (auto& t : impl_->workers) t.join();
+  {
+    std::lock_guard lock(m);
+    finished = true;
+  }
+  done.notify_one();
+  watchdog.join();
+  // No worker runs now: finish every actor still alive (their queues become dead letters, their
+  // behavior graphs are released).
+  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> remaining;
+  {
+    std::lock_guard lock(impl_->mutex);
+    remaining.swap(impl_->live);
+    impl_->named.clear();
+  }
+  for (auto& [_, cell] : remaining) cell->finish(dead_letter_reason::shutdown);
+}
+
+}  // namespace revenant
