@@ -2,6 +2,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/defer.hpp>
 #include <asio/post.hpp>
 
 #include <atomic>
@@ -203,7 +204,11 @@ class actor_cell final : public detail::actor_base, public context, public std::
 }  // namespace
 
 void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
-  asio::post(*io, [weak = std::weak_ptr<actor_cell>(cell)] {
+  // defer, not post: when a worker schedules an actor (it sent it a message), the run is a
+  // continuation of the current one and stays on this worker's private queue instead of waking
+  // another thread — a request/reply pair then runs on one core, as in a work-stealing
+  // scheduler. From any other thread defer behaves like post.
+  asio::defer(*io, [weak = std::weak_ptr<actor_cell>(cell)] {
     if (auto c = weak.lock()) c->run();
   });
 }
