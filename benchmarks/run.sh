@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Usage: bash benchmarks/run.sh BUILD_DIR
-# Runs closure_bench and the cloudpickle comparison, then prints the goal ratios.
+# Runs closure_bench, runtime_bench and the cloudpickle comparison, then prints the goal ratios.
 set -euo pipefail
 
 build_dir=${1:?usage: bash benchmarks/run.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 json=$build_dir/closure_bench.json
+runtime_json=$build_dir/runtime_bench.json
 
 "$build_dir/benchmarks/closure_bench" --benchmark_format=console \
   --benchmark_out_format=json --benchmark_out="$json"
+"$build_dir/benchmarks/runtime_bench" --benchmark_format=console \
+  --benchmark_out_format=json --benchmark_out="$runtime_json"
 pickle_line=$(python3 "$here/cloudpickle_seed.py")
 echo "$pickle_line"
 
-python3 - "$json" "$pickle_line" <<'PY'
+python3 - "$json" "$pickle_line" "$runtime_json" <<'PY'
 import json, re, sys
 
 # Names carry run options ("closure_graph_1m/revenant/iterations:5"): key by the bare name.
-bench = {re.sub(r"/(iterations|min_time|repeats):[^/]*", "", b["name"]): b
-         for b in json.load(open(sys.argv[1]))["benchmarks"]}
+bench = {re.sub(r"/(iterations|min_time|repeats|real_time)(:[^/]*)?", "", b["name"]): b
+         for path in (sys.argv[1], sys.argv[3]) for b in json.load(open(path))["benchmarks"]}
 pickle = json.loads(sys.argv[2])
 
 def us_per_op(b):
@@ -32,4 +35,10 @@ if "us_per_op" in pickle:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{seed:>10.1f}  >= 100")
 else:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{'skipped':>10}  >= 100")
+for scenario in ("pingpong",):
+    if f"{scenario}/caf" in bench:
+        r = bench[f"{scenario}/revenant"]["items_per_second"] / bench[f"{scenario}/caf"]["items_per_second"]
+        print(f"{scenario + ' revenant/caf items/s':<46}{r:>10.2f}  >= 1.5")
+    else:
+        print(f"{scenario + ' revenant/caf items/s':<46}{'no CAF':>10}  >= 1.5")
 PY
