@@ -35,10 +35,14 @@ if "us_per_op" in pickle:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{seed:>10.1f}  >= 100")
 else:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{'skipped':>10}  >= 100")
-for scenario in ("pingpong",):
+for scenario in ("pingpong", "fanin", "spawn"):
     if f"{scenario}/caf" in bench:
         r = bench[f"{scenario}/revenant"]["items_per_second"] / bench[f"{scenario}/caf"]["items_per_second"]
         print(f"{scenario + ' revenant/caf items/s':<46}{r:>10.2f}  >= 1.5")
     else:
         print(f"{scenario + ' revenant/caf items/s':<46}{'no CAF':>10}  >= 1.5")
+if "idle_actor_bytes/caf" in bench:
+    mine = bench["idle_actor_bytes/revenant"]["bytes_per_actor"]
+    theirs = bench["idle_actor_bytes/caf"]["bytes_per_actor"]
+    print(f"{'idle actor bytes revenant, caf':<46}{mine:>10.0f}  {theirs:.0f}")
 PY
