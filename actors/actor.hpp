@@ -2,6 +2,7 @@
 // runs in, and behaviors themselves — closures, so that an actor's state is always data.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -20,7 +21,31 @@ class context;
 // is checkpointed, restored and released with the actor.
 using behavior = closure<void(context&, const message&)>;
 
+// Identifies a timer of one actor; 0 is never used.
+using timer_id = std::uint64_t;
+
 namespace detail {
+
+// What a timer delivers each time it fires: a fresh message, made from a stored value.
+class timer_payload {
+ public:
+  virtual ~timer_payload() = default;
+  virtual message_ptr make() const = 0;
+};
+template <class T>
+class timer_value final : public timer_payload {
+ public:
+  explicit timer_value(T value) : value_(std::move(value)) {}
+  message_ptr make() const override { return make_message<T>(value_); }
+
+ private:
+  T value_;
+};
+
+// The message a timer carrying a closure delivers: the actor runs the closure, not its behavior.
+struct timer_action {
+  closure<void(context&)> action;
+};
 
 // An actor as the model needs it; the runtime implements it. Thread-safe.
 class actor_base {
@@ -93,6 +118,26 @@ class context {
   virtual actor_ref spawn(behavior initial) = 0;
   virtual actor_ref spawn(std::string name, behavior initial) = 0;
 
+  // Delivers value to this actor once, after delay (a copy, as a message from itself). Timers
+  // belong to the actor: they stop with it. T must be copyable.
+  template <class T>
+  timer_id after(std::chrono::nanoseconds delay, T value) {
+    return start_timer(delay, std::chrono::nanoseconds::zero(),
+                       std::make_unique<detail::timer_value<T>>(std::move(value)));
+  }
+  // Delivers a copy of value to this actor every period, the first time after one period.
+  template <class T>
+  timer_id every(std::chrono::nanoseconds period, T value) {
+    return start_timer(period, period, std::make_unique<detail::timer_value<T>>(std::move(value)));
+  }
+  // Runs action in this actor, once, after delay (instead of delivering a message).
+  timer_id run_after(std::chrono::nanoseconds delay, closure<void(context&)> action) {
+    return after(delay, detail::timer_action{std::move(action)});
+  }
+  // Cancels a timer of this actor: it will not fire again (not even if it was due already).
+  // Returns false if no such timer is pending.
+  virtual bool cancel(timer_id id) = 0;
+
   // Sends value to `to`, with this actor as the sender. Messages from one actor to another
   // arrive in the order they were sent.
   template <class T>
@@ -109,6 +154,9 @@ class context {
   context() = default;
   ~context() = default;
   virtual void send(const actor_ref& to, message_ptr m) = 0;
+  // period zero: once. Throws std::invalid_argument for a negative delay or period.
+  virtual timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
+                               std::unique_ptr<detail::timer_payload> payload) = 0;
 };
 
 }  // namespace revenant

@@ -56,6 +56,7 @@ struct start {
 struct coin {};
 struct push {};
 struct boom {};
+struct stop_now {};
 struct ping {
   std::int64_t left = 0;
 };
@@ -336,4 +337,121 @@ TEST_CASE("a million actors spawned and stopped are all gone afterwards") {
   REQUIRE(p->wait([](probe& q) { return q.count == total; }, 120s));
   for (int i = 0; i < 5000 && sys.live_actors() > 0; ++i) std::this_thread::sleep_for(1ms);
   CHECK(sys.live_actors() == 0);
+}
+
+// --- timers --------------------------------------------------------------------------------
+namespace {
+
+struct tick {
+  int n = 0;
+};
+struct arm_once {};
+struct arm_periodic {};
+struct arm_and_cancel {};
+struct arm_action {};
+
+struct timer_log {
+  std::int64_t cancelled_first = -1, cancelled_again = -1;
+  timer_id periodic = 0;
+  template <class Archive>
+  void serialize(Archive&) {}
+};
+
+void timer_user_body(context& ctx, const message& m, const probe_ptr& p, const std::shared_ptr<timer_log>& log) {
+  if (m.is<arm_once>()) {
+    ctx.after(20ms, tick{1});
+  } else if (m.is<arm_periodic>()) {
+    log->periodic = ctx.every(2ms, tick{2});
+  } else if (m.is<arm_and_cancel>()) {
+    const timer_id id = ctx.after(10ms, tick{3});
+    log->cancelled_first = ctx.cancel(id);
+    log->cancelled_again = ctx.cancel(id);
+  } else if (const auto* t = m.get_if<tick>()) {
+    if (!(ctx.sender() == ctx.self())) p->record("tick from someone else");
+    p->record("tick " + std::to_string(t->n));
+    if (t->n == 2 && p->count++ == 4) ctx.cancel(log->periodic);  // stop after five ticks
+  } else if (m.is<stop_now>()) {
+    ctx.stop();
+  }
+}
+const revenant::function<void(context&, const message&), timer_user_body> timer_user_fn{"test.rt.timer_user"};
+
+void record_action_body(context& ctx, const probe_ptr& p) {
+  p->record("action ran in " + ctx.self().name());
+}
+const revenant::function<void(context&), record_action_body> record_action_fn{"test.rt.record_action"};
+
+void action_arming_body(context& ctx, const message&, const probe_ptr& p) {
+  ctx.run_after(1ms, record_action_fn.bind(p));
+}
+const revenant::function<void(context&, const message&), action_arming_body> action_arming_fn{
+    "test.rt.action_arming"};
+
+}  // namespace
+
+TEST_CASE("a one-shot timer delivers its message to the actor once, after the delay") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref a = sys.spawn(timer_user_fn.bind(p, std::make_shared<timer_log>()));
+  const auto armed = std::chrono::steady_clock::now();
+  a.tell(arm_once{});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 1; }));
+  CHECK(std::chrono::steady_clock::now() - armed >= 20ms);
+  std::this_thread::sleep_for(60ms);
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"tick 1"});
+}
+
+TEST_CASE("a periodic timer repeats until it is cancelled") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref a = sys.spawn(timer_user_fn.bind(p, std::make_shared<timer_log>()));
+  a.tell(arm_periodic{});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 5; }));
+  std::this_thread::sleep_for(50ms);  // a cancelled periodic timer stays quiet
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>(5, "tick 2"));
+}
+
+TEST_CASE("a cancelled timer never fires, and cancelling twice reports it") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  auto log = std::make_shared<timer_log>();
+  actor_ref a = sys.spawn(timer_user_fn.bind(p, log));
+  a.tell(arm_and_cancel{});
+  std::this_thread::sleep_for(60ms);
+  a.tell(arm_once{});  // a later timer still works, and orders after the cancelled one's due time
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"tick 1"});
+  CHECK(log->cancelled_first == 1);
+  CHECK(log->cancelled_again == 0);
+}
+
+TEST_CASE("a timer can run a closure inside the actor instead of sending a message") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  sys.spawn("clock", action_arming_fn.bind(p)).tell(start{});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"action ran in clock"});
+}
+
+TEST_CASE("timers stop with their actor and leave no dead letters") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref a = sys.spawn(timer_user_fn.bind(p, std::make_shared<timer_log>()));
+  a.tell(arm_periodic{});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  a.tell(stop_now{});
+  for (int i = 0; i < 2000 && sys.live_actors() > 0; ++i) std::this_thread::sleep_for(1ms);
+  std::size_t events_at_stop;
+  {
+    std::lock_guard lock(p->mutex);
+    events_at_stop = p->events.size();
+  }
+  std::this_thread::sleep_for(30ms);
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events.size() == events_at_stop);
+  CHECK(sys.dead_letters() == 0);
 }

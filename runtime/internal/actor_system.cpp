@@ -4,6 +4,7 @@
 #include <asio/io_context.hpp>
 #include <asio/defer.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +21,11 @@ namespace revenant {
 namespace {
 
 class actor_cell;
+
+// Sent by Asio when a timer expires; the actor decides, in its own run, whether it still counts.
+struct timer_fired {
+  timer_id id;
+};
 
 // Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
 // blocked: empty and not scheduled — whoever pushes next must schedule the actor.
@@ -109,7 +115,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
       message_ptr m(cache_);
       cache_ = std::exchange(next_of(*m), nullptr);
       ++handled;
-      handle(*m);
+      if (const auto* t = m->get_if<timer_fired>())
+        fire(t->id);
+      else
+        handle(*m);
       if (stop_requested_) {
         finish(dead_letter_reason::stopped);
         return;
@@ -122,6 +131,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void finish(dead_letter_reason reason) {
     drop_list(take_inbox(closed_marker), reason);
     drop_list(std::exchange(cache_, nullptr), reason);
+    timers_.clear();  // destroying a timer cancels its wait
     release(std::pair{behavior_, next_behavior_});
     behavior_ = behavior{};
     next_behavior_ = behavior{};
@@ -136,6 +146,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     become_pending_ = true;
   }
   void stop() override { stop_requested_ = true; }
+  bool cancel(timer_id id) override { return timers_.erase(id) > 0; }
   actor_ref spawn(behavior initial) override { return system_->spawn(system_, {}, std::move(initial)); }
   actor_ref spawn(std::string name, behavior initial) override {
     return system_->spawn(system_, std::move(name), std::move(initial));
@@ -151,11 +162,58 @@ class actor_cell final : public detail::actor_base, public context, public std::
     to.base()->enqueue(std::move(m));
   }
 
+  timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
+                       std::unique_ptr<detail::timer_payload> payload) override {
+    if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
+    const timer_id id = ++last_timer_;
+    auto& t = timers_[id];
+    t.clock.emplace(*system_->io, delay);
+    t.period = period;
+    t.payload = std::move(payload);
+    arm(id, *t.clock);
+    return id;
+  }
+
  private:
+  struct timer {
+    std::optional<asio::steady_timer> clock;
+    std::chrono::nanoseconds period{0};
+    std::unique_ptr<detail::timer_payload> payload;
+  };
+
+  void arm(timer_id id, asio::steady_timer& clock) {
+    clock.async_wait([weak = weak_from_this(), id](const asio::error_code& error) {
+      if (error) return;  // cancelled: the timer was destroyed
+      if (auto self = weak.lock()) {
+        message_ptr m = make_message<timer_fired>(timer_fired{id});
+        sender_of(*m) = self;  // from itself: not an outside message, even during shutdown
+        self->enqueue(std::move(m));
+      }
+    });
+  }
+
+  // A timer_fired message: deliver the timer's payload if it is still pending, re-arm or forget.
+  void fire(timer_id id) {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return;  // cancelled after it expired
+    message_ptr m = it->second.payload->make();
+    sender_of(*m) = shared_from_this();
+    if (it->second.period.count() > 0) {
+      it->second.clock->expires_at(it->second.clock->expiry() + it->second.period);
+      arm(id, *it->second.clock);
+    } else {
+      timers_.erase(it);
+    }
+    handle(*m);
+  }
+
   void handle(const message& m) {
     current_ = &m;
     try {
-      behavior_(*this, m);
+      if (const auto* t = m.get_if<detail::timer_action>())
+        t->action(*this);
+      else
+        behavior_(*this, m);
     } catch (const std::exception& e) {
       // Supervision (restart strategies) is not built yet: a failing behavior stops its actor.
       std::fprintf(stderr, "revenant: actor \"%s\" stopped: its behavior threw on a %.*s: %s\n", name().c_str(),
@@ -186,6 +244,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     while (fifo != nullptr) {
       message_ptr m(fifo);
       fifo = std::exchange(next_of(*m), nullptr);
+      if (m->is<timer_fired>()) continue;  // the runtime's own signal: the timer dies with the actor
       system_->dead(name(), std::move(m), reason);
     }
   }
@@ -199,6 +258,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
   bool become_pending_ = false;
   bool stop_requested_ = false;
   const message* current_ = nullptr;
+  std::unordered_map<timer_id, timer> timers_;
+  timer_id last_timer_ = 0;
 };
 
 }  // namespace
