@@ -21,6 +21,18 @@ class context;
 // is checkpointed, restored and released with the actor.
 using behavior = closure<void(context&, const message&)>;
 
+// What runs when an ask completes: with the reply, or with an ask_error.
+using continuation = closure<void(context&, const message&)>;
+
+// Why an ask completed without a reply. Delivered to the continuation as the message.
+enum class ask_errc : std::uint8_t {
+  timeout = 1,         // no reply within the timeout
+  target_stopped = 2,  // the request could not be delivered (stopped actor, empty reference)
+};
+struct ask_error {
+  ask_errc code;
+};
+
 // Identifies a timer of one actor; 0 is never used.
 using timer_id = std::uint64_t;
 
@@ -66,11 +78,26 @@ class actor_base {
   static message*& next_of(message& m) noexcept { return m.next_; }
   static std::shared_ptr<actor_base>& sender_of(message& m) noexcept { return m.sender_; }
   static const std::shared_ptr<actor_base>& sender_of(const message& m) noexcept { return m.sender_; }
+  static std::uint64_t& request_id_of(message& m) noexcept { return m.request_id_; }
+  static std::uint64_t request_id_of(const message& m) noexcept { return m.request_id_; }
+  static std::uint64_t& response_to_of(message& m) noexcept { return m.response_to_; }
+  static std::uint64_t response_to_of(const message& m) noexcept { return m.response_to_; }
 
  private:
   std::uint64_t id_;
   std::string name_;
 };
+
+// Turns names read from a snapshot back into actors; the actor system installs one on the
+// decoding thread while it restores a snapshot (actor_system::restore).
+class actor_resolver {
+ public:
+  virtual std::shared_ptr<actor_base> resolve(const std::string& name) = 0;
+
+ protected:
+  ~actor_resolver() = default;
+};
+inline thread_local actor_resolver* current_resolver = nullptr;
 
 }  // namespace detail
 
@@ -96,6 +123,24 @@ class actor_ref {
 
   // For the runtime.
   const std::shared_ptr<detail::actor_base>& base() const noexcept { return actor_; }
+
+  // Cereal hooks. A reference is saved as the actor's name — its identity in every process —
+  // and resolved by name when an actor system restores the snapshot; restoring it anywhere
+  // else fails (as a malformed snapshot, saying so). An actor that is not running then
+  // restores as an empty reference.
+  void save(detail::graph_output_archive& ar) const { ar(actor_ ? actor_->name() : std::string()); }
+  void load(detail::graph_input_archive& ar) {
+    std::string name;
+    ar(name);
+    if (name.empty()) {
+      actor_.reset();
+      return;
+    }
+    if (detail::current_resolver == nullptr)
+      throw std::runtime_error("actor reference \"" + name +
+                               "\" can only be restored by an actor system (actor_system::restore)");
+    actor_ = detail::current_resolver->resolve(name);
+  }
 
  private:
   std::shared_ptr<detail::actor_base> actor_;
@@ -144,16 +189,28 @@ class context {
   void tell(const actor_ref& to, T&& value) {
     send(to, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
   }
-  // Sends value to the sender of the current message (a dead letter if there is none).
+  // Sends value to the sender of the current message — as the reply, if that message was an
+  // ask (a dead letter if there is no sender).
   template <class T>
   void reply(T&& value) {
-    tell(sender(), std::forward<T>(value));
+    send_reply(make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
+  }
+
+  // Sends request to target and runs then in this actor — one message at a time, like any
+  // other — with the reply, or with an ask_error if none comes within timeout or the request
+  // cannot be delivered. A reply after the timeout is dropped. The continuation is part of
+  // this actor's state until it runs; if the actor stops first, it never runs.
+  template <class T>
+  void ask(const actor_ref& target, T&& request, continuation then, std::chrono::nanoseconds timeout) {
+    send_request(target, make_message<std::remove_cvref_t<T>>(std::forward<T>(request)), std::move(then), timeout);
   }
 
  protected:
   context() = default;
   ~context() = default;
   virtual void send(const actor_ref& to, message_ptr m) = 0;
+  virtual void send_reply(message_ptr m) = 0;
+  virtual void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) = 0;
   // period zero: once. Throws std::invalid_argument for a negative delay or period.
   virtual timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                                std::unique_ptr<detail::timer_payload> payload) = 0;

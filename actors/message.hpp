@@ -2,6 +2,7 @@
 // serialized. (Durable and remote delivery, which do serialize, arrive with later work.)
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <type_traits>
@@ -47,6 +48,8 @@ class message {
   std::string_view type_name_;
   message* next_ = nullptr;                        // mailbox link, owned by the mailbox
   std::shared_ptr<detail::actor_base> sender_;     // null for messages from outside the system
+  std::uint64_t request_id_ = 0;                   // nonzero: an ask awaiting a reply
+  std::uint64_t response_to_ = 0;                  // nonzero: the reply to that ask of the recipient
 };
 
 namespace detail {

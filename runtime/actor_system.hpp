@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "actors/actor.hpp"
+#include "storage/snapshot.hpp"
 
 namespace revenant {
 
@@ -60,6 +61,18 @@ class actor_system {
   // The running actor with this name, or an empty reference.
   actor_ref find(std::string_view name) const;
 
+  // Decodes a snapshot (storage/snapshot.hpp) whose graph may hold actor references: each is
+  // resolved to the actor of that name running in this system. Throws snapshot_error.
+  template <class T>
+  T restore(std::string_view bytes, std::string subject = {}) {
+    detail::actor_resolver* previous = std::exchange(detail::current_resolver, resolver());
+    struct reset {
+      detail::actor_resolver* previous;
+      ~reset() { detail::current_resolver = previous; }
+    } guard{previous};
+    return decode_snapshot<T>(bytes, std::move(subject));
+  }
+
   // Called for every dead letter, on whichever thread produced it; must be thread-safe and
   // must not block. Replaces any earlier handler.
   void on_dead_letter(std::function<void(const dead_letter&)> handler);
@@ -77,6 +90,7 @@ class actor_system {
   struct impl;
 
  private:
+  detail::actor_resolver* resolver() const noexcept;
   std::shared_ptr<impl> impl_;
 };
 

@@ -10,6 +10,7 @@
 #include "actors/actor.hpp"
 #include "actors/graph.hpp"
 #include "runtime/actor_system.hpp"
+#include "storage/snapshot.hpp"
 
 using namespace revenant;
 using namespace std::chrono_literals;
@@ -454,4 +455,171 @@ TEST_CASE("timers stop with their actor and leave no dead letters") {
   std::lock_guard lock(p->mutex);
   CHECK(p->events.size() == events_at_stop);
   CHECK(sys.dead_letters() == 0);
+}
+
+// --- ask with continuation -----------------------------------------------------------------
+namespace {
+
+struct add {
+  int a = 0, b = 0;
+};
+struct sum {
+  int value = 0;
+};
+struct ask_to {
+  actor_ref target;
+  int a = 0, b = 0;
+  std::int64_t timeout_ms = 1000;
+};
+struct chain_to {
+  actor_ref target;
+  int remaining = 0;
+};
+
+struct asker_state {
+  int answers = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(answers);
+  }
+};
+using asker_ptr = std::shared_ptr<asker_state>;
+
+void adder_body(context& ctx, const message& m) {
+  if (const auto* r = m.get_if<add>()) ctx.reply(sum{r->a + r->b});
+}
+const revenant::function<void(context&, const message&), adder_body> adder_fn{"test.rt.adder"};
+
+void counting_adder_body(context& ctx, const message& m, const probe_ptr& p) {
+  if (const auto* r = m.get_if<add>()) {
+    p->add();
+    ctx.reply(sum{r->a + r->b});
+  }
+}
+const revenant::function<void(context&, const message&), counting_adder_body> counting_adder_fn{
+    "test.rt.counting_adder"};
+
+// Replies only after 50 ms (through a timer), by which time a short ask has timed out.
+void slow_adder_body(context& ctx, const message& m, const cell<actor_ref>& asker) {
+  if (const auto* r = m.get_if<add>()) {
+    asker.set(ctx.sender());
+    ctx.after(50ms, sum{r->a + r->b});
+  } else if (const auto* s = m.get_if<sum>()) {
+    ctx.tell(asker.get(), *s);  // a plain message: not the reply to the ask
+  }
+}
+const revenant::function<void(context&, const message&), slow_adder_body> slow_adder_fn{"test.rt.slow_adder"};
+
+void got_answer_body(context& ctx, const message& reply, const probe_ptr& p, const asker_ptr& st) {
+  ++st->answers;
+  if (const auto* s = reply.get_if<sum>())
+    p->record("sum " + std::to_string(s->value) + " in " + ctx.self().name() + " answers " +
+              std::to_string(st->answers));
+  else if (const auto* e = reply.get_if<ask_error>())
+    p->record("error " + std::to_string(static_cast<int>(e->code)));
+}
+const revenant::function<void(context&, const message&), got_answer_body> got_answer_fn{"test.rt.got_answer"};
+
+void asker_body(context& ctx, const message& m, const probe_ptr& p, const asker_ptr& st) {
+  if (const auto* r = m.get_if<ask_to>())
+    ctx.ask(r->target, add{r->a, r->b}, got_answer_fn.bind(p, st), std::chrono::milliseconds(r->timeout_ms));
+  else if (m.is<sum>())
+    p->record("plain sum message");
+}
+const revenant::function<void(context&, const message&), asker_body> asker_fn{"test.rt.asker"};
+
+// Each answer starts the next ask until none remain.
+void chain_step_body(context& ctx, const message& reply, const actor_ref& target, const probe_ptr& p, int remaining);
+const revenant::function<void(context&, const message&), chain_step_body> chain_step_fn{"test.rt.chain_step"};
+void chain_step_body(context& ctx, const message& reply, const actor_ref& target, const probe_ptr& p, int remaining) {
+  if (!reply.is<sum>()) {
+    p->record("chain broke");
+    return;
+  }
+  if (remaining == 0) {
+    p->record("chain done");
+    return;
+  }
+  ctx.ask(target, add{remaining, 0}, chain_step_fn.bind(target, p, remaining - 1), 5s);
+}
+
+void chain_starter_body(context& ctx, const message& m, const probe_ptr& p) {
+  if (const auto* c = m.get_if<chain_to>())
+    ctx.ask(c->target, add{0, 0}, chain_step_fn.bind(c->target, p, c->remaining), 5s);
+}
+const revenant::function<void(context&, const message&), chain_starter_body> chain_starter_fn{"test.rt.chain_starter"};
+
+}  // namespace
+
+TEST_CASE("an ask's continuation runs inside the asking actor with the reply and its captured state") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref adder = sys.spawn("adder", adder_fn.bind());
+  actor_ref asker = sys.spawn("asker", asker_fn.bind(p, std::make_shared<asker_state>()));
+  asker.tell(ask_to{adder, 2, 3});
+  asker.tell(ask_to{adder, 10, 20});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 2; }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"sum 5 in asker answers 1", "sum 30 in asker answers 2"});
+}
+
+TEST_CASE("an ask without a reply runs its continuation with a timeout, and a late reply is dropped") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref slow = sys.spawn(slow_adder_fn.bind(make_cell<actor_ref>()));
+  actor_ref asker = sys.spawn(asker_fn.bind(p, std::make_shared<asker_state>()));
+  const auto asked = std::chrono::steady_clock::now();
+  asker.tell(ask_to{slow, 1, 1, 10});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 2; }));
+  CHECK(std::chrono::steady_clock::now() - asked >= 10ms);
+  std::lock_guard lock(p->mutex);
+  // The timeout ran the continuation; the slow answer arrived later as a plain message only.
+  CHECK(p->events == std::vector<std::string>{"error 1", "plain sum message"});
+}
+
+TEST_CASE("an ask to an actor that has stopped is answered at once, not at the timeout") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref gone = sys.spawn(stop_fn.bind(p));
+  gone.tell(seq{});
+  REQUIRE(p->wait([](probe& q) { return q.count == 1; }));
+  for (int i = 0; i < 2000 && sys.live_actors() > 0; ++i) std::this_thread::sleep_for(1ms);
+  actor_ref asker = sys.spawn(asker_fn.bind(p, std::make_shared<asker_state>()));
+  const auto asked = std::chrono::steady_clock::now();
+  asker.tell(ask_to{gone, 1, 1, 60'000});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  CHECK(std::chrono::steady_clock::now() - asked < 30s);
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"error 2"});
+}
+
+TEST_CASE("continuations can chain asks, one at a time, a thousand deep") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref adder = sys.spawn("adder", adder_fn.bind());
+  sys.spawn(chain_starter_fn.bind(p)).tell(chain_to{adder, 1000});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"chain done"});
+}
+
+TEST_CASE("actor references in a snapshot are restored by name inside an actor system, refused outside") {
+  actor_system sys(two_workers());
+  auto seen_by_adder = std::make_shared<probe>();
+  actor_ref adder = sys.spawn("adder", counting_adder_fn.bind(seen_by_adder));
+  const continuation step = chain_step_fn.bind(adder, std::make_shared<probe>(), 3);
+  const std::string bytes = encode_snapshot(step);
+  try {
+    decode_snapshot<continuation>(bytes, "a continuation");
+    FAIL("restored an actor reference outside an actor system");
+  } catch (const snapshot_error& e) {
+    CHECK(e.code() == snapshot_errc::malformed);
+    CHECK_THAT(e.what(), Catch::Contains("actor reference \"adder\" can only be restored by an actor system"));
+  }
+  // Inside the system, the restored continuation talks to the running adder: run it as an
+  // actor's behavior (the same signature) and hand it a sum, as if an ask had been answered.
+  // It then asks the adder three more times through the restored reference.
+  const continuation restored = sys.restore<continuation>(bytes);
+  sys.spawn(restored).tell(sum{0});
+  CHECK(seen_by_adder->wait([](probe& q) { return q.count == 3; }));
 }

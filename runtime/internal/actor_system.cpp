@@ -26,6 +26,10 @@ class actor_cell;
 struct timer_fired {
   timer_id id;
 };
+// Delivered by an ask's timeout timer.
+struct ask_expired {
+  std::uint64_t request;
+};
 
 // Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
 // blocked: empty and not scheduled — whoever pushes next must schedule the actor.
@@ -35,8 +39,11 @@ message* const closed_marker = reinterpret_cast<message*>(std::uintptr_t{2});
 
 }  // namespace
 
-struct actor_system::impl {
+struct actor_system::impl final : detail::actor_resolver {
   explicit impl(actor_system_config c) : config(c) {}
+  ~impl() = default;
+
+  std::shared_ptr<detail::actor_base> resolve(const std::string& name) override;
 
   actor_system_config config;
   // Lives as long as this state: a push racing with shutdown may still post to it. Queued
@@ -132,7 +139,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
     drop_list(take_inbox(closed_marker), reason);
     drop_list(std::exchange(cache_, nullptr), reason);
     timers_.clear();  // destroying a timer cancels its wait
-    release(std::pair{behavior_, next_behavior_});
+    std::vector<continuation> waiting;
+    for (auto& [_, p] : pending_) waiting.push_back(std::move(p.then));
+    pending_.clear();
+    release(std::tuple{behavior_, next_behavior_, waiting});
     behavior_ = behavior{};
     next_behavior_ = behavior{};
     system_->forget(*this, name());
@@ -162,6 +172,20 @@ class actor_cell final : public detail::actor_base, public context, public std::
     to.base()->enqueue(std::move(m));
   }
 
+  void send_reply(message_ptr m) override {
+    if (current_ != nullptr) response_to_of(*m) = request_id_of(*current_);
+    send(sender(), std::move(m));
+  }
+
+  void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) override {
+    const std::uint64_t id = ++last_request_;
+    request_id_of(*m) = id;
+    const timer_id expiry = start_timer(timeout, std::chrono::nanoseconds::zero(),
+                                        std::make_unique<detail::timer_value<ask_expired>>(ask_expired{id}));
+    pending_.emplace(id, pending_ask{std::move(then), expiry});
+    send(to, std::move(m));
+  }
+
   timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                        std::unique_ptr<detail::timer_payload> payload) override {
     if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
@@ -175,6 +199,21 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
  private:
+  struct pending_ask {
+    continuation then;
+    timer_id expiry;
+  };
+
+  // Runs the continuation waiting for request, if it still waits, with m (a reply or an error).
+  void resume(std::uint64_t request, const message& m) {
+    auto it = pending_.find(request);
+    if (it == pending_.end()) return;  // answered already, or timed out: a late reply is dropped
+    continuation then = std::move(it->second.then);
+    timers_.erase(it->second.expiry);
+    pending_.erase(it);
+    then(*this, m);
+  }
+
   struct timer {
     std::optional<asio::steady_timer> clock;
     std::chrono::nanoseconds period{0};
@@ -210,10 +249,16 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void handle(const message& m) {
     current_ = &m;
     try {
-      if (const auto* t = m.get_if<detail::timer_action>())
+      if (const std::uint64_t request = response_to_of(m)) {
+        resume(request, m);
+      } else if (const auto* expired = m.get_if<ask_expired>()) {
+        const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
+        resume(expired->request, *error);
+      } else if (const auto* t = m.get_if<detail::timer_action>()) {
         t->action(*this);
-      else
+      } else {
         behavior_(*this, m);
+      }
     } catch (const std::exception& e) {
       // Supervision (restart strategies) is not built yet: a failing behavior stops its actor.
       std::fprintf(stderr, "revenant: actor \"%s\" stopped: its behavior threw on a %.*s: %s\n", name().c_str(),
@@ -260,9 +305,20 @@ class actor_cell final : public detail::actor_base, public context, public std::
   const message* current_ = nullptr;
   std::unordered_map<timer_id, timer> timers_;
   timer_id last_timer_ = 0;
+  std::unordered_map<std::uint64_t, pending_ask> pending_;  // asks awaiting their reply
+  std::uint64_t last_request_ = 0;
+
+  friend struct actor_system::impl;
 };
 
 }  // namespace
+
+std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
+  std::lock_guard lock(mutex);
+  auto it = named.find(name);
+  if (it == named.end()) return nullptr;
+  return it->second;
+}
 
 void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
   // defer, not post: when a worker schedules an actor (it sent it a message), the run is a
@@ -299,6 +355,18 @@ void actor_system::impl::forget(const actor_cell& cell, const std::string& name)
 
 void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
   dead_letter_count.fetch_add(1, std::memory_order_relaxed);
+  // An undeliverable ask is answered at once instead of leaving the asker to its timeout.
+  if (const std::uint64_t request = actor_cell::request_id_of(*m); request != 0 && actor_cell::sender_of(*m)) {
+    try {
+      message_ptr error = make_message<ask_error>(ask_error{ask_errc::target_stopped});
+      actor_cell::response_to_of(*error) = request;
+      actor_cell::sender_of(*error) = actor_cell::sender_of(*m);  // not an outside message
+      auto asker = actor_cell::sender_of(*m);
+      asker->enqueue(std::move(error));
+    } catch (...) {
+      // Out of memory: the asker falls back on its timeout.
+    }
+  }
   std::function<void(const dead_letter&)> handler;
   {
     std::lock_guard lock(mutex);
@@ -328,6 +396,8 @@ actor_ref actor_system::spawn(std::string name, behavior initial) {
   if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
   return impl_->spawn(impl_, std::move(name), std::move(initial));
 }
+
+detail::actor_resolver* actor_system::resolver() const noexcept { return impl_.get(); }
 
 actor_ref actor_system::find(std::string_view name) const {
   std::lock_guard lock(impl_->mutex);
