@@ -35,7 +35,7 @@ if "us_per_op" in pickle:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{seed:>10.1f}  >= 100")
 else:
     print(f"{'seed_self_ref cloudpickle_us/revenant_us':<46}{'skipped':>10}  >= 100")
-for scenario in ("pingpong", "fanin", "spawn"):
+for scenario in ("pingpong", "fanin", "spawn", "ask"):
     if f"{scenario}/caf" in bench:
         r = bench[f"{scenario}/revenant"]["items_per_second"] / bench[f"{scenario}/caf"]["items_per_second"]
         print(f"{scenario + ' revenant/caf items/s':<46}{r:>10.2f}  >= 1.5")

@@ -3,6 +3,7 @@
 //   pingpong/revenant, pingpong/caf   1,000,000 round trips between two actors
 //   fanin/revenant, fanin/caf         100 senders x 100,000 messages to one receiver
 //   spawn/revenant, spawn/caf         spawn 1,000,000 actors, each stops on its first message
+//   ask/revenant, ask/caf             1,000,000 sequential asks, each continuation asking the next
 //   idle_actor_bytes/...              heap bytes per idle actor (100,000 of them), as a counter
 //
 // items_per_second counts round trips, messages received, or actors spawned and stopped. Each
@@ -30,6 +31,7 @@ constexpr std::int64_t fanin_senders = 100;
 constexpr std::int64_t fanin_messages = 100'000;  // per sender
 constexpr std::int64_t spawn_count = 1'000'000;
 constexpr std::int64_t idle_count = 100'000;
+constexpr std::int64_t asks = 1'000'000;
 
 // Heap bytes in use (glibc's allocator; both systems allocate actors on the heap).
 double heap_in_use() { return static_cast<double>(mallinfo2().uordblks); }
@@ -146,6 +148,48 @@ void spawn_revenant(benchmark::State& state) {
 }
 BENCHMARK(spawn_revenant)->Name("spawn/revenant")->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// ask: the continuation asks again until the count is used up.
+void answer_body(revenant::context& ctx, const revenant::message& m) {
+  if (const auto* b = m.get_if<ball>()) ctx.reply(ball{b->left});
+}
+const revenant::function<void(revenant::context&, const revenant::message&), answer_body> answer_fn{"bench.answer"};
+
+void next_ask_body(revenant::context& ctx, const revenant::message& reply, const revenant::actor_ref& target,
+                   const std::shared_ptr<finish_line>& finish);
+const revenant::function<void(revenant::context&, const revenant::message&), next_ask_body> next_ask_fn{
+    "bench.next_ask"};
+void next_ask_body(revenant::context& ctx, const revenant::message& reply, const revenant::actor_ref& target,
+                   const std::shared_ptr<finish_line>& finish) {
+  const auto* b = reply.get_if<ball>();
+  if (b == nullptr || b->left == 0) {
+    finish->done.count_down();
+    ctx.stop();
+    return;
+  }
+  ctx.ask(target, ball{b->left - 1}, next_ask_fn.bind(target, finish), std::chrono::seconds(10));
+}
+
+void asker_body(revenant::context& ctx, const revenant::message& m, const std::shared_ptr<finish_line>& finish) {
+  if (const auto* s = m.get_if<serve>())
+    ctx.ask(s->partner, ball{asks - 1}, next_ask_fn.bind(s->partner, finish), std::chrono::seconds(10));
+}
+const revenant::function<void(revenant::context&, const revenant::message&), asker_body> bench_asker_fn{
+    "bench.asker"};
+
+void ask_revenant(benchmark::State& state) {
+  revenant::actor_system_config config;
+  config.workers = workers;
+  revenant::actor_system system(config);
+  for (auto _ : state) {
+    auto finish = std::make_shared<finish_line>();
+    revenant::actor_ref answerer = system.spawn(answer_fn.bind());
+    system.spawn(bench_asker_fn.bind(finish)).tell(serve{answerer});
+    finish->done.wait();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * asks);
+}
+BENCHMARK(ask_revenant)->Name("ask/revenant")->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void idle_actor_bytes_revenant(benchmark::State& state) {
   revenant::actor_system_config config;
   config.workers = workers;
@@ -244,6 +288,39 @@ void spawn_caf(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * spawn_count);
 }
 BENCHMARK(spawn_caf)->Name("spawn/caf")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+caf::behavior caf_answer(caf::event_based_actor*) {
+  return {[](std::int64_t left) { return left; }};
+}
+
+void caf_next_ask(caf::event_based_actor* self, caf::actor target, std::int64_t left, std::latch* done) {
+  self->request(target, std::chrono::seconds(10), left).then([=](std::int64_t answer) {
+    if (answer == 0) {
+      done->count_down();
+      self->quit();
+    } else {
+      caf_next_ask(self, target, answer - 1, done);
+    }
+  });
+}
+
+caf::behavior caf_asker(caf::event_based_actor* self, std::latch* done) {
+  return {[=](caf::actor target) { caf_next_ask(self, target, asks - 1, done); }};
+}
+
+void ask_caf(benchmark::State& state) {
+  caf::actor_system_config config;
+  config.set("scheduler.max-threads", workers);
+  caf::actor_system system(config);
+  for (auto _ : state) {
+    std::latch done(1);
+    auto answerer = system.spawn(caf_answer);
+    caf::anon_send(system.spawn(caf_asker, &done), answerer);
+    done.wait();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * asks);
+}
+BENCHMARK(ask_caf)->Name("ask/caf")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void idle_actor_bytes_caf(benchmark::State& state) {
   caf::actor_system_config config;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
@@ -26,10 +27,8 @@ class actor_cell;
 struct timer_fired {
   timer_id id;
 };
-// Delivered by an ask's timeout timer.
-struct ask_expired {
-  std::uint64_t request;
-};
+// Sent by an actor's ask deadline clock: some pending ask may have timed out.
+struct ask_check {};
 
 // Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
 // blocked: empty and not scheduled — whoever pushes next must schedule the actor.
@@ -138,10 +137,11 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void finish(dead_letter_reason reason) {
     drop_list(take_inbox(closed_marker), reason);
     drop_list(std::exchange(cache_, nullptr), reason);
-    timers_.clear();  // destroying a timer cancels its wait
     std::vector<continuation> waiting;
-    for (auto& [_, p] : pending_) waiting.push_back(std::move(p.then));
-    pending_.clear();
+    if (extras_) {
+      for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+      extras_.reset();  // destroying its timers cancels their waits
+    }
     release(std::tuple{behavior_, next_behavior_, waiting});
     behavior_ = behavior{};
     next_behavior_ = behavior{};
@@ -156,7 +156,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     become_pending_ = true;
   }
   void stop() override { stop_requested_ = true; }
-  bool cancel(timer_id id) override { return timers_.erase(id) > 0; }
+  bool cancel(timer_id id) override { return extras_ && extras_->timers.erase(id) > 0; }
   actor_ref spawn(behavior initial) override { return system_->spawn(system_, {}, std::move(initial)); }
   actor_ref spawn(std::string name, behavior initial) override {
     return system_->spawn(system_, std::move(name), std::move(initial));
@@ -178,19 +178,24 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
   void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) override {
-    const std::uint64_t id = ++last_request_;
+    if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
+    extras& x = more();
+    const std::uint64_t id = ++x.last_request;
     request_id_of(*m) = id;
-    const timer_id expiry = start_timer(timeout, std::chrono::nanoseconds::zero(),
-                                        std::make_unique<detail::timer_value<ask_expired>>(ask_expired{id}));
-    pending_.emplace(id, pending_ask{std::move(then), expiry});
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    x.pending.emplace(id, std::move(then));
+    x.deadlines.emplace(deadline, id);
+    // The clock only ever waits for the earliest deadline; later ones cost no Asio call.
+    if (!x.clock_armed || deadline < x.clock_deadline) arm_ask_clock(deadline);
     send(to, std::move(m));
   }
 
   timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                        std::unique_ptr<detail::timer_payload> payload) override {
     if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
-    const timer_id id = ++last_timer_;
-    auto& t = timers_[id];
+    extras& x = more();
+    const timer_id id = ++x.last_timer;
+    auto& t = x.timers[id];
     t.clock.emplace(*system_->io, delay);
     t.period = period;
     t.payload = std::move(payload);
@@ -199,26 +204,84 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
  private:
-  struct pending_ask {
-    continuation then;
-    timer_id expiry;
-  };
-
-  // Runs the continuation waiting for request, if it still waits, with m (a reply or an error).
-  void resume(std::uint64_t request, const message& m) {
-    auto it = pending_.find(request);
-    if (it == pending_.end()) return;  // answered already, or timed out: a late reply is dropped
-    continuation then = std::move(it->second.then);
-    timers_.erase(it->second.expiry);
-    pending_.erase(it);
-    then(*this, m);
-  }
-
   struct timer {
     std::optional<asio::steady_timer> clock;
     std::chrono::nanoseconds period{0};
     std::unique_ptr<detail::timer_payload> payload;
   };
+  using deadline_entry = std::pair<std::chrono::steady_clock::time_point, std::uint64_t>;
+
+  // State only actors that use timers or asks need; allocated on first use, so an idle actor
+  // stays small.
+  struct extras {
+    std::unordered_map<timer_id, timer> timers;
+    timer_id last_timer = 0;
+    std::unordered_map<std::uint64_t, continuation> pending;  // asks awaiting their reply
+    std::uint64_t last_request = 0;
+    // Deadlines of pending asks, earliest first. Entries of asks already answered are removed
+    // lazily, when they reach the top.
+    std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines;
+    std::optional<asio::steady_timer> ask_clock;  // one per actor, set for the earliest deadline
+    std::chrono::steady_clock::time_point clock_deadline{};
+    bool clock_armed = false;
+  };
+
+  extras& more() {
+    if (!extras_) extras_ = std::make_unique<extras>();
+    return *extras_;
+  }
+
+  void arm_ask_clock(std::chrono::steady_clock::time_point deadline) {
+    extras& x = *extras_;
+    if (!x.ask_clock) x.ask_clock.emplace(*system_->io);
+    x.ask_clock->expires_at(deadline);  // cancels an earlier wait, whose handler then does nothing
+    x.ask_clock->async_wait([weak = weak_from_this()](const asio::error_code& error) {
+      if (error) return;
+      if (auto self = weak.lock()) {
+        message_ptr m = make_message<ask_check>();
+        sender_of(*m) = self;
+        self->enqueue(std::move(m));
+      }
+    });
+    x.clock_deadline = deadline;
+    x.clock_armed = true;
+  }
+
+  void drop_answered_deadlines() {
+    extras& x = *extras_;
+    while (!x.deadlines.empty() && !x.pending.contains(x.deadlines.top().second)) x.deadlines.pop();
+  }
+
+  // Runs the continuation waiting for request, if it still waits, with m (a reply or an error).
+  void resume(std::uint64_t request, const message& m) {
+    if (!extras_) return;
+    auto it = extras_->pending.find(request);
+    if (it == extras_->pending.end()) return;  // answered already, or timed out: a late reply is dropped
+    continuation then = std::move(it->second);
+    extras_->pending.erase(it);
+    drop_answered_deadlines();
+    then(*this, m);
+  }
+
+  // The ask clock fired: time out every ask past its deadline, then wait for the next one.
+  void time_out_asks() {
+    if (!extras_) return;
+    extras& x = *extras_;
+    x.clock_armed = false;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<continuation> expired;
+    while (!x.deadlines.empty() && x.deadlines.top().first <= now) {
+      if (auto it = x.pending.find(x.deadlines.top().second); it != x.pending.end()) {
+        expired.push_back(std::move(it->second));
+        x.pending.erase(it);
+      }
+      x.deadlines.pop();
+    }
+    drop_answered_deadlines();
+    if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+    const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
+    for (auto& then : expired) then(*this, *error);
+  }
 
   void arm(timer_id id, asio::steady_timer& clock) {
     clock.async_wait([weak = weak_from_this(), id](const asio::error_code& error) {
@@ -233,15 +296,17 @@ class actor_cell final : public detail::actor_base, public context, public std::
 
   // A timer_fired message: deliver the timer's payload if it is still pending, re-arm or forget.
   void fire(timer_id id) {
-    auto it = timers_.find(id);
-    if (it == timers_.end()) return;  // cancelled after it expired
+    if (!extras_) return;
+    auto& timers = extras_->timers;
+    auto it = timers.find(id);
+    if (it == timers.end()) return;  // cancelled after it expired
     message_ptr m = it->second.payload->make();
     sender_of(*m) = shared_from_this();
     if (it->second.period.count() > 0) {
       it->second.clock->expires_at(it->second.clock->expiry() + it->second.period);
       arm(id, *it->second.clock);
     } else {
-      timers_.erase(it);
+      timers.erase(it);
     }
     handle(*m);
   }
@@ -251,9 +316,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
     try {
       if (const std::uint64_t request = response_to_of(m)) {
         resume(request, m);
-      } else if (const auto* expired = m.get_if<ask_expired>()) {
-        const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
-        resume(expired->request, *error);
+      } else if (m.is<ask_check>()) {
+        time_out_asks();
       } else if (const auto* t = m.get_if<detail::timer_action>()) {
         t->action(*this);
       } else {
@@ -289,7 +353,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     while (fifo != nullptr) {
       message_ptr m(fifo);
       fifo = std::exchange(next_of(*m), nullptr);
-      if (m->is<timer_fired>()) continue;  // the runtime's own signal: the timer dies with the actor
+      if (m->is<timer_fired>() || m->is<ask_check>()) continue;  // the runtime's own signals die with the actor
       system_->dead(name(), std::move(m), reason);
     }
   }
@@ -303,10 +367,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
   bool become_pending_ = false;
   bool stop_requested_ = false;
   const message* current_ = nullptr;
-  std::unordered_map<timer_id, timer> timers_;
-  timer_id last_timer_ = 0;
-  std::unordered_map<std::uint64_t, pending_ask> pending_;  // asks awaiting their reply
-  std::uint64_t last_request_ = 0;
+  std::unique_ptr<extras> extras_;
 
   friend struct actor_system::impl;
 };
