@@ -33,6 +33,33 @@ struct ask_error {
   ask_errc code;
 };
 
+// What happens when a behavior throws (chosen at spawn).
+enum class restart_policy : std::uint8_t {
+  stop = 1,     // the actor stops; watchers see exit_reason::failed
+  resume = 2,   // the failing message is dropped; behavior and state stay as they are
+  restart = 3,  // the actor starts over from its initial behavior, restored from a snapshot
+                // taken at spawn — fresh state, not the state the failure left behind
+};
+// The restart policy plus a cap: more than max_restarts failures within window stop the actor.
+struct supervision {
+  restart_policy policy = restart_policy::stop;
+  unsigned max_restarts = 3;
+  std::chrono::milliseconds window{1000};
+};
+
+// Why an actor stopped.
+enum class exit_reason : std::uint8_t {
+  normal = 1,    // it called stop()
+  failed = 2,    // its behavior threw and supervision did not (or could no longer) recover it
+  shutdown = 3,  // the system shut down
+};
+// Delivered to every watcher when a watched actor stops (or at once, if it already had).
+struct down {
+  std::string name;
+  exit_reason reason;
+  std::string detail;  // what the failure said, for exit_reason::failed
+};
+
 // Identifies a timer of one actor; 0 is never used.
 using timer_id = std::uint64_t;
 
@@ -69,6 +96,8 @@ class actor_base {
 
   // Takes m and delivers it, or hands it to the dead letters if this actor has stopped.
   virtual void enqueue(message_ptr m) = 0;
+  // Sends `down` to watcher when this actor stops; at once if it already has.
+  virtual void add_watcher(const std::shared_ptr<actor_base>& watcher) = 0;
 
   std::uint64_t id() const noexcept { return id_; }
   // The stable name, or "$<id>" for an anonymous actor.
@@ -159,9 +188,12 @@ class context {
   // Stops this actor once the current call returns: later messages go to the dead letters,
   // and the behavior graph is released (its cycles broken).
   virtual void stop() = 0;
-  // Starts a new actor in the same system; throws std::invalid_argument if name is taken.
-  virtual actor_ref spawn(behavior initial) = 0;
-  virtual actor_ref spawn(std::string name, behavior initial) = 0;
+  // Starts a new actor in the same system, watched by this one (it receives the child's
+  // `down`). Throws std::invalid_argument if name is taken.
+  virtual actor_ref spawn(behavior initial, supervision policy = {}) = 0;
+  virtual actor_ref spawn(std::string name, behavior initial, supervision policy = {}) = 0;
+  // Asks to receive a `down` message when target stops (at once if it already has).
+  virtual void watch(const actor_ref& target) = 0;
 
   // Delivers value to this actor once, after delay (a copy, as a message from itself). Timers
   // belong to the actor: they stop with it. T must be copyable.

@@ -54,10 +54,11 @@ class actor_system {
   actor_system& operator=(const actor_system&) = delete;
 
   // Starts an actor with a generated name ("$<id>"). Throws std::logic_error after shutdown.
-  actor_ref spawn(behavior initial);
+  // With restart_policy::restart, the initial behavior is snapshotted now (it must encode).
+  actor_ref spawn(behavior initial, supervision policy = {});
   // Starts an actor under a stable name. Throws std::invalid_argument if the name is in use,
   // std::logic_error after shutdown.
-  actor_ref spawn(std::string name, behavior initial);
+  actor_ref spawn(std::string name, behavior initial, supervision policy = {});
   // The running actor with this name, or an empty reference.
   actor_ref find(std::string_view name) const;
 

@@ -623,3 +623,133 @@ TEST_CASE("actor references in a snapshot are restored by name inside an actor s
   sys.spawn(restored).tell(sum{0});
   CHECK(seen_by_adder->wait([](probe& q) { return q.count == 3; }));
 }
+
+// --- supervision and watching ----------------------------------------------------------------
+namespace {
+
+struct watch_this {
+  actor_ref target;
+};
+struct note {
+  std::string text;
+};
+
+// Counts seq messages in captured state and reports to an observer actor; throws on boom.
+// The observer is referenced by name, so a restarted (restored) tally still reaches it.
+void tally_body(context& ctx, const message& m, const actor_ref& observer, const state_ptr& st) {
+  if (m.is<boom>()) throw std::runtime_error("boom");
+  if (m.is<seq>()) ctx.tell(observer, note{"tally " + std::to_string(++st->coins)});
+}
+const revenant::function<void(context&, const message&), tally_body> tally_fn{"test.rt.tally"};
+
+std::string describe(const down& d) {
+  static const char* reasons[] = {"?", "normal", "failed", "shutdown"};
+  return "down " + d.name + " " + reasons[static_cast<int>(d.reason)] + (d.detail.empty() ? "" : " " + d.detail);
+}
+
+// Records notes and the `down` of whatever it watches.
+void observer_body(context& ctx, const message& m, const probe_ptr& p) {
+  if (const auto* w = m.get_if<watch_this>()) ctx.watch(w->target);
+  if (const auto* d = m.get_if<down>()) p->record(describe(*d));
+  if (const auto* n = m.get_if<note>()) p->record(n->text);
+}
+const revenant::function<void(context&, const message&), observer_body> observer_fn{"test.rt.observer"};
+
+// Spawns a child that fails at once; hears about it as its parent.
+void failing_parent_body(context& ctx, const message& m, const probe_ptr& p) {
+  if (m.is<start>()) ctx.spawn("kid", tally_fn.bind(ctx.self(), std::make_shared<turnstile_state>())).tell(boom{});
+  if (const auto* d = m.get_if<down>()) p->record("parent heard: " + describe(*d));
+}
+const revenant::function<void(context&, const message&), failing_parent_body> failing_parent_fn{
+    "test.rt.failing_parent"};
+
+bool has_event_starting(probe& q, const std::string& prefix) {
+  for (const auto& e : q.events)
+    if (e.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("by default a failing actor stops, and its watchers are told why") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
+  actor_ref t = sys.spawn("tally", tally_fn.bind(observer, std::make_shared<turnstile_state>()));
+  observer.tell(watch_this{t});
+  std::this_thread::sleep_for(10ms);  // let the watch land first (watching later is tested below)
+  t.tell(boom{});
+  REQUIRE(p->wait([](probe& q) { return has_event_starting(q, "down tally"); }));
+  std::lock_guard lock(p->mutex);
+  CHECK_THAT(p->events.back(), Catch::StartsWith("down tally failed behavior threw on a"));
+  CHECK_THAT(p->events.back(), Catch::EndsWith(": boom"));
+}
+
+TEST_CASE("resume drops the failing message and keeps the actor's state") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
+  actor_ref t = sys.spawn(tally_fn.bind(observer, std::make_shared<turnstile_state>()),
+                          {restart_policy::resume, 5, 10s});
+  t.tell(seq{});
+  t.tell(seq{});
+  t.tell(boom{});
+  t.tell(seq{});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 3; }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"tally 1", "tally 2", "tally 3"});
+}
+
+TEST_CASE("restart starts over from the initial behavior with fresh state") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
+  actor_ref t = sys.spawn("restartable", tally_fn.bind(observer, std::make_shared<turnstile_state>()),
+                          {restart_policy::restart, 5, 10s});
+  t.tell(seq{});
+  t.tell(seq{});
+  t.tell(boom{});
+  t.tell(seq{});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 3; }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"tally 1", "tally 2", "tally 1"});
+}
+
+TEST_CASE("more failures than the restart cap within the window stop the actor") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
+  actor_ref t = sys.spawn("flaky", tally_fn.bind(observer, std::make_shared<turnstile_state>()),
+                          {restart_policy::restart, 2, 10s});
+  observer.tell(watch_this{t});
+  std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 3; ++i) t.tell(boom{});
+  t.tell(seq{});  // arrives after the third failure stopped it: a dead letter
+  REQUIRE(p->wait([](probe& q) { return has_event_starting(q, "down flaky"); }));
+  for (int i = 0; i < 2000 && sys.find("flaky"); ++i) std::this_thread::sleep_for(1ms);
+  std::lock_guard lock(p->mutex);
+  CHECK_THAT(p->events.back(), Catch::StartsWith("down flaky failed"));
+  CHECK_THAT(p->events.back(), Catch::Contains("3 failures within 10000 ms, limit 2"));
+  CHECK(sys.dead_letters() == 1);
+}
+
+TEST_CASE("watching an actor that already stopped is answered at once") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  actor_ref gone = sys.spawn("gone", stop_fn.bind(std::make_shared<probe>()));
+  gone.tell(seq{});
+  for (int i = 0; i < 2000 && sys.find("gone"); ++i) std::this_thread::sleep_for(1ms);
+  sys.spawn(observer_fn.bind(p)).tell(watch_this{gone});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"down gone normal"});
+}
+
+TEST_CASE("a parent is told when a child it spawned stops") {
+  actor_system sys(two_workers());
+  auto p = std::make_shared<probe>();
+  sys.spawn(failing_parent_fn.bind(p)).tell(start{});
+  REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
+  std::lock_guard lock(p->mutex);
+  CHECK_THAT(p->events.front(), Catch::StartsWith("parent heard: down kid failed"));
+}

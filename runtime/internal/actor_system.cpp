@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <deque>
 #include <optional>
 #include <queue>
 #include <stdexcept>
@@ -62,7 +63,8 @@ struct actor_system::impl final : detail::actor_resolver {
   std::atomic<std::uint64_t> dead_letter_count{0};
 
   void schedule(std::shared_ptr<actor_cell> cell);
-  actor_ref spawn(std::shared_ptr<impl> self, std::string name, behavior initial);
+  actor_ref spawn(std::shared_ptr<impl> self, std::string name, behavior initial, supervision policy,
+                  const std::shared_ptr<detail::actor_base>& parent);
   void forget(const actor_cell& cell, const std::string& name);
   void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
 };
@@ -75,8 +77,16 @@ namespace {
 // only by that worker.
 class actor_cell final : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
  public:
-  actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial)
-      : actor_base(id, std::move(name)), system_(std::move(system)), behavior_(std::move(initial)) {}
+  actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
+             supervision policy)
+      : actor_base(id, std::move(name)), system_(std::move(system)), behavior_(std::move(initial)) {
+    if (policy.policy != restart_policy::stop) {
+      extras& x = more();
+      x.supervised = policy;
+      // A restart starts from this snapshot: fresh state, not what a failure left behind.
+      if (policy.policy == restart_policy::restart) x.initial = encode_snapshot(behavior_);
+    }
+  }
 
   ~actor_cell() override {
     drop_list(take_inbox(nullptr), dead_letter_reason::stopped);
@@ -137,15 +147,32 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void finish(dead_letter_reason reason) {
     drop_list(take_inbox(closed_marker), reason);
     drop_list(std::exchange(cache_, nullptr), reason);
-    std::vector<continuation> waiting;
-    if (extras_) {
-      for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
-      extras_.reset();  // destroying its timers cancels their waits
-    }
-    release(std::tuple{behavior_, next_behavior_, waiting});
-    behavior_ = behavior{};
-    next_behavior_ = behavior{};
+    down notice{name(), reason == dead_letter_reason::shutdown ? exit_reason::shutdown : exit_, {}};
+    if (extras_) notice.detail = std::move(extras_->exit_detail);
+    release_graph();
     system_->forget(*this, name());
+    // From here on add_watcher answers at once; everyone who asked before hears it now.
+    std::vector<std::weak_ptr<detail::actor_base>> watchers;
+    {
+      std::lock_guard lock(system_->mutex);
+      finished_ = std::make_unique<down>(notice);
+      watchers.swap(watchers_);
+    }
+    for (auto& w : watchers)
+      if (auto watcher = w.lock()) send_down(*watcher, notice);
+  }
+
+  void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override {
+    std::unique_ptr<down> already;
+    {
+      std::lock_guard lock(system_->mutex);
+      if (!finished_) {
+        watchers_.push_back(watcher);
+        return;
+      }
+      already = std::make_unique<down>(*finished_);
+    }
+    send_down(*watcher, *already);
   }
 
   // context
@@ -157,9 +184,14 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
   void stop() override { stop_requested_ = true; }
   bool cancel(timer_id id) override { return extras_ && extras_->timers.erase(id) > 0; }
-  actor_ref spawn(behavior initial) override { return system_->spawn(system_, {}, std::move(initial)); }
-  actor_ref spawn(std::string name, behavior initial) override {
-    return system_->spawn(system_, std::move(name), std::move(initial));
+  actor_ref spawn(behavior initial, supervision policy) override {
+    return system_->spawn(system_, {}, std::move(initial), policy, shared_from_this());
+  }
+  actor_ref spawn(std::string name, behavior initial, supervision policy) override {
+    return system_->spawn(system_, std::move(name), std::move(initial), policy, shared_from_this());
+  }
+  void watch(const actor_ref& target) override {
+    if (target) target.base()->add_watcher(shared_from_this());
   }
 
  protected:
@@ -224,6 +256,11 @@ class actor_cell final : public detail::actor_base, public context, public std::
     std::optional<asio::steady_timer> ask_clock;  // one per actor, set for the earliest deadline
     std::chrono::steady_clock::time_point clock_deadline{};
     bool clock_armed = false;
+    // Supervision other than the default (stop on the first failure).
+    std::optional<supervision> supervised;
+    std::string initial;                                      // snapshot, for restart_policy::restart
+    std::deque<std::chrono::steady_clock::time_point> failures;  // within the policy's window
+    std::string exit_detail;                                  // why it failed, for watchers
   };
 
   extras& more() {
@@ -324,10 +361,9 @@ class actor_cell final : public detail::actor_base, public context, public std::
         behavior_(*this, m);
       }
     } catch (const std::exception& e) {
-      // Supervision (restart strategies) is not built yet: a failing behavior stops its actor.
-      std::fprintf(stderr, "revenant: actor \"%s\" stopped: its behavior threw on a %.*s: %s\n", name().c_str(),
-                   static_cast<int>(m.type_name().size()), m.type_name().data(), e.what());
-      stop_requested_ = true;
+      on_failure(m, e.what());
+    } catch (...) {
+      on_failure(m, "a non-standard exception");
     }
     current_ = nullptr;
     if (become_pending_) {
@@ -336,6 +372,71 @@ class actor_cell final : public detail::actor_base, public context, public std::
       next_behavior_ = behavior{};
       become_pending_ = false;
     }
+  }
+
+  // A behavior threw while handling m: apply the actor's supervision.
+  void on_failure(const message& m, const std::string& what) {
+    const std::string detail = "behavior threw on a " + std::string(m.type_name()) + ": " + what;
+    become_pending_ = false;  // what the failed call asked for does not happen
+    next_behavior_ = behavior{};
+    if (!extras_ || !extras_->supervised) return fail(detail);
+    extras& x = *extras_;
+    const auto now = std::chrono::steady_clock::now();
+    x.failures.push_back(now);
+    while (now - x.failures.front() > x.supervised->window) x.failures.pop_front();
+    if (x.failures.size() > x.supervised->max_restarts)
+      return fail(detail + " (" + std::to_string(x.failures.size()) + " failures within " +
+                  std::to_string(x.supervised->window.count()) + " ms, limit " +
+                  std::to_string(x.supervised->max_restarts) + ")");
+    if (x.supervised->policy == restart_policy::restart) restart();
+  }
+
+  void fail(const std::string& detail) {
+    std::fprintf(stderr, "revenant: actor \"%s\" stopped: %s\n", name().c_str(), detail.c_str());
+    exit_ = exit_reason::failed;
+    more().exit_detail = detail;
+    stop_requested_ = true;
+  }
+
+  // Replaces the failed incarnation with a fresh one decoded from the snapshot taken at spawn;
+  // the old graph, its timers and its pending asks are dropped and released.
+  void restart() {
+    behavior fresh;
+    try {
+      detail::actor_resolver* previous = std::exchange(detail::current_resolver, system_.get());
+      struct reset {
+        detail::actor_resolver* previous;
+        ~reset() { detail::current_resolver = previous; }
+      } guard{previous};
+      fresh = decode_snapshot<behavior>(extras_->initial, "initial behavior of actor \"" + name() + "\"");
+    } catch (const std::exception& e) {
+      return fail(std::string("restart failed: ") + e.what());
+    }
+    std::vector<continuation> waiting;
+    for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+    extras_->pending.clear();
+    extras_->deadlines = {};
+    extras_->timers.clear();
+    release(std::tuple{behavior_, waiting});
+    behavior_ = std::move(fresh);
+  }
+
+  // Releases the behavior graph and everything else the actor holds (timers, pending asks).
+  void release_graph() {
+    std::vector<continuation> waiting;
+    if (extras_) {
+      for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+      extras_.reset();  // destroying its timers cancels their waits
+    }
+    release(std::tuple{behavior_, next_behavior_, waiting});
+    behavior_ = behavior{};
+    next_behavior_ = behavior{};
+  }
+
+  void send_down(detail::actor_base& watcher, const down& notice) {
+    message_ptr m = make_message<down>(notice);
+    sender_of(*m) = shared_from_this();
+    watcher.enqueue(std::move(m));
   }
 
   message* take_inbox(message* replacement) {
@@ -368,6 +469,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
   bool stop_requested_ = false;
   const message* current_ = nullptr;
   std::unique_ptr<extras> extras_;
+  exit_reason exit_ = exit_reason::normal;
+  // Guarded by the system's mutex (watching is rare; no lock of the actor's own).
+  std::vector<std::weak_ptr<detail::actor_base>> watchers_;
+  std::unique_ptr<down> finished_;  // set once the actor has stopped
 
   friend struct actor_system::impl;
 };
@@ -391,9 +496,10 @@ void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
   });
 }
 
-actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name, behavior initial) {
+actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name, behavior initial,
+                                    supervision policy, const std::shared_ptr<detail::actor_base>& parent) {
   const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
-  auto cell = std::make_shared<actor_cell>(std::move(self), id, name, std::move(initial));
+  auto cell = std::make_shared<actor_cell>(std::move(self), id, name, std::move(initial), policy);
   {
     std::lock_guard lock(mutex);
     if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
@@ -401,6 +507,7 @@ actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name
       throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
     live.emplace(cell.get(), cell);
   }
+  if (parent) cell->add_watcher(parent);
   return actor_ref(std::move(cell));
 }
 
@@ -451,11 +558,13 @@ actor_system::actor_system(actor_system_config config) : impl_(std::make_shared<
 
 actor_system::~actor_system() { shutdown(shutdown_policy::drop); }
 
-actor_ref actor_system::spawn(behavior initial) { return impl_->spawn(impl_, {}, std::move(initial)); }
+actor_ref actor_system::spawn(behavior initial, supervision policy) {
+  return impl_->spawn(impl_, {}, std::move(initial), policy, nullptr);
+}
 
-actor_ref actor_system::spawn(std::string name, behavior initial) {
+actor_ref actor_system::spawn(std::string name, behavior initial, supervision policy) {
   if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
-  return impl_->spawn(impl_, std::move(name), std::move(initial));
+  return impl_->spawn(impl_, std::move(name), std::move(initial), policy, nullptr);
 }
 
 detail::actor_resolver* actor_system::resolver() const noexcept { return impl_.get(); }
