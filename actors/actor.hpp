@@ -45,6 +45,11 @@ struct supervision {
   restart_policy policy = restart_policy::stop;
   unsigned max_restarts = 3;
   std::chrono::milliseconds window{1000};
+  // Back-pressure: at most this many messages wait in the mailbox (0: unbounded). A message
+  // that would exceed it is not queued: it becomes a dead letter (reason mailbox_full), so a
+  // flood of senders costs bounded memory and never blocks a worker. The runtime's own
+  // signals (timers, ask timeouts) are never refused.
+  std::uint32_t mailbox_capacity = 0;
 };
 
 // Why an actor stopped.

@@ -30,6 +30,7 @@ enum class dead_letter_reason : std::uint8_t {
   stopped = 1,      // the recipient had stopped (or stopped with the message still queued)
   no_recipient = 2, // sent to an empty actor_ref (e.g. a reply to a message from outside)
   shutdown = 3,     // the system was shutting down
+  mailbox_full = 4, // the recipient's mailbox was at its capacity (supervision::mailbox_capacity)
 };
 
 // A message that reached no behavior. Valid only during the dead-letter handler's call.

@@ -26,6 +26,7 @@ struct probe {
   std::map<std::string, std::int64_t> last_seq;
   bool out_of_order = false;
   std::int64_t count = 0;
+  bool gate_open = false;
 
   void record(std::string event) {
     std::lock_guard lock(mutex);
@@ -752,4 +753,45 @@ TEST_CASE("a parent is told when a child it spawned stops") {
   REQUIRE(p->wait([](probe& q) { return !q.events.empty(); }));
   std::lock_guard lock(p->mutex);
   CHECK_THAT(p->events.front(), Catch::StartsWith("parent heard: down kid failed"));
+}
+
+// --- back-pressure ---------------------------------------------------------------------------
+namespace {
+
+// Holds its first message until the test opens the gate, then counts everything.
+void gated_sink_body(context&, const message&, const probe_ptr& p) {
+  p->wait([](probe& q) { return q.gate_open; });
+  p->add();
+}
+const revenant::function<void(context&, const message&), gated_sink_body> gated_sink_fn{"test.rt.gated_sink"};
+
+}  // namespace
+
+TEST_CASE("a bounded mailbox refuses what exceeds it as dead letters, so a flood costs bounded memory") {
+  actor_system sys(two_workers());
+  std::atomic<std::int64_t> refused{0};
+  sys.on_dead_letter([&](const dead_letter& d) {
+    if (d.reason == dead_letter_reason::mailbox_full && d.recipient == "sink") ++refused;
+  });
+  auto p = std::make_shared<probe>();
+  supervision bounded;
+  bounded.mailbox_capacity = 100;
+  actor_ref sink = sys.spawn("sink", gated_sink_fn.bind(p), bounded);
+  constexpr std::int64_t senders = 10, each = 1000, total = senders * each;
+  for (int i = 0; i < senders; ++i) sys.spawn(sender_fn.bind()).tell(start{sink, each});
+  // The sink holds one message in hand and at most 100 queued: the rest must be refused.
+  for (int i = 0; i < 20'000 && refused < total - 101; ++i) std::this_thread::sleep_for(1ms);
+  CHECK(refused == total - 101);
+  {
+    std::lock_guard lock(p->mutex);
+    p->gate_open = true;
+    p->changed.notify_all();
+  }
+  REQUIRE(p->wait([](probe& q) { return q.count == 101; }));
+  std::this_thread::sleep_for(20ms);
+  CHECK(p->count == 101);
+  CHECK(sys.dead_letters() == static_cast<std::uint64_t>(total - 101));
+  // Once drained, the mailbox takes messages again.
+  sink.tell(seq{});
+  REQUIRE(p->wait([](probe& q) { return q.count == 102; }));
 }

@@ -79,7 +79,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
  public:
   actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
              supervision policy)
-      : actor_base(id, std::move(name)), system_(std::move(system)), behavior_(std::move(initial)) {
+      : actor_base(id, std::move(name)),
+        system_(std::move(system)),
+        capacity_(policy.mailbox_capacity),
+        behavior_(std::move(initial)) {
     if (policy.policy != restart_policy::stop) {
       extras& x = more();
       x.supervised = policy;
@@ -96,6 +99,12 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void enqueue(message_ptr m) override {
     if (!sender_of(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
       system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
+      return;
+    }
+    if (capacity_ != 0 && !m->is<timer_fired>() && !m->is<ask_check>() &&
+        queued_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
       return;
     }
     message* raw = m.get();
@@ -131,6 +140,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
       message_ptr m(cache_);
       cache_ = std::exchange(next_of(*m), nullptr);
       ++handled;
+      if (capacity_ != 0 && !m->is<timer_fired>() && !m->is<ask_check>())
+        queued_.fetch_sub(1, std::memory_order_relaxed);
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
       else
@@ -460,6 +471,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
   std::shared_ptr<actor_system::impl> system_;
+  const std::uint32_t capacity_;            // 0: unbounded, queued_ unused
+  std::atomic<std::uint32_t> queued_{0};    // messages in the mailbox, for the bound
   std::atomic<message*> inbox_{blocked_marker};  // a LIFO stack; producers push, the worker takes all
   // Worker side.
   message* cache_ = nullptr;  // messages taken from the inbox, oldest first
