@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # revenant's one entry point: installs what the build needs, builds, runs.
 #
-#   bash dev.sh demo      set up, build, run the demo (two processes: save, then restore)
+#   bash dev.sh demo      set up, build, run the demos (closures across two processes; a bank actor)
 #   bash dev.sh test      set up, build, run the test suite (what CI runs)
 #   bash dev.sh asan      the suite under AddressSanitizer + UBSan, leak checks on
 #   bash dev.sh tsan      the suite under ThreadSanitizer
@@ -48,6 +48,8 @@ case "${1:-}" in
     snapshot="$(mktemp -d)/seed.snapshot"
     ./build/release/examples/seed save "$snapshot"
     ./build/release/examples/seed load "$snapshot"
+    echo
+    ./build/release/examples/bank
     ;;
   test)
     ensure_packages "${CORE_PACKAGES[@]}"
