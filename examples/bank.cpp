@@ -128,7 +128,7 @@ int main() {
                                              {revenant::restart_policy::restart, 3, 1s});
   system.spawn("teller", bank::teller_fn.bind(done)).tell(bank::run_script{account});
   done->finished.wait();
-  system.shutdown(revenant::shutdown_policy::drain);
+  system.shutdown(revenant::shutdown_policy::drop);  // the script is done: nothing left to drain
   std::cout << "dead letters: " << system.dead_letters() << '\n';
   return 0;
 }

@@ -42,7 +42,9 @@ struct dead_letter {
 
 // What happens to queued messages when the system shuts down.
 enum class shutdown_policy : std::uint8_t {
-  drain = 1,  // keep running until no actor has a message left (or the deadline passes), then stop
+  drain = 1,  // keep running until no actor has a message or an armed timer left (or the
+              // deadline passes), then stop. An actor's ask clock counts as armed until the
+              // deadline of its last ask, even once that ask is answered.
   drop = 2,   // stop now; queued messages become dead letters
 };
 
