@@ -28,6 +28,7 @@ using continuation = closure<void(context&, const message&)>;
 enum class ask_errc : std::uint8_t {
   timeout = 1,         // no reply within the timeout
   target_stopped = 2,  // the request could not be delivered (stopped actor, empty reference)
+  mailbox_full = 3,    // the target's bounded mailbox refused the request
 };
 struct ask_error {
   ask_errc code;

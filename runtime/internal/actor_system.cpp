@@ -539,7 +539,8 @@ void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_
   // An undeliverable ask is answered at once instead of leaving the asker to its timeout.
   if (const std::uint64_t request = actor_cell::request_id_of(*m); request != 0 && actor_cell::sender_of(*m)) {
     try {
-      message_ptr error = make_message<ask_error>(ask_error{ask_errc::target_stopped});
+      message_ptr error = make_message<ask_error>(ask_error{
+          reason == dead_letter_reason::mailbox_full ? ask_errc::mailbox_full : ask_errc::target_stopped});
       actor_cell::response_to_of(*error) = request;
       actor_cell::sender_of(*error) = actor_cell::sender_of(*m);  // not an outside message
       auto asker = actor_cell::sender_of(*m);
