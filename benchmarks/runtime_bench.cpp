@@ -35,7 +35,14 @@ constexpr std::int64_t asks = 1'000'000;
 
 // Heap bytes in use (glibc's allocator; both systems allocate actors on the heap).
 double heap_in_use() { return static_cast<double>(mallinfo2().uordblks); }
-constexpr unsigned workers = 2;
+
+constexpr unsigned workers = 2;  // for both systems
+
+revenant::actor_system_config revenant_config() {
+  revenant::actor_system_config config;
+  config.workers = workers;
+  return config;
+}
 
 // ---- revenant ------------------------------------------------------------------------------
 
@@ -73,9 +80,7 @@ void ping_body(revenant::context& ctx, const revenant::message& m, const std::sh
 const revenant::function<void(revenant::context&, const revenant::message&), ping_body> ping_fn{"bench.ping"};
 
 void pingpong_revenant(benchmark::State& state) {
-  revenant::actor_system_config config;
-  config.workers = workers;
-  revenant::actor_system system(config);
+  revenant::actor_system system(revenant_config());
   for (auto _ : state) {
     auto finish = std::make_shared<finish_line>();
     revenant::actor_ref pong = system.spawn(pong_fn.bind());
@@ -109,9 +114,7 @@ void sink_body(revenant::context&, const revenant::message&, const std::shared_p
 const revenant::function<void(revenant::context&, const revenant::message&), sink_body> sink_fn{"bench.sink"};
 
 void fanin_revenant(benchmark::State& state) {
-  revenant::actor_system_config config;
-  config.workers = workers;
-  revenant::actor_system system(config);
+  revenant::actor_system system(revenant_config());
   for (auto _ : state) {
     auto c = std::make_shared<countdown>();
     c->left = fanin_senders * fanin_messages;
@@ -136,9 +139,7 @@ const revenant::function<void(revenant::context&, const revenant::message&), one
     "bench.one_shot"};
 
 void spawn_revenant(benchmark::State& state) {
-  revenant::actor_system_config config;
-  config.workers = workers;
-  revenant::actor_system system(config);
+  revenant::actor_system system(revenant_config());
   for (auto _ : state) {
     auto s = std::make_shared<spawned>();
     for (std::int64_t i = 0; i < spawn_count; ++i) system.spawn(one_shot_fn.bind(s)).tell(ball{});
@@ -177,9 +178,7 @@ const revenant::function<void(revenant::context&, const revenant::message&), ask
     "bench.asker"};
 
 void ask_revenant(benchmark::State& state) {
-  revenant::actor_system_config config;
-  config.workers = workers;
-  revenant::actor_system system(config);
+  revenant::actor_system system(revenant_config());
   for (auto _ : state) {
     auto finish = std::make_shared<finish_line>();
     revenant::actor_ref answerer = system.spawn(answer_fn.bind());
@@ -191,9 +190,7 @@ void ask_revenant(benchmark::State& state) {
 BENCHMARK(ask_revenant)->Name("ask/revenant")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void idle_actor_bytes_revenant(benchmark::State& state) {
-  revenant::actor_system_config config;
-  config.workers = workers;
-  revenant::actor_system system(config);
+  revenant::actor_system system(revenant_config());
   for (auto _ : state) {
     const double before = heap_in_use();
     std::vector<revenant::actor_ref> actors;
@@ -208,6 +205,9 @@ BENCHMARK(idle_actor_bytes_revenant)->Name("idle_actor_bytes/revenant")->Iterati
 
 // ---- CAF -----------------------------------------------------------------------------------
 #ifdef REVENANT_HAVE_CAF
+
+// The same number of workers as revenant's.
+void configure(caf::actor_system_config& config) { config.set("scheduler.max-threads", workers); }
 
 caf::behavior caf_pong(caf::event_based_actor*) {
   return {[](std::int64_t left) { return left; }};
@@ -229,7 +229,7 @@ caf::behavior caf_ping(caf::event_based_actor* self, std::latch* done) {
 
 void pingpong_caf(benchmark::State& state) {
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", workers);
+  configure(config);
   caf::actor_system system(config);
   for (auto _ : state) {
     std::latch done(1);
@@ -256,7 +256,7 @@ caf::behavior caf_burst(caf::event_based_actor* self) {
 
 void fanin_caf(benchmark::State& state) {
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", workers);
+  configure(config);
   caf::actor_system system(config);
   for (auto _ : state) {
     std::latch done(1);
@@ -278,7 +278,7 @@ caf::behavior caf_one_shot(caf::event_based_actor* self, std::latch* done) {
 
 void spawn_caf(benchmark::State& state) {
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", workers);
+  configure(config);
   caf::actor_system system(config);
   for (auto _ : state) {
     std::latch done(spawn_count);
@@ -310,7 +310,7 @@ caf::behavior caf_asker(caf::event_based_actor* self, std::latch* done) {
 
 void ask_caf(benchmark::State& state) {
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", workers);
+  configure(config);
   caf::actor_system system(config);
   for (auto _ : state) {
     std::latch done(1);
@@ -324,7 +324,7 @@ BENCHMARK(ask_caf)->Name("ask/caf")->Unit(benchmark::kMillisecond)->UseRealTime(
 
 void idle_actor_bytes_caf(benchmark::State& state) {
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", workers);
+  configure(config);
   caf::actor_system system(config);
   for (auto _ : state) {
     std::vector<caf::actor> actors;

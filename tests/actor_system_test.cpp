@@ -686,34 +686,32 @@ TEST_CASE("by default a failing actor stops, and its watchers are told why") {
   CHECK_THAT(p->events.back(), Catch::EndsWith(": boom"));
 }
 
-TEST_CASE("resume drops the failing message and keeps the actor's state") {
+namespace {
+
+// Sends seq, seq, boom, seq to a tally supervised by policy; returns what the observer saw.
+std::vector<std::string> tally_through_a_failure(restart_policy policy) {
   actor_system sys(two_workers());
   auto p = std::make_shared<probe>();
   actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
-  actor_ref t = sys.spawn(tally_fn.bind(observer, std::make_shared<turnstile_state>()),
-                          {restart_policy::resume, 5, 10s});
+  actor_ref t = sys.spawn("tally", tally_fn.bind(observer, std::make_shared<turnstile_state>()), {policy, 5, 10s});
   t.tell(seq{});
   t.tell(seq{});
   t.tell(boom{});
   t.tell(seq{});
-  REQUIRE(p->wait([](probe& q) { return q.events.size() == 3; }));
+  if (!p->wait([](probe& q) { return q.events.size() == 3; })) return {"timed out"};
   std::lock_guard lock(p->mutex);
-  CHECK(p->events == std::vector<std::string>{"tally 1", "tally 2", "tally 3"});
+  return p->events;
+}
+
+}  // namespace
+
+TEST_CASE("resume drops the failing message and keeps the actor's state") {
+  CHECK(tally_through_a_failure(restart_policy::resume) == std::vector<std::string>{"tally 1", "tally 2", "tally 3"});
 }
 
 TEST_CASE("restart starts over from the initial behavior with fresh state") {
-  actor_system sys(two_workers());
-  auto p = std::make_shared<probe>();
-  actor_ref observer = sys.spawn("observer", observer_fn.bind(p));
-  actor_ref t = sys.spawn("restartable", tally_fn.bind(observer, std::make_shared<turnstile_state>()),
-                          {restart_policy::restart, 5, 10s});
-  t.tell(seq{});
-  t.tell(seq{});
-  t.tell(boom{});
-  t.tell(seq{});
-  REQUIRE(p->wait([](probe& q) { return q.events.size() == 3; }));
-  std::lock_guard lock(p->mutex);
-  CHECK(p->events == std::vector<std::string>{"tally 1", "tally 2", "tally 1"});
+  CHECK(tally_through_a_failure(restart_policy::restart) ==
+        std::vector<std::string>{"tally 1", "tally 2", "tally 1"});
 }
 
 TEST_CASE("more failures than the restart cap within the window stop the actor") {
