@@ -38,6 +38,7 @@ class cell_node final : public node_base {
   void save_contents(graph_output_archive& ar) const override { ar(value_); }
   void load_contents(graph_input_archive& ar) override { ar(value_); }
   void clear_contents() noexcept override { value_ = T{}; }
+  bool direct_children(child_list& out) const override { return collect_edge(out, value_); }
 
   T value_{};
 };
@@ -80,6 +81,7 @@ class cell {
  private:
   template <class U, class... Args>
   friend cell<U> make_cell(Args&&... args);
+  friend struct detail::edge_traits<cell>;
 
   explicit cell(std::shared_ptr<detail::cell_node<T>> node) noexcept : node_(std::move(node)) {}
 
@@ -90,6 +92,15 @@ class cell {
 
   std::shared_ptr<detail::cell_node<T>> node_;
 };
+
+namespace detail {
+template <class T>
+struct edge_traits<cell<T>> {
+  static constexpr bool handle = true;
+  static constexpr bool leaf = false;
+  static node_base* node(const cell<T>& c) noexcept { return c.node_.get(); }
+};
+}  // namespace detail
 
 // A new slot holding T(args...).
 template <class T, class... Args>

@@ -133,6 +133,9 @@ class closure_node<R(A...), Fn> final : public closure_body<R(A...)> {
         captures_);
   }
   void clear_contents() noexcept override { captures_ = captures_type{}; }
+  bool direct_children(child_list& out) const override {
+    return std::apply([&](const auto&... captured) { return (collect_edge(out, captured) && ...); }, captures_);
+  }
 
   static std::shared_ptr<node_base> make_empty() { return std::make_shared<closure_node>(); }
 
@@ -182,11 +185,21 @@ class closure<R(A...)> {
  private:
   template <class S, auto F>
   friend class function;
+  friend struct detail::edge_traits<closure>;
 
   explicit closure(std::shared_ptr<detail::closure_body<R(A...)>> body) noexcept : body_(std::move(body)) {}
 
   std::shared_ptr<detail::closure_body<R(A...)>> body_;
 };
+
+namespace detail {
+template <class Sig>
+struct edge_traits<closure<Sig>> {
+  static constexpr bool handle = true;
+  static constexpr bool leaf = false;
+  static node_base* node(const closure<Sig>& c) noexcept { return c.body_.get(); }
+};
+}  // namespace detail
 
 // A registered function: code that closures of signature Sig can be made from and that any
 // snapshot naming it can be rebuilt with. Fn's parameters are Sig's arguments followed by the

@@ -15,6 +15,10 @@ namespace revenant {
 // it) is not revenant's and is not broken. Not thread-safe with respect to the graph.
 template <class T>
 void release(const T& root) {
+  // A graph of closures, cells and plain values needs no encoder to walk (the common case for
+  // knots and state machines); anything else is walked by the encoder, which sees everything.
+  if constexpr (detail::edge_traits<T>::handle)
+    if (detail::release_direct(detail::edge_traits<T>::node(root))) return;
   detail::graph_output_archive walk(nullptr);
   walk(root);
   walk.drain();

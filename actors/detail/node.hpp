@@ -6,9 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "actors/detail/small_vector.hpp"
 
 namespace revenant::detail {
 
@@ -44,6 +48,29 @@ constexpr std::string_view value_name() noexcept {
 }
 
 struct function_entry;
+class node_base;
+
+using child_list = small_vector<node_base*, 8>;
+
+// How a captured value relates to the graph, for walks that need no encoder: a handle (closure,
+// cell) is an edge to a node; a leaf (number, enum, string) holds none; anything else is opaque
+// — it might hide handles inside, and only the encoder's walk through its serialize finds them.
+template <class T>
+struct edge_traits {
+  static constexpr bool handle = false;
+  static constexpr bool leaf = std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::string>;
+};
+
+// Appends v's node if v is a handle; false if v is opaque.
+template <class T>
+bool collect_edge(child_list& out, const T& v) {
+  if constexpr (edge_traits<T>::handle) {
+    if (node_base* n = edge_traits<T>::node(v)) out.push_back(n);
+    return true;
+  } else {
+    return edge_traits<T>::leaf;
+  }
+}
 
 // A node of a closure graph: a closure body or a cell. Nodes are the only objects the
 // graph codec tracks itself (ids, iterative encoding); everything else goes through Cereal.
@@ -65,6 +92,9 @@ class node_base {
   virtual void load_contents(graph_input_archive& ar) = 0;
   // Resets the contents to default-constructed values, dropping every edge out of this node.
   virtual void clear_contents() noexcept = 0;
+  // Appends the nodes this node's contents reference and returns true — unless some content is
+  // opaque (see edge_traits), in which case it returns false and out is unspecified.
+  virtual bool direct_children(child_list& out) const = 0;
 };
 
 // Iterative destruction. Destroying the last handle to a node destroys its contents, which
@@ -103,6 +133,11 @@ class disposal_stack {
 inline thread_local disposal_stack* disposal_worklist = nullptr;
 
 void dispose_slow(std::shared_ptr<node_base>&& node) noexcept;
+
+// release() without an encoder: empties every node reachable from root if the graph is made only
+// of closures, cells and leaves, and returns true; returns false, having emptied nothing, if it
+// meets an opaque value (the caller then walks with the encoder).
+bool release_direct(node_base* root);
 
 inline void dispose(std::shared_ptr<node_base>&& node) noexcept {
   if (!node) return;

@@ -22,6 +22,10 @@ class small_vector {
   T& operator[](std::size_t i) noexcept { return i < N ? inline_[i] : overflow_[i - N]; }
   const T& operator[](std::size_t i) const noexcept { return i < N ? inline_[i] : overflow_[i - N]; }
   std::size_t size() const noexcept { return size_; }
+  void clear() noexcept {
+    overflow_.clear();
+    size_ = 0;
+  }
 
  private:
   std::array<T, N> inline_;  // elements past size_ are default-initialised, never read
