@@ -134,6 +134,19 @@ class actor_resolver {
 };
 inline thread_local actor_resolver* current_resolver = nullptr;
 
+// Makes a resolver current on this thread for the scope's lifetime, then restores the previous.
+class resolver_scope {
+ public:
+  explicit resolver_scope(actor_resolver* resolver) noexcept
+      : previous_(std::exchange(current_resolver, resolver)) {}
+  resolver_scope(const resolver_scope&) = delete;
+  resolver_scope& operator=(const resolver_scope&) = delete;
+  ~resolver_scope() { current_resolver = previous_; }
+
+ private:
+  actor_resolver* previous_;
+};
+
 }  // namespace detail
 
 // A handle to an actor, valid for as long as any handle exists; copies are cheap. Sending to an

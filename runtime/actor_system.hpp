@@ -69,11 +69,7 @@ class actor_system {
   // resolved to the actor of that name running in this system. Throws snapshot_error.
   template <class T>
   T restore(std::string_view bytes, std::string subject = {}) {
-    detail::actor_resolver* previous = std::exchange(detail::current_resolver, resolver());
-    struct reset {
-      detail::actor_resolver* previous;
-      ~reset() { detail::current_resolver = previous; }
-    } guard{previous};
+    detail::resolver_scope scope(resolver());
     return decode_snapshot<T>(bytes, std::move(subject));
   }
 

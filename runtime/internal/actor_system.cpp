@@ -31,6 +31,10 @@ struct timer_fired {
 // Sent by an actor's ask deadline clock: some pending ask may have timed out.
 struct ask_check {};
 
+// The runtime's own signals to an actor: never refused by a mailbox bound, never counted in it,
+// never shown as dead letters.
+bool is_runtime_signal(const message& m) noexcept { return m.is<timer_fired>() || m.is<ask_check>(); }
+
 // Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
 // blocked: empty and not scheduled — whoever pushes next must schedule the actor.
 // closed: the actor has stopped — pushes become dead letters.
@@ -101,8 +105,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
       return;
     }
-    if (capacity_ != 0 && !m->is<timer_fired>() && !m->is<ask_check>() &&
-        queued_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+    if (capacity_ != 0 && !is_runtime_signal(*m) && queued_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
       return;
@@ -140,8 +143,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       message_ptr m(cache_);
       cache_ = std::exchange(next_of(*m), nullptr);
       ++handled;
-      if (capacity_ != 0 && !m->is<timer_fired>() && !m->is<ask_check>())
-        queued_.fetch_sub(1, std::memory_order_relaxed);
+      if (capacity_ != 0 && !is_runtime_signal(*m)) queued_.fetch_sub(1, std::memory_order_relaxed);
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
       else
@@ -274,6 +276,21 @@ class actor_cell final : public detail::actor_base, public context, public std::
     std::string exit_detail;                                  // why it failed, for watchers
   };
 
+  // A wait handler that, when its clock expires, sends this actor `signal` from itself (so it
+  // is not an outside message, even during shutdown). A cancelled wait, or an actor that is
+  // gone, sends nothing.
+  template <class Signal>
+  auto signal_on_expiry(Signal signal) {
+    return [weak = weak_from_this(), signal](const asio::error_code& error) {
+      if (error) return;
+      if (auto self = weak.lock()) {
+        message_ptr m = make_message<Signal>(signal);
+        sender_of(*m) = self;
+        self->enqueue(std::move(m));
+      }
+    };
+  }
+
   extras& more() {
     if (!extras_) extras_ = std::make_unique<extras>();
     return *extras_;
@@ -283,14 +300,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     extras& x = *extras_;
     if (!x.ask_clock) x.ask_clock.emplace(*system_->io);
     x.ask_clock->expires_at(deadline);  // cancels an earlier wait, whose handler then does nothing
-    x.ask_clock->async_wait([weak = weak_from_this()](const asio::error_code& error) {
-      if (error) return;
-      if (auto self = weak.lock()) {
-        message_ptr m = make_message<ask_check>();
-        sender_of(*m) = self;
-        self->enqueue(std::move(m));
-      }
-    });
+    x.ask_clock->async_wait(signal_on_expiry(ask_check{}));
     x.clock_deadline = deadline;
     x.clock_armed = true;
   }
@@ -331,16 +341,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
     for (auto& then : expired) then(*this, *error);
   }
 
-  void arm(timer_id id, asio::steady_timer& clock) {
-    clock.async_wait([weak = weak_from_this(), id](const asio::error_code& error) {
-      if (error) return;  // cancelled: the timer was destroyed
-      if (auto self = weak.lock()) {
-        message_ptr m = make_message<timer_fired>(timer_fired{id});
-        sender_of(*m) = self;  // from itself: not an outside message, even during shutdown
-        self->enqueue(std::move(m));
-      }
-    });
-  }
+  void arm(timer_id id, asio::steady_timer& clock) { clock.async_wait(signal_on_expiry(timer_fired{id})); }
+
 
   // A timer_fired message: deliver the timer's payload if it is still pending, re-arm or forget.
   void fire(timer_id id) {
@@ -414,29 +416,31 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void restart() {
     behavior fresh;
     try {
-      detail::actor_resolver* previous = std::exchange(detail::current_resolver, system_.get());
-      struct reset {
-        detail::actor_resolver* previous;
-        ~reset() { detail::current_resolver = previous; }
-      } guard{previous};
+      detail::resolver_scope scope(system_.get());
       fresh = decode_snapshot<behavior>(extras_->initial, "initial behavior of actor \"" + name() + "\"");
     } catch (const std::exception& e) {
       return fail(std::string("restart failed: ") + e.what());
     }
-    std::vector<continuation> waiting;
-    for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
-    extras_->pending.clear();
+    std::vector<continuation> waiting = take_pending();
     extras_->deadlines = {};
     extras_->timers.clear();
     release(std::tuple{behavior_, waiting});
     behavior_ = std::move(fresh);
   }
 
+  // Moves every pending ask's continuation out (to be released with the graph).
+  std::vector<continuation> take_pending() {
+    std::vector<continuation> waiting;
+    for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+    extras_->pending.clear();
+    return waiting;
+  }
+
   // Releases the behavior graph and everything else the actor holds (timers, pending asks).
   void release_graph() {
     std::vector<continuation> waiting;
     if (extras_) {
-      for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+      waiting = take_pending();
       extras_.reset();  // destroying its timers cancels their waits
     }
     release(std::tuple{behavior_, next_behavior_, waiting});
@@ -465,7 +469,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     while (fifo != nullptr) {
       message_ptr m(fifo);
       fifo = std::exchange(next_of(*m), nullptr);
-      if (m->is<timer_fired>() || m->is<ask_check>()) continue;  // the runtime's own signals die with the actor
+      if (is_runtime_signal(*m)) continue;  // dies with the actor
       system_->dead(name(), std::move(m), reason);
     }
   }
