@@ -32,6 +32,10 @@ enum class ask_errc : std::uint8_t {
 };
 struct ask_error {
   ask_errc code;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(code);
+  }
 };
 
 // What happens when a behavior throws (chosen at spawn).
@@ -64,6 +68,10 @@ struct down {
   std::string name;
   exit_reason reason;
   std::string detail;  // what the failure said, for exit_reason::failed
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name, reason, detail);
+  }
 };
 
 // Identifies a timer of one actor; 0 is never used.
@@ -90,6 +98,10 @@ class timer_value final : public timer_payload {
 // The message a timer carrying a closure delivers: the actor runs the closure, not its behavior.
 struct timer_action {
   closure<void(context&)> action;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(action);
+  }
 };
 
 // An actor as the model needs it; the runtime implements it. Thread-safe.
@@ -104,6 +116,8 @@ class actor_base {
   virtual void enqueue(message_ptr m) = 0;
   // Sends `down` to watcher when this actor stops; at once if it already has.
   virtual void add_watcher(const std::shared_ptr<actor_base>& watcher) = 0;
+  // True for an actor whose steps are committed to a store (actor_system::spawn_durable).
+  virtual bool durable() const noexcept { return false; }
 
   std::uint64_t id() const noexcept { return id_; }
   // The stable name, or "$<id>" for an anonymous actor.
@@ -194,6 +208,18 @@ class actor_ref {
   std::shared_ptr<detail::actor_base> actor_;
 };
 
+// Where the answer to one ask goes: the asker and its request. Taken with context::reply_later(),
+// kept as state (it serializes: a durable actor may answer after a restart), used with
+// context::reply_to(). Answering twice, or an ask that timed out, delivers nothing.
+struct reply_address {
+  actor_ref to;
+  std::uint64_t request = 0;  // 0: the message was not an ask; reply_to() then just tells `to`
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(to, request);
+  }
+};
+
 // What a behavior can do while it handles a message. Only valid during that call, on the
 // thread running it; never store it.
 class context {
@@ -245,6 +271,15 @@ class context {
   template <class T>
   void reply(T&& value) {
     send_reply(make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
+  }
+  // Where reply() would answer the current message: keep it to answer later with reply_to().
+  virtual reply_address reply_later() const = 0;
+  // Answers the ask `to` was taken from, as reply() would have then.
+  template <class T>
+  void reply_to(const reply_address& to, T&& value) {
+    message_ptr m = make_message<std::remove_cvref_t<T>>(std::forward<T>(value));
+    message_access::response_to(*m) = to.request;
+    send(to.to, std::move(m));
   }
 
   // Sends request to target and runs then in this actor — one message at a time, like any

@@ -1,5 +1,6 @@
 // Messages: values of any movable type, delivered between actors of one process without being
-// serialized. (Durable and remote delivery, which do serialize, arrive with later work.)
+// serialized. Durable delivery serializes them: their type must then be registered
+// (actors/message_type.hpp).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,12 @@ class actor_ref;
 
 namespace detail {
 class actor_base;
+struct message_type_entry;
+// Set by message_type<T> when T is registered; nullptr for types only sent in memory.
+template <class T>
+struct registered_message {
+  inline static const message_type_entry* entry = nullptr;
+};
 }  // namespace detail
 
 // One message in flight: its value and who sent it. Owned by exactly one mailbox or handler at
@@ -36,6 +43,8 @@ class message {
   }
   // The C++ type of the value, for diagnostics.
   std::string_view type_name() const noexcept { return type_name_; }
+  // The registration of the value's type (actors/message_type.hpp), or nullptr if it has none.
+  virtual const detail::message_type_entry* registration() const noexcept = 0;
 
  protected:
   message(const void* type, std::string_view type_name) noexcept : type_(type), type_name_(type_name) {}
@@ -50,6 +59,20 @@ class message {
   std::shared_ptr<detail::actor_base> sender_;     // null for messages from outside the system
   std::uint64_t request_id_ = 0;                   // nonzero: an ask awaiting a reply
   std::uint64_t response_to_ = 0;                  // nonzero: the reply to that ask of the recipient
+  std::uint64_t durable_seq_ = 0;                  // nonzero: its key in the recipient's durable mailbox
+};
+
+// The envelope fields the runtime and the codecs read and write; not for applications.
+struct message_access {
+  static message*& next(message& m) noexcept { return m.next_; }
+  static std::shared_ptr<detail::actor_base>& sender(message& m) noexcept { return m.sender_; }
+  static const std::shared_ptr<detail::actor_base>& sender(const message& m) noexcept { return m.sender_; }
+  static std::uint64_t& request_id(message& m) noexcept { return m.request_id_; }
+  static std::uint64_t request_id(const message& m) noexcept { return m.request_id_; }
+  static std::uint64_t& response_to(message& m) noexcept { return m.response_to_; }
+  static std::uint64_t response_to(const message& m) noexcept { return m.response_to_; }
+  static std::uint64_t& durable_seq(message& m) noexcept { return m.durable_seq_; }
+  static std::uint64_t durable_seq(const message& m) noexcept { return m.durable_seq_; }
 };
 
 namespace detail {
@@ -60,6 +83,8 @@ class message_of final : public message {
   explicit message_of(std::in_place_t, Args&&... args)
       : message(tag_of<T>(), value_type_name()), value(std::forward<Args>(args)...) {}
   T value;
+
+  const message_type_entry* registration() const noexcept override { return registered_message<T>::entry; }
 
  private:
   static std::string_view value_type_name() noexcept {

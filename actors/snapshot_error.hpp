@@ -21,6 +21,7 @@ enum class snapshot_errc : std::uint8_t {
   bad_reference = 8,        // a node reference that names no node defined so far
   malformed = 9,            // any other inconsistency (bad flag, bad bool, trailing bytes, ...)
   nesting_limit = 10,       // values nested deeper than detail::max_nesting
+  unknown_type = 11,        // a message type name not registered in this program
 };
 
 // Short stable name of a code ("checksum_mismatch"), for logs and tests.

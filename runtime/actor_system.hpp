@@ -8,12 +8,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "actors/actor.hpp"
+#include "actors/message_type.hpp"
 #include "storage/snapshot.hpp"
 
 namespace revenant {
@@ -23,6 +26,47 @@ struct actor_system_config {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   // Messages an actor handles before it yields its worker to other actors.
   std::size_t throughput = 256;
+};
+
+// When durable actors are rebuilt from the store.
+enum class recovery_mode : std::uint8_t {
+  lazy = 1,   // on first message (or at open, if it has queued messages, timers or asks): opening
+              // a store of any size costs only the scan of pending mailboxes
+  eager = 2,  // all at open, before the constructor returns (progress via on_progress)
+};
+
+// A store of durable actors (docs/format.md, "Store layout"; docs/design.md, "Durability").
+struct durable_config {
+  // The RocksDB directory; created if missing.
+  std::string path;
+  // true: every group commit is fsynced, so a commit survives power loss and OS crashes.
+  // false: a commit survives the process being killed at any instant (the write-ahead log is in
+  // the OS page cache), not a power loss.
+  bool fsync = false;
+  // How long the committer waits for more steps to join a group before writing it (0: it
+  // writes what is queued, and steps arriving meanwhile form the next group).
+  std::chrono::microseconds max_commit_delay{0};
+  // Steps per WriteBatch at most.
+  std::size_t max_group = 4096;
+  recovery_mode recovery = recovery_mode::lazy;
+  // Eager recovery: called on the constructing thread every 65,536 actors and at the end, with
+  // the actors rebuilt so far and RocksDB's estimate of the total.
+  std::function<void(std::uint64_t done, std::uint64_t estimated_total)> on_progress;
+};
+
+// What opening the store found and did (counts since the system started).
+struct recovery_report {
+  std::uint64_t actors_activated = 0;        // durable actors rebuilt from their records
+  std::uint64_t messages_requeued = 0;       // mailbox entries delivered again at open
+  std::uint64_t continuations_restored = 0;  // pending ask continuations re-attached
+  std::uint64_t timers_rearmed = 0;          // durable timers armed again (late ones fire at once)
+  std::uint64_t quarantined = 0;             // actors whose records could not be rebuilt
+};
+
+// A durable actor that is kept out of service, with its record and mailbox left in the store.
+struct quarantined_actor {
+  std::string name;
+  std::string reason;  // the decode error (naming the actor), or why its behavior failed
 };
 
 // Why a message could not be delivered.
@@ -51,6 +95,10 @@ enum class shutdown_policy : std::uint8_t {
 class actor_system {
  public:
   explicit actor_system(actor_system_config config = {});
+  // A system with durable actors stored at store.path. Recovers what the store holds (lazily
+  // or eagerly, as configured) before returning. Throws store_error if the store cannot be
+  // opened; a damaged actor does not fail the open: it is quarantined.
+  explicit actor_system(durable_config store, actor_system_config config = {});
   // Shuts down with shutdown_policy::drop if shutdown() was not called.
   ~actor_system();
   actor_system(const actor_system&) = delete;
@@ -62,8 +110,35 @@ class actor_system {
   // Starts an actor under a stable name. Throws std::invalid_argument if the name is in use,
   // std::logic_error after shutdown.
   actor_ref spawn(std::string name, behavior initial, supervision policy = {});
-  // The running actor with this name, or an empty reference.
+  // The running actor with this name, or an empty reference. A durable actor that is in the
+  // store but not yet active is activated (rebuilt on its first message).
   actor_ref find(std::string_view name) const;
+
+  // Starts a durable actor: its behavior graph, pending continuations, timers and mailbox are
+  // checkpointed into the store with every step (docs/design.md, "Durability"), and it lives
+  // until it stops, across process restarts. Returns once its first record is committed.
+  // Throws std::logic_error without a store or after shutdown; std::invalid_argument if the
+  // name is empty, holds a zero byte, or is taken (running or stored); whatever encoding the
+  // behavior throws (every captured type must be serializable).
+  actor_ref spawn_durable(std::string name, behavior initial, supervision policy = {});
+
+  // Sends value to the actor named name from outside the system. For a durable actor the
+  // future is ready once the message is committed (it will then be handled even if the process
+  // dies); for a transient one, once it is queued. The future holds std::invalid_argument if no
+  // such actor exists, std::logic_error if T is not a registered message type (durable
+  // recipients only) or the system is shut down, store_error if the commit failed.
+  template <class T>
+  std::future<void> send(std::string_view name, T&& value) {
+    return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
+  }
+
+  // Blocks until every step and message submitted to the store so far is committed.
+  // Throws store_error if a commit failed. No-op without a store.
+  void sync();
+  // Durable actors kept out of service (this run's and earlier runs').
+  std::vector<quarantined_actor> quarantined() const;
+  // What recovery has done so far.
+  recovery_report recovery() const;
 
   // Decodes a snapshot (storage/snapshot.hpp) whose graph may hold actor references: each is
   // resolved to the actor of that name running in this system. Throws snapshot_error.
@@ -91,6 +166,8 @@ class actor_system {
 
  private:
   detail::actor_resolver* resolver() const noexcept;
+  std::future<void> send_message(std::string_view name, message_ptr m);
+  void start_workers();
   std::shared_ptr<impl> impl_;
 };
 

@@ -25,6 +25,7 @@ std::string_view to_string(snapshot_errc code) noexcept {
     case snapshot_errc::bad_reference: return "bad_reference";
     case snapshot_errc::malformed: return "malformed";
     case snapshot_errc::nesting_limit: return "nesting_limit";
+    case snapshot_errc::unknown_type: return "unknown_type";
   }
   return "unknown_error";
 }

@@ -10,14 +10,22 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <queue>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
 #include "actors/graph.hpp"
+#include "runtime/internal/committer.hpp"
+#include "storage/envelope.hpp"
+#include "storage/store.hpp"
 
 namespace revenant {
 namespace {
@@ -30,10 +38,84 @@ struct timer_fired {
 };
 // Sent by an actor's ask deadline clock: some pending ask may have timed out.
 struct ask_check {};
+// Sent at open to a durable actor that has timers or asks waiting: it activates (re-arming them).
+struct wake_up {};
 
 // The runtime's own signals to an actor: never refused by a mailbox bound, never counted in it,
-// never shown as dead letters.
-bool is_runtime_signal(const message& m) noexcept { return m.is<timer_fired>() || m.is<ask_check>(); }
+// never shown as dead letters, never written to a durable mailbox.
+bool is_runtime_signal(const message& m) noexcept {
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>();
+}
+
+// Wall-clock nanoseconds since the epoch: what a durable deadline is stored as, since a steady
+// clock's time points mean nothing in the next process.
+std::int64_t to_wall(std::chrono::steady_clock::time_point t) {
+  const auto left = t - std::chrono::steady_clock::now();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             (std::chrono::system_clock::now() + left).time_since_epoch())
+      .count();
+}
+std::chrono::steady_clock::time_point from_wall(std::int64_t wall_ns) {
+  const auto at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(wall_ns)));
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - std::chrono::system_clock::now());
+}
+
+// A durable actor's snapshot root (docs/format.md, "Actor image"): everything its next
+// incarnation needs besides its mailbox.
+struct pending_image {
+  std::uint64_t request = 0;
+  std::int64_t deadline = 0;  // wall-clock ns
+  continuation then;
+  template <class A>
+  void serialize(A& a) {
+    a(request, deadline, then);
+  }
+};
+struct timer_image {
+  timer_id id = 0;
+  std::int64_t due = 0;     // wall-clock ns of the next expiry
+  std::int64_t period = 0;  // ns; 0: once
+  std::string payload;      // envelope of the message it delivers
+  template <class A>
+  void serialize(A& a) {
+    a(id, due, period, payload);
+  }
+};
+struct actor_image {
+  behavior current;
+  std::uint8_t policy = static_cast<std::uint8_t>(restart_policy::stop);
+  std::uint32_t max_restarts = 0;
+  std::int64_t window_ms = 0;
+  std::uint32_t capacity = 0;
+  std::string initial;  // snapshot of the initial behavior, for restart_policy::restart
+  std::uint64_t last_request = 0;
+  timer_id last_timer = 0;
+  std::vector<pending_image> pending;
+  std::vector<timer_image> timers;
+  template <class A>
+  void serialize(A& a) {
+    a(current, policy, max_restarts, window_ms, capacity, initial, last_request, last_timer, pending, timers);
+  }
+};
+
+// A restored timer's payload: the envelope it was stored as, decoded each time it fires.
+class stored_payload final : public detail::timer_payload {
+ public:
+  stored_payload(std::string envelope, std::string subject)
+      : envelope_(std::move(envelope)), subject_(std::move(subject)) {}
+  message_ptr make() const override { return decode_envelope(envelope_, subject_).value; }
+  const std::string& envelope() const noexcept { return envelope_; }
+
+ private:
+  std::string envelope_;
+  std::string subject_;
+};
+
+using runtime_internal::committer;
+using runtime_internal::outgoing;
+using runtime_internal::step;
 
 // Inbox states besides "a stack of messages" (or nullptr: empty while the actor is scheduled).
 // blocked: empty and not scheduled — whoever pushes next must schedule the actor.
@@ -43,11 +125,13 @@ message* const closed_marker = reinterpret_cast<message*>(std::uintptr_t{2});
 
 }  // namespace
 
-struct actor_system::impl final : detail::actor_resolver {
+struct actor_system::impl final : detail::actor_resolver, std::enable_shared_from_this<actor_system::impl> {
   explicit impl(actor_system_config c) : config(c) {}
   ~impl() = default;
 
   std::shared_ptr<detail::actor_base> resolve(const std::string& name) override;
+  // The running actor named name; a durable one in the store is brought in (not yet decoded).
+  std::shared_ptr<actor_cell> resolve_cell(const std::string& name);
 
   actor_system_config config;
   // Lives as long as this state: a push racing with shutdown may still post to it. Queued
@@ -66,6 +150,29 @@ struct actor_system::impl final : detail::actor_resolver {
   std::function<void(const dead_letter&)> dead_letter_handler;          // guarded by mutex
   std::atomic<std::uint64_t> dead_letter_count{0};
 
+  // Durability (absent for a transient-only system). The store outlives the committer.
+  std::optional<durable_config> durable;
+  std::optional<store> db;
+  std::unique_ptr<committer> commits;
+  std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
+  // Durable actors that stopped and whose erasure is not committed yet: their records are still
+  // in the store, but they must not be brought back. Guarded by mutex.
+  std::unordered_set<std::string> erasing;
+  struct counters {
+    std::atomic<std::uint64_t> activated{0}, requeued{0}, continuations{0}, timers{0}, quarantined{0};
+  } recovered;
+
+  void recover();
+  // Keeps name out of service with its record and mailbox as they are; reason is stored.
+  void quarantine(const std::string& name, const std::string& reason);
+  // Queues a step for commit; returns its last sequence number, or nothing once the store is
+  // closed (after shutdown).
+  std::optional<std::uint64_t> submit(step s);
+  // Records a quarantine this process decided (the committer stores it with the actor's step).
+  void note_quarantined(const std::string& name, const std::string& reason);
+  // Deletes a durable mailbox entry whose message will never be handled (a dead letter).
+  void discard(const std::string& name, std::uint64_t seq);
+
   void schedule(std::shared_ptr<actor_cell> cell);
   actor_ref spawn(std::shared_ptr<impl> self, std::string name, behavior initial, supervision policy,
                   const std::shared_ptr<detail::actor_base>& parent);
@@ -81,12 +188,20 @@ namespace {
 // only by that worker.
 class actor_cell final : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
  public:
+  // A durable actor starts either loaded (spawn_durable: initial is its behavior) or not
+  // (recovery: its record is decoded on activation).
+  enum class kind : std::uint8_t { transient, durable_loaded, durable_stored };
+
   actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
-             supervision policy)
+             supervision policy, kind k = kind::transient)
       : actor_base(id, std::move(name)),
         system_(std::move(system)),
         capacity_(policy.mailbox_capacity),
         behavior_(std::move(initial)) {
+    if (k != kind::transient) {
+      durable_ = std::make_unique<durable_part>();
+      durable_->loaded = k == kind::durable_loaded;
+    }
     if (policy.policy != restart_policy::stop) {
       extras& x = more();
       x.supervised = policy;
@@ -100,20 +215,55 @@ class actor_cell final : public detail::actor_base, public context, public std::
     drop_list(cache_, dead_letter_reason::stopped);
   }
 
-  void enqueue(message_ptr m) override {
+  bool durable() const noexcept override { return durable_ != nullptr; }
+
+  void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }
+
+  // With ack (durable actors only), the promise is fulfilled once the message is committed.
+  void enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
     if (!sender_of(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
+      if (ack) ack->set_exception(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
       system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
       return;
     }
-    if (capacity_ != 0 && !is_runtime_signal(*m) && queued_.fetch_add(1, std::memory_order_relaxed) >= capacity_) {
+    const std::uint32_t capacity = capacity_.load(std::memory_order_relaxed);
+    if (capacity != 0 && !is_runtime_signal(*m) && queued_.fetch_add(1, std::memory_order_relaxed) >= capacity) {
       queued_.fetch_sub(1, std::memory_order_relaxed);
+      if (ack) ack->set_exception(std::make_exception_ptr(std::runtime_error("revenant: mailbox of \"" + name() + "\" is full")));
       system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
       return;
+    }
+    if (durable_ && message_access::durable_seq(*m) == 0 && !is_runtime_signal(*m)) {
+      // From outside, or from a transient actor: written to the mailbox before it is queued, so
+      // the step that consumes it commits after it (same or later group). It may be handled
+      // before that commit: nobody's rolled-back state can depend on it.
+      const auto& sender = sender_of(*m);
+      std::string envelope;
+      try {
+        envelope = encode_envelope(*m, sender ? sender->name() : "");
+      } catch (...) {
+        if (!ack) throw;  // to whoever sent it (tell)
+        ack->set_exception(std::current_exception());
+        return;
+      }
+      step s;
+      s.actor = name();
+      s.outbox.push_back(outgoing{shared_from_this(), nullptr, std::move(envelope), 0});
+      s.ack = std::move(ack);
+      const auto seq = system_->submit(std::move(s));
+      if (!seq) {  // the store is closed: the system has shut down
+        system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
+        return;
+      }
+      message_access::durable_seq(*m) = *seq;
+    } else if (ack) {
+      ack->set_value();
     }
     message* raw = m.get();
     message* old = inbox_.load(std::memory_order_relaxed);
     do {
       if (old == closed_marker) {
+        if (durable_ && message_access::durable_seq(*m) != 0) system_->discard(name(), message_access::durable_seq(*m));
         system_->dead(name(), std::move(m), dead_letter_reason::stopped);
         return;
       }
@@ -124,12 +274,19 @@ class actor_cell final : public detail::actor_base, public context, public std::
     if (old == blocked_marker) system_->schedule(shared_from_this());
   }
 
-  // Worker side: handles up to `throughput` messages, then yields.
+  // Worker side: handles up to `throughput` messages, then yields. A durable actor commits what
+  // it did (one step) before anyone else may run it: before it yields, blocks or stops.
   void run() {
+    if (durable_ && !durable_->loaded && !activate()) return;
+    if (durable_ && durable_->ended) return;
+    std::optional<detail::resolver_scope> scope;
+    if (durable_) scope.emplace(system_.get());  // stored timer payloads may name actors
     for (std::size_t handled = 0;;) {
       if (cache_ == nullptr) {
         message* batch = inbox_.exchange(nullptr, std::memory_order_acquire);
         if (batch == nullptr) {
+          if (durable_ && handled > 0 && !checkpoint()) return;
+          handled = 0;
           message* expected = nullptr;
           if (inbox_.compare_exchange_strong(expected, blocked_marker, std::memory_order_acq_rel)) return;
           continue;  // a message arrived meanwhile
@@ -137,17 +294,29 @@ class actor_cell final : public detail::actor_base, public context, public std::
         cache_ = reversed(batch);
       }
       if (handled == system_->config.throughput) {
+        if (durable_ && !checkpoint()) return;
         system_->schedule(shared_from_this());  // still scheduled: the inbox is not blocked
         return;
       }
       message_ptr m(cache_);
       cache_ = std::exchange(next_of(*m), nullptr);
       ++handled;
-      if (capacity_ != 0 && !is_runtime_signal(*m)) queued_.fetch_sub(1, std::memory_order_relaxed);
+      if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+      const std::size_t sent_before = durable_ ? durable_->outbox.size() : 0;
+      const bool failed_before = exit_ == exit_reason::failed;
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
-      else
+      else if (!m->is<wake_up>())
         handle(*m);
+      if (durable_) {
+        // What a failed call sent is not sent. A message that made the actor fail for good stays
+        // in the store with the quarantined actor; one that supervision got past is consumed.
+        if (std::exchange(call_failed_, false)) durable_->outbox.resize(sent_before);
+        const bool kept = exit_ == exit_reason::failed && !failed_before;
+        if (const std::uint64_t seq = message_access::durable_seq(*m); seq != 0 && !kept)
+          durable_->consumed.push_back(seq);
+      }
       if (stop_requested_) {
         finish(dead_letter_reason::stopped);
         return;
@@ -156,10 +325,27 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
   // Closes the inbox, turns what is queued into dead letters and releases the behavior graph.
-  // Called by the worker running the actor, or at shutdown when no worker runs.
+  // Called by the worker running the actor, or at shutdown when no worker runs. A durable
+  // actor that stops commits its end: its record and mailbox are erased — or, if it failed,
+  // it is quarantined and both are kept.
   void finish(dead_letter_reason reason) {
-    drop_list(take_inbox(closed_marker), reason);
-    drop_list(std::exchange(cache_, nullptr), reason);
+    message* rest = take_inbox(closed_marker);
+    if (message* cached = std::exchange(cache_, nullptr)) {
+      message* tail = cached;
+      while (next_of(*tail) != nullptr) tail = next_of(*tail);
+      next_of(*tail) = rest;
+      rest = cached;
+    }
+    if (durable_ && reason != dead_letter_reason::shutdown && !durable_->ended) commit_end(rest);
+    if (durable_ && reason == dead_letter_reason::shutdown) {
+      // Still in the store: handled by the next process, not dead.
+      while (rest != nullptr) {
+        message_ptr m(rest);
+        rest = std::exchange(next_of(*m), nullptr);
+        if (message_access::durable_seq(*m) == 0 && !is_runtime_signal(*m)) system_->dead(name(), std::move(m), reason);
+      }
+    }
+    drop_list(rest, reason);
     down notice{name(), reason == dead_letter_reason::shutdown ? exit_reason::shutdown : exit_, {}};
     if (extras_) notice.detail = std::move(extras_->exit_detail);
     release_graph();
@@ -191,6 +377,9 @@ class actor_cell final : public detail::actor_base, public context, public std::
   // context
   actor_ref self() const override { return actor_ref(std::const_pointer_cast<actor_cell>(shared_from_this())); }
   actor_ref sender() const override { return current_ ? actor_ref(sender_of(*current_)) : actor_ref(); }
+  reply_address reply_later() const override {
+    return current_ ? reply_address{sender(), request_id_of(*current_)} : reply_address{};
+  }
   void become(behavior next) override {
     next_behavior_ = std::move(next);
     become_pending_ = true;
@@ -212,6 +401,13 @@ class actor_cell final : public detail::actor_base, public context, public std::
     sender_of(*m) = shared_from_this();
     if (!to) {
       system_->dead({}, std::move(m), dead_letter_reason::no_recipient);
+      return;
+    }
+    if (durable_) {
+      // Released once this step is committed; written to the recipient's mailbox with it if
+      // the recipient is durable too (std::logic_error here if the type is not registered).
+      std::string envelope = to.base()->durable() ? encode_envelope(*m, name()) : std::string();
+      durable_->outbox.push_back(outgoing{to.base(), std::move(m), std::move(envelope), 0});
       return;
     }
     to.base()->enqueue(std::move(m));
@@ -238,6 +434,13 @@ class actor_cell final : public detail::actor_base, public context, public std::
   timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                        std::unique_ptr<detail::timer_payload> payload) override {
     if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
+    if (durable_) {
+      const message_ptr sample = payload->make();
+      if (sample->registration() == nullptr)
+        throw std::logic_error("revenant: durable actor \"" + name() + "\" set a timer delivering " +
+                               std::string(sample->type_name()) +
+                               ", which is not a registered message type (revenant::message_type)");
+    }
     extras& x = more();
     const timer_id id = ++x.last_timer;
     auto& t = x.timers[id];
@@ -350,7 +553,13 @@ class actor_cell final : public detail::actor_base, public context, public std::
     auto& timers = extras_->timers;
     auto it = timers.find(id);
     if (it == timers.end()) return;  // cancelled after it expired
-    message_ptr m = it->second.payload->make();
+    message_ptr m;
+    try {
+      m = it->second.payload->make();
+    } catch (const std::exception& e) {
+      timers.erase(it);
+      return fail(std::string("timer payload could not be restored: ") + e.what());
+    }
     sender_of(*m) = shared_from_this();
     if (it->second.period.count() > 0) {
       it->second.clock->expires_at(it->second.clock->expiry() + it->second.period);
@@ -389,6 +598,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
 
   // A behavior threw while handling m: apply the actor's supervision.
   void on_failure(const message& m, const std::string& what) {
+    call_failed_ = true;
     const std::string detail = "behavior threw on a " + std::string(m.type_name()) + ": " + what;
     become_pending_ = false;  // what the failed call asked for does not happen
     next_behavior_ = behavior{};
@@ -405,7 +615,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
   void fail(const std::string& detail) {
-    std::fprintf(stderr, "revenant: actor \"%s\" stopped: %s\n", name().c_str(), detail.c_str());
+    std::fprintf(stderr, "revenant: actor \"%s\" %s: %s\n", name().c_str(),
+                 durable_ ? "quarantined" : "stopped", detail.c_str());
     exit_ = exit_reason::failed;
     more().exit_detail = detail;
     stop_requested_ = true;
@@ -448,6 +659,199 @@ class actor_cell final : public detail::actor_base, public context, public std::
     next_behavior_ = behavior{};
   }
 
+  // ---- durability ----------------------------------------------------------------------
+
+ public:
+  // The record this actor's current state encodes to (docs/format.md, "Actor record").
+  // Worker side (or before the actor is visible).
+  std::string encode_record() {
+    actor_image image;
+    image.current = behavior_;
+    image.capacity = capacity_.load(std::memory_order_relaxed);
+    if (extras_) {
+      extras& x = *extras_;
+      if (x.supervised) {
+        image.policy = static_cast<std::uint8_t>(x.supervised->policy);
+        image.max_restarts = x.supervised->max_restarts;
+        image.window_ms = x.supervised->window.count();
+      }
+      image.initial = x.initial;
+      image.last_request = x.last_request;
+      image.last_timer = x.last_timer;
+      std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> deadline_of;
+      auto heap = x.deadlines;
+      for (; !heap.empty(); heap.pop()) deadline_of.emplace(heap.top().second, heap.top().first);
+      for (const auto& [request, then] : x.pending) {
+        auto d = deadline_of.find(request);
+        image.pending.push_back(pending_image{
+            request, d == deadline_of.end() ? to_wall(std::chrono::steady_clock::now()) : to_wall(d->second), then});
+      }
+      for (const auto& [id, t] : x.timers) {
+        const auto* stored = dynamic_cast<const stored_payload*>(t.payload.get());
+        image.timers.push_back(timer_image{id, to_wall(t.clock->expiry()), t.period.count(),
+                                           stored ? stored->envelope() : encode_envelope(*t.payload->make(), name())});
+      }
+    }
+    const std::string snapshot = encode_snapshot(image);
+    actor_record_info info;
+    info.behavior = std::string(behavior_.function_name());
+    info.pending_asks = static_cast<std::uint32_t>(image.pending.size());
+    info.timers = static_cast<std::uint32_t>(image.timers.size());
+    info.steps = ++durable_->steps;
+    return encode_actor_record(info, snapshot);
+  }
+
+  // The step that makes a newly spawned durable actor exist in the store.
+  step first_step() {
+    step s;
+    s.actor = name();
+    s.record = step::record_op::put;
+    s.record_bytes = encode_record();
+    const bool waiting = has_waiting();
+    if (waiting) s.wake = 1;
+    durable_->wake_stored = waiting;
+    return s;
+  }
+
+  // Decodes this actor's record and takes up its state: behavior, supervision, pending asks,
+  // timers (re-armed; late ones fire at once). On any damage the actor is quarantined and
+  // finished (its record and mailbox stay in the store); returns false then.
+  // record: the stored bytes if the caller has them (eager recovery), else they are read.
+  bool activate(std::optional<std::string_view> record_bytes = std::nullopt) {
+    const std::string subject = "actor \"" + name() + "\"";
+    try {
+      std::optional<std::string> read;
+      if (!record_bytes) {
+        read = system_->db->get(system_->db->actors(), name());
+        if (!read) throw std::runtime_error("its record is missing from the store");
+        record_bytes = *read;
+      }
+      const actor_record_view record = decode_actor_record(*record_bytes, subject);
+      actor_image image;
+      {
+        detail::resolver_scope scope(system_.get());
+        image = decode_snapshot<actor_image>(record.snapshot, subject);
+        for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject);
+      }
+      take_up(std::move(image), record.info.steps);
+    } catch (const std::exception& e) {
+      quarantine_now(e.what());
+      return false;
+    }
+    system_->recovered.activated.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // Takes a durable actor whose stored state cannot be used out of service: the reason is
+  // stored, its record and mailbox are left as they are, and it finishes in memory.
+  void quarantine_now(const std::string& reason) {
+    durable_->ended = true;
+    system_->quarantine(name(), reason);
+    exit_ = exit_reason::failed;
+    more().exit_detail = reason;
+    finish(dead_letter_reason::stopped);
+  }
+
+ private:
+  void take_up(actor_image image, std::uint64_t steps) {
+    durable_->loaded = true;
+    durable_->steps = steps;
+    behavior_ = std::move(image.current);
+    capacity_.store(image.capacity, std::memory_order_relaxed);
+    const auto policy = static_cast<restart_policy>(image.policy);
+    if (policy == restart_policy::resume || policy == restart_policy::restart) {
+      extras& x = more();
+      x.supervised = supervision{policy, image.max_restarts, std::chrono::milliseconds(image.window_ms),
+                                 image.capacity};
+      x.initial = std::move(image.initial);
+    }
+    if (image.last_request != 0 || image.last_timer != 0 || !image.pending.empty() || !image.timers.empty()) {
+      extras& x = more();
+      x.last_request = image.last_request;
+      x.last_timer = image.last_timer;
+      for (auto& p : image.pending) {
+        x.pending.emplace(p.request, std::move(p.then));
+        x.deadlines.emplace(from_wall(p.deadline), p.request);
+      }
+      if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+      system_->recovered.continuations.fetch_add(image.pending.size(), std::memory_order_relaxed);
+      const std::string subject = "timer payload of actor \"" + name() + "\"";
+      for (auto& t : image.timers) {
+        auto& slot = x.timers[t.id];
+        slot.clock.emplace(*system_->io, from_wall(t.due));
+        slot.period = std::chrono::nanoseconds(t.period);
+        slot.payload = std::make_unique<stored_payload>(std::move(t.payload), subject);
+        arm(t.id, *slot.clock);
+      }
+      system_->recovered.timers.fetch_add(image.timers.size(), std::memory_order_relaxed);
+    }
+    durable_->wake_stored = has_waiting();
+  }
+
+  bool has_waiting() const noexcept { return extras_ && (!extras_->timers.empty() || !extras_->pending.empty()); }
+
+  // Commits what this actor did since its last step: its new record, the messages it consumed
+  // and sent. Returns false if the state could not be encoded: the actor is then quarantined
+  // (nothing of the step is committed or sent) and finished.
+  bool checkpoint() {
+    step s;
+    s.actor = name();
+    try {
+      s.record_bytes = encode_record();
+    } catch (const std::exception& e) {
+      durable_->outbox.clear();
+      durable_->consumed.clear();
+      fail(std::string("its state could not be checkpointed: ") + e.what());
+      finish(dead_letter_reason::stopped);
+      return false;
+    }
+    s.record = step::record_op::put;
+    s.consumed.swap(durable_->consumed);
+    s.outbox.swap(durable_->outbox);
+    if (const bool waiting = has_waiting(); waiting != durable_->wake_stored) {
+      s.wake = waiting ? 1 : 0;
+      durable_->wake_stored = waiting;
+    }
+    system_->submit(std::move(s));
+    return true;
+  }
+
+  // The last step of a durable actor that stops: erased (stopped) or quarantined (failed).
+  // `rest` are the messages still queued; a stopped actor's are deleted (they become dead
+  // letters), a quarantined actor's stay.
+  void commit_end(message* rest) {
+    step s;
+    s.actor = name();
+    s.consumed.swap(durable_->consumed);
+    if (exit_ == exit_reason::failed) {
+      s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
+      try {
+        s.record_bytes = encode_record();
+        s.record = step::record_op::put;
+        s.outbox.swap(durable_->outbox);
+      } catch (const std::exception&) {
+        durable_->outbox.clear();  // the state cannot be saved: keep the last committed one
+      }
+      system_->note_quarantined(name(), s.quarantine);
+    } else {
+      s.record = step::record_op::erase;
+      {
+        std::lock_guard lock(system_->mutex);
+        system_->erasing.insert(name());
+      }
+      s.on_commit = [system = system_, erased = name()] {
+        std::lock_guard lock(system->mutex);
+        system->erasing.erase(erased);
+      };
+      s.outbox.swap(durable_->outbox);
+      if (durable_->wake_stored) s.wake = 0;
+      for (message* m = rest; m != nullptr; m = next_of(*m))
+        if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
+    }
+    system_->submit(std::move(s));
+  }
+
+ public:
   void send_down(detail::actor_base& watcher, const down& notice) {
     message_ptr m = make_message<down>(notice);
     sender_of(*m) = shared_from_this();
@@ -475,7 +879,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
   }
 
   std::shared_ptr<actor_system::impl> system_;
-  const std::uint32_t capacity_;            // 0: unbounded, queued_ unused
+  std::atomic<std::uint32_t> capacity_;     // 0: unbounded, queued_ unused (set once, before use)
   std::atomic<std::uint32_t> queued_{0};    // messages in the mailbox, for the bound
   std::atomic<message*> inbox_{blocked_marker};  // a LIFO stack; producers push, the worker takes all
   // Worker side.
@@ -487,6 +891,17 @@ class actor_cell final : public detail::actor_base, public context, public std::
   const message* current_ = nullptr;
   std::unique_ptr<extras> extras_;
   exit_reason exit_ = exit_reason::normal;
+  bool call_failed_ = false;  // the last handle() threw
+  // Durable actors only: what the current step has done and not yet committed.
+  struct durable_part {
+    bool loaded = false;        // the record is decoded (or this incarnation was spawned)
+    bool ended = false;         // quarantined from its stored state: nothing more to commit
+    bool wake_stored = false;   // the store has a wake entry (timers or asks pending)
+    std::uint64_t steps = 0;    // records committed, as stored in the record
+    std::vector<std::uint64_t> consumed;
+    std::vector<outgoing> outbox;
+  };
+  std::unique_ptr<durable_part> durable_;
   // Guarded by the system's mutex (watching is rare; no lock of the actor's own).
   std::vector<std::weak_ptr<detail::actor_base>> watchers_;
   std::unique_ptr<down> finished_;  // set once the actor has stopped
@@ -496,11 +911,126 @@ class actor_cell final : public detail::actor_base, public context, public std::
 
 }  // namespace
 
-std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
+std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) { return resolve_cell(name); }
+
+std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
-  auto it = named.find(name);
-  if (it == named.end()) return nullptr;
-  return it->second;
+  if (auto it = named.find(name); it != named.end()) return it->second;
+  if (!db || shut_down || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
+  // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
+  // by its first run, on a worker.
+  if (!db->get(db->actors(), name)) return nullptr;
+  auto cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed), name,
+                                           behavior{}, supervision{}, actor_cell::kind::durable_stored);
+  named.emplace(name, cell);
+  live.emplace(cell.get(), cell);
+  return cell;
+}
+
+std::optional<std::uint64_t> actor_system::impl::submit(step s) {
+  // Under the mutex: shutdown closes the store under it, and a closed cell can still be sent to.
+  std::lock_guard lock(mutex);
+  if (!commits) return std::nullopt;
+  return commits->submit(std::move(s));
+}
+
+void actor_system::impl::note_quarantined(const std::string& name, const std::string& reason) {
+  recovered.quarantined.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex);
+  quarantine_list[name] = reason;
+}
+
+void actor_system::impl::quarantine(const std::string& name, const std::string& reason) {
+  std::fprintf(stderr, "revenant: actor \"%s\" quarantined: %s\n", name.c_str(), reason.c_str());
+  note_quarantined(name, reason);
+  step s;
+  s.actor = name;
+  s.quarantine = reason;
+  submit(std::move(s));
+}
+
+void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
+  {
+    std::lock_guard lock(mutex);
+    if (quarantine_list.contains(name)) return;  // kept with the actor
+  }
+  step s;
+  s.actor = name;
+  s.consumed.push_back(seq);
+  submit(std::move(s));
+}
+
+// Runs before the workers start, so every stored message is queued before any actor runs: a
+// recipient sees its stored messages before anything sent in this process (which has higher
+// sequence numbers), in the order they were sent.
+void actor_system::impl::recover() {
+  {
+    auto it = db->scan(db->quarantine());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
+  }
+  if (durable->recovery == recovery_mode::eager) {
+    const std::uint64_t total = db->estimate_keys(db->actors());
+    std::uint64_t done = 0;
+    auto it = db->scan(db->actors());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string name = it->key().ToString();
+      if (quarantine_list.contains(name)) continue;
+      std::shared_ptr<actor_cell> cell;
+      {
+        std::lock_guard lock(mutex);
+        // An actor referenced by one decoded earlier is already there (not yet decoded).
+        auto [slot, fresh] = named.try_emplace(name);
+        if (fresh) {
+          slot->second = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
+                                                      std::move(name), behavior{}, supervision{},
+                                                      actor_cell::kind::durable_stored);
+          live.emplace(slot->second.get(), slot->second);
+        }
+        cell = slot->second;
+      }
+      cell->activate(std::string_view(it->value().data(), it->value().size()));
+      if (++done % 65536 == 0 && durable->on_progress) durable->on_progress(done, total);
+    }
+    if (durable->on_progress) durable->on_progress(done, total);
+  }
+  {
+    auto it = db->scan(db->wake());
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      if (auto cell = resolve_cell(it->key().ToString())) cell->enqueue(make_message<wake_up>());
+  }
+  rocksdb::WriteBatch orphans;
+  auto it = db->scan(db->mailbox());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view actor;
+    std::uint64_t seq;
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!store::parse_mailbox_key(key, actor, seq)) continue;
+    const std::string name(actor);
+    auto cell = resolve_cell(name);
+    if (!cell) {
+      // Sent to an actor that no longer exists (it stopped while this was being committed):
+      // a dead letter, deleted. A quarantined actor keeps its messages.
+      if (!quarantine_list.contains(name)) {
+        orphans.Delete(db->mailbox(), it->key());
+        dead_letter_count.fetch_add(1, std::memory_order_relaxed);
+      }
+      continue;
+    }
+    decoded_envelope d;
+    try {
+      detail::resolver_scope scope(this);
+      d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
+                          "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+    } catch (const std::exception& e) {
+      cell->quarantine_now(e.what());
+      continue;
+    }
+    if (!d.header.sender.empty()) actor_cell::sender_of(*d.value) = resolve_cell(d.header.sender);
+    message_access::durable_seq(*d.value) = seq;
+    recovered.requeued.fetch_add(1, std::memory_order_relaxed);
+    cell->enqueue(std::move(d.value));
+  }
+  if (orphans.Count() > 0) db->write(orphans, durable->fsync);
 }
 
 void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
@@ -571,7 +1101,99 @@ actor_system::actor_system(actor_system_config config) : impl_(std::make_shared<
   if (impl_->config.throughput == 0) throw std::invalid_argument("revenant: throughput must be at least 1");
   impl_->io.emplace(static_cast<int>(impl_->config.workers));
   impl_->work.emplace(impl_->io->get_executor());
+  start_workers();
+}
+
+actor_system::actor_system(durable_config store_config, actor_system_config config)
+    : impl_(std::make_shared<impl>(config)) {
+  if (impl_->config.workers == 0) throw std::invalid_argument("revenant: an actor system needs at least one worker");
+  if (impl_->config.throughput == 0) throw std::invalid_argument("revenant: throughput must be at least 1");
+  impl_->io.emplace(static_cast<int>(impl_->config.workers));
+  impl_->work.emplace(impl_->io->get_executor());
+  impl_->durable = std::move(store_config);
+  impl_->db.emplace(impl_->durable->path);
+  impl_->commits = std::make_unique<committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
+                                               impl_->durable->max_commit_delay, impl_->durable->max_group);
+  try {
+    impl_->recover();
+  } catch (...) {
+    impl_->commits->stop();
+    shutdown(shutdown_policy::drop);
+    throw;
+  }
+  start_workers();
+}
+
+void actor_system::start_workers() {
   for (unsigned i = 0; i < impl_->config.workers; ++i) impl_->workers.emplace_back([io = &*impl_->io] { io->run(); });
+}
+
+actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {
+  if (!impl_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
+  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
+  if (name.find('\0') != std::string::npos)
+    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+  auto cell = std::make_shared<actor_cell>(impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name,
+                                           std::move(initial), policy, actor_cell::kind::durable_loaded);
+  // Encoded before the actor is visible: nobody can run it meanwhile.
+  step first = cell->first_step();
+  std::promise<void> committed;
+  std::future<void> done = committed.get_future();
+  first.ack.emplace(std::move(committed));
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+    if (impl_->named.contains(name) || impl_->quarantine_list.contains(name) || impl_->erasing.contains(name) ||
+        impl_->db->get(impl_->db->actors(), name))
+      throw std::invalid_argument("revenant: a durable actor named \"" + name +
+                                  "\" already exists (running, stored or quarantined)");
+    impl_->named.emplace(name, cell);
+    impl_->live.emplace(cell.get(), cell);
+    // Submitted under the lock, so its record precedes any step the actor itself commits.
+    impl_->commits->submit(std::move(first));
+  }
+  done.get();
+  return actor_ref(std::move(cell));
+}
+
+std::future<void> actor_system::send_message(std::string_view name, message_ptr m) {
+  std::promise<void> ack;
+  std::future<void> result = ack.get_future();
+  try {
+    std::shared_ptr<actor_cell> cell = impl_->resolve_cell(std::string(name));
+    if (!cell) throw std::invalid_argument("revenant: no actor named \"" + std::string(name) + "\"");
+    if (!cell->durable()) {
+      cell->enqueue(std::move(m));
+      ack.set_value();
+    } else {
+      cell->enqueue(std::move(m), std::move(ack));
+    }
+  } catch (...) {
+    try {
+      ack.set_exception(std::current_exception());
+    } catch (const std::future_error&) {
+      throw;  // the promise was moved on: the error came after the message was handed over
+    }
+  }
+  return result;
+}
+
+void actor_system::sync() {
+  if (impl_->commits) impl_->commits->sync();
+}
+
+std::vector<quarantined_actor> actor_system::quarantined() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<quarantined_actor> out;
+  for (const auto& [name, reason] : impl_->quarantine_list) out.push_back(quarantined_actor{name, reason});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+recovery_report actor_system::recovery() const {
+  const auto& r = impl_->recovered;
+  return recovery_report{r.activated.load(), r.requeued.load(), r.continuations.load(), r.timers.load(),
+                         r.quarantined.load()};
 }
 
 actor_system::~actor_system() { shutdown(shutdown_policy::drop); }
@@ -587,11 +1209,7 @@ actor_ref actor_system::spawn(std::string name, behavior initial, supervision po
 
 detail::actor_resolver* actor_system::resolver() const noexcept { return impl_.get(); }
 
-actor_ref actor_system::find(std::string_view name) const {
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->named.find(std::string(name));
-  return it == impl_->named.end() ? actor_ref() : actor_ref(it->second);
-}
+actor_ref actor_system::find(std::string_view name) const { return actor_ref(impl_->resolve_cell(std::string(name))); }
 
 void actor_system::on_dead_letter(std::function<void(const dead_letter&)> handler) {
   std::lock_guard lock(impl_->mutex);
@@ -632,6 +1250,9 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   }
   done.notify_one();
   watchdog.join();
+  // Every step the actors submitted is committed (and its messages delivered, to queues no
+  // worker will run now) before anything is released.
+  if (impl_->commits) impl_->commits->stop();
   // No worker runs now: finish every actor still alive (their queues become dead letters, their
   // behavior graphs are released).
   std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> remaining;
@@ -641,6 +1262,14 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     impl_->named.clear();
   }
   for (auto& [_, cell] : remaining) cell->finish(dead_letter_reason::shutdown);
+  // Close the store (its lock too): another system may open it now.
+  std::unique_ptr<runtime_internal::committer> commits;
+  {
+    std::lock_guard lock(impl_->mutex);
+    commits = std::move(impl_->commits);
+  }
+  commits.reset();
+  impl_->db.reset();
 }
 
 }  // namespace revenant

@@ -5,7 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -35,7 +39,7 @@ int dispatch_child(int argc, char** argv) {
   return it->second(std::vector<std::string>(argv + 3, argv + argc));
 }
 
-child_result run_child(const std::vector<std::string>& args) {
+child_result run_child(const std::vector<std::string>& args, std::optional<std::chrono::microseconds> kill_after) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
   std::vector<std::string> argv_storage{self, "--child"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -58,6 +62,16 @@ child_result run_child(const std::vector<std::string>& args) {
     errno = rc;
     fail("posix_spawn " + self);
   }
+  std::mutex mutex;
+  std::condition_variable exited;
+  bool reaped = false;
+  std::thread killer;
+  if (kill_after)
+    killer = std::thread([&] {
+      std::unique_lock lock(mutex);
+      // The pid stays valid until waitpid below reaps it, which happens only after `reaped`.
+      if (!exited.wait_for(lock, *kill_after, [&] { return reaped; })) ::kill(pid, SIGKILL);
+    });
   child_result result;
   char buf[4096];
   for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof buf)) != 0;) {
@@ -69,6 +83,18 @@ child_result run_child(const std::vector<std::string>& args) {
   }
   close(pipe_fds[0]);
   int status = 0;
+  // Wait for the child to end without reaping it, so the killer never signals a reused pid.
+  siginfo_t info;
+  while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0)
+    if (errno != EINTR) fail("waitid");
+  if (killer.joinable()) {
+    {
+      std::lock_guard lock(mutex);
+      reaped = true;
+    }
+    exited.notify_one();
+    killer.join();
+  }
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) fail("waitpid");
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);

@@ -2,6 +2,8 @@
 // (save here, load there) or a real crash.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +15,11 @@ struct child_result {
   std::string output;  // everything it wrote to stdout and stderr
 };
 
-// Runs `<this executable> --child <args...>` and waits for it.
-child_result run_child(const std::vector<std::string>& args);
+// Runs `<this executable> --child <args...>` and waits for it. With kill_after, the child is
+// sent SIGKILL that long after it started, unless it has exited by then: a real crash, at
+// whatever instruction it happens to be executing.
+child_result run_child(const std::vector<std::string>& args,
+                       std::optional<std::chrono::microseconds> kill_after = std::nullopt);
 
 // A child entry point: main() dispatches `--child <name> args...` to the function registered
 // under name, whose return value becomes the exit code.

@@ -1,0 +1,156 @@
+#include "runtime/internal/committer.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdio>
+#include <string_view>
+#include <unordered_map>
+
+namespace revenant::runtime_internal {
+
+committer::committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
+                     std::size_t max_group)
+    : db_(db), io_(io), fsync_(fsync), max_delay_(max_delay), max_group_(std::max<std::size_t>(1, max_group)),
+      next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
+
+committer::~committer() { stop(); }
+
+std::uint64_t committer::submit(step s) {
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& out : s.outbox)
+      if (!out.envelope.empty()) last = out.seq = next_seq_++;
+    if (failure_) {
+      // Nothing more is durable: say so to whoever waits, and release no message.
+      if (s.ack) s.ack->set_exception(failure_);
+      return last;
+    }
+    ++submitted_;
+    queue_.push_back(std::move(s));
+    if (!busy_) busy_.emplace(io_.get_executor());
+  }
+  wake_.notify_one();
+  return last;
+}
+
+void committer::sync() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = submitted_;
+  committed_.wait(lock, [&] { return done_ >= target || failure_; });
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void committer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void committer::loop() {
+  std::vector<step> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and everything is committed
+      // A bounded wait lets more steps join a small group (more per fsync).
+      if (max_delay_.count() > 0 && queue_.size() < max_group_ && !stopping_)
+        wake_.wait_for(lock, max_delay_, [&] { return queue_.size() >= max_group_ || stopping_; });
+      if (queue_.size() <= max_group_) {
+        group.swap(queue_);
+      } else {
+        group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + max_group_));
+        queue_.erase(queue_.begin(), queue_.begin() + max_group_);
+      }
+    }
+    const std::size_t group_size = group.size();
+    commit(group);
+    group.clear();
+    {
+      std::lock_guard lock(mutex_);
+      done_ += group_size;
+      // Delivered already: whatever the messages scheduled is work of the io_context's own.
+      if (queue_.empty()) busy_.reset();
+    }
+    committed_.notify_all();
+  }
+}
+
+void committer::commit(std::vector<step>& group) {
+  rocksdb::WriteBatch batch;
+  // An outside message consumed in the group that writes it needs neither its put nor its
+  // delete: both would land in this one batch. Keyed by sequence number (unique per store).
+  std::unordered_map<std::uint64_t, outgoing*> fresh;
+  // Only an actor's last record in the group is written: earlier ones would be overwritten
+  // within the same batch.
+  std::unordered_map<std::string_view, std::size_t> last_record;
+  std::uint64_t max_seq = 0;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    step& s = group[i];
+    for (auto& out : s.outbox)
+      if (!out.envelope.empty()) {
+        fresh.emplace(out.seq, &out);
+        max_seq = std::max(max_seq, out.seq);
+      }
+    if (s.record != step::record_op::keep) last_record[s.actor] = i;
+  }
+  std::string key;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    step& s = group[i];
+    for (std::uint64_t seq : s.consumed) {
+      if (auto it = fresh.find(seq); it != fresh.end() && it->second->to && it->second->to->name() == s.actor) {
+        it->second->envelope.clear();  // never written
+        fresh.erase(it);
+        continue;
+      }
+      key = store::mailbox_key(s.actor, seq);
+      batch.Delete(db_.mailbox(), key);
+    }
+    if (s.record == step::record_op::put && last_record[s.actor] == i)
+      batch.Put(db_.actors(), s.actor, s.record_bytes);
+    else if (s.record == step::record_op::erase && last_record[s.actor] == i)
+      batch.Delete(db_.actors(), s.actor);
+    if (s.wake == 1) batch.Put(db_.wake(), s.actor, rocksdb::Slice());
+    if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
+    if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
+  }
+  for (auto& s : group)
+    for (auto& out : s.outbox)
+      if (!out.envelope.empty()) {
+        key = store::mailbox_key(out.to->name(), out.seq);
+        batch.Put(db_.mailbox(), key, out.envelope);
+      }
+  if (max_seq != 0) {
+    const std::uint64_t next = max_seq + 1;
+    batch.Put(db_.meta(), rocksdb::Slice(store::next_seq_key.data(), store::next_seq_key.size()),
+              rocksdb::Slice(reinterpret_cast<const char*>(&next), sizeof next));
+  }
+  try {
+    db_.write(batch, fsync_);
+  } catch (...) {
+    std::fprintf(stderr, "revenant: durable commit failed; no further step will be committed\n");
+    std::lock_guard lock(mutex_);
+    failure_ = std::current_exception();
+    for (auto& s : group)
+      if (s.ack) s.ack->set_exception(failure_);
+    return;  // their messages are not released: they were never durable
+  }
+  // Released in commit order: a recipient sees a sender's messages in the order they were sent.
+  for (auto& s : group) {
+    for (auto& out : s.outbox) {
+      if (!out.value) continue;
+      if (out.seq != 0) message_access::durable_seq(*out.value) = out.seq;
+      out.to->enqueue(std::move(out.value));
+    }
+    if (s.ack) s.ack->set_value();
+    if (s.on_commit) s.on_commit();
+  }
+}
+
+}  // namespace revenant::runtime_internal

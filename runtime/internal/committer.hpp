@@ -1,0 +1,93 @@
+// Group commit: one thread turns the steps of many durable actors into RocksDB WriteBatches and
+// releases each step's messages only after the batch holding it is written.
+#pragma once
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/actor.hpp"
+#include "storage/store.hpp"
+
+namespace revenant::runtime_internal {
+
+// A message a step sends.
+struct outgoing {
+  std::shared_ptr<detail::actor_base> to;
+  message_ptr value;     // delivered once committed; null if already delivered (outside messages)
+  std::string envelope;  // non-empty: `to` is durable and this is written to its mailbox
+  std::uint64_t seq = 0; // assigned by submit() for durable recipients
+};
+
+// What one run of a durable actor (or one outside message) commits.
+struct step {
+  enum class record_op : std::uint8_t { keep, put, erase };
+  std::string actor;  // the actor whose record and mailbox this step touches
+  record_op record = record_op::keep;
+  std::string record_bytes;             // for put
+  std::vector<std::uint64_t> consumed;  // mailbox entries of `actor` to delete
+  std::vector<outgoing> outbox;
+  std::int8_t wake = -1;                // -1: unchanged, 0: remove the wake entry, 1: set it
+  std::string quarantine;               // non-empty: record `actor` as quarantined, saying this
+  std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
+  std::function<void()> on_commit;        // run on the committer thread once committed
+};
+
+// Thread-safe: submit() and sync() may be called from any thread.
+class committer {
+ public:
+  committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
+            std::size_t max_group);
+  // Commits everything submitted, then stops the thread.
+  ~committer();
+  committer(const committer&) = delete;
+  committer& operator=(const committer&) = delete;
+
+  // Assigns mailbox sequence numbers to s's durable outgoing messages (in submission order,
+  // so per-sender FIFO holds in the store too) and queues it. Until it is committed and its
+  // messages delivered, the io_context counts as busy (a draining shutdown waits for it).
+  // Returns the last sequence number assigned (0 if none).
+  std::uint64_t submit(step s);
+  // Waits until everything submitted before the call is committed. Throws the commit failure.
+  void sync();
+  // Commits what is queued and stops the thread. Idempotent.
+  void stop();
+
+ private:
+  void loop();
+  void commit(std::vector<step>& group);
+
+  store& db_;
+  asio::io_context& io_;
+  const bool fsync_;
+  const std::chrono::microseconds max_delay_;
+  const std::size_t max_group_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;       // the committer: steps queued, or stop
+  std::condition_variable committed_;  // sync(): a group was committed
+  std::vector<step> queue_;            // guarded by mutex_
+  std::uint64_t next_seq_;             // guarded by mutex_
+  std::uint64_t submitted_ = 0;        // guarded by mutex_
+  std::uint64_t done_ = 0;             // guarded by mutex_
+  bool stopping_ = false;              // guarded by mutex_
+  std::exception_ptr failure_;         // guarded by mutex_; once set, nothing more is written
+  // Held while any step is queued or being committed: the io_context is not idle until its
+  // messages are delivered. Guarded by mutex_.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> busy_;
+  std::thread thread_;
+};
+
+}  // namespace revenant::runtime_internal

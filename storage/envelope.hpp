@@ -1,0 +1,44 @@
+// Envelopes: one message as bytes, for durable mailboxes. Layout in docs/format.md, "Envelope".
+//
+// Thread-safety: like the snapshot codec, every call is independent.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "actors/message.hpp"
+#include "actors/message_type.hpp"
+#include "storage/snapshot.hpp"
+
+namespace revenant {
+
+// Encodes m's registered type name, its sender's name (empty: none), its ask fields and its
+// value, framed as a snapshot (checksummed). Throws std::logic_error if m's type is not
+// registered (message_type<T>), naming the type; rethrows what the value's serialize throws.
+std::string encode_envelope(const message& m, std::string_view sender);
+
+// The fields of an envelope in front of its value.
+struct envelope_header {
+  std::string type;    // registered message type name
+  std::string sender;  // empty: sent from outside the system
+  std::uint64_t request_id = 0;
+  std::uint64_t response_to = 0;
+};
+
+// A decoded envelope: the message (request_id and response_to set, sender not: the caller
+// resolves header.sender) and its header.
+struct decoded_envelope {
+  message_ptr value;
+  envelope_header header;
+};
+
+// Decodes an envelope. Values holding actor_refs need a resolver (actor_system does this).
+// Throws snapshot_error naming subject: unknown_type for an unregistered type name, and the
+// snapshot codec's errors for damaged bytes.
+decoded_envelope decode_envelope(std::string_view bytes, std::string subject = {});
+
+// Reads only the header (no value decoded, no registration needed). Throws snapshot_error.
+envelope_header peek_envelope(std::string_view bytes, std::string subject = {});
+
+}  // namespace revenant

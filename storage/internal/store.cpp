@@ -1,0 +1,178 @@
+#include "storage/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+#include <vector>
+
+#include "storage/internal/crc32c.hpp"
+
+namespace revenant {
+namespace {
+
+// Actor record header (docs/format.md, "Actor record"): little-endian.
+constexpr char record_magic[4] = {'R', 'V', 'N', 'A'};
+constexpr std::uint16_t record_version = 1;
+constexpr std::size_t record_fixed = 26;  // up to and including the behavior name's length
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T get_at(std::string_view bytes, std::size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+
+[[noreturn]] void io_failure(const std::string& path, const std::string& what, const rocksdb::Status& s) {
+  throw store_error("revenant: store \"" + path + "\": " + what + ": " + s.ToString());
+}
+
+}  // namespace
+
+std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot) {
+  const std::size_t name_length = std::min<std::size_t>(info.behavior.size(), 0xffff);
+  std::string out;
+  out.reserve(record_fixed + name_length + 4 + snapshot.size());
+  out.append(record_magic, sizeof record_magic);
+  put<std::uint16_t>(out, record_version);
+  put<std::uint16_t>(out, 0);
+  put<std::uint32_t>(out, info.pending_asks);
+  put<std::uint32_t>(out, info.timers);
+  put<std::uint64_t>(out, info.steps);
+  put<std::uint16_t>(out, static_cast<std::uint16_t>(name_length));
+  out.append(info.behavior.data(), name_length);
+  put<std::uint32_t>(out, storage_internal::crc32c(out.data(), out.size()));
+  out.append(snapshot);
+  return out;
+}
+
+actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject) {
+  auto fail = [&](snapshot_errc code, std::size_t at, std::string detail) {
+    throw snapshot_error(code, at, "actor record: " + std::move(detail), subject);
+  };
+  if (bytes.size() < record_fixed + 4)
+    fail(snapshot_errc::truncated, bytes.size(), "record is " + std::to_string(bytes.size()) + " bytes, shorter than its header");
+  if (std::memcmp(bytes.data(), record_magic, sizeof record_magic) != 0)
+    fail(snapshot_errc::bad_magic, 0, "does not start with \"RVNA\"");
+  const auto name_length = get_at<std::uint16_t>(bytes, 24);
+  const std::size_t crc_at = record_fixed + name_length;
+  if (bytes.size() < crc_at + 4)
+    fail(snapshot_errc::truncated, bytes.size(), "header announces a " + std::to_string(name_length) + "-byte behavior name");
+  const auto stored = get_at<std::uint32_t>(bytes, crc_at);
+  if (stored != storage_internal::crc32c(bytes.data(), crc_at))
+    fail(snapshot_errc::checksum_mismatch, crc_at, "record header CRC32C does not match");
+  if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
+    fail(snapshot_errc::unsupported_version, 4,
+         "record version " + std::to_string(version) + ", this build reads " + std::to_string(record_version));
+  actor_record_view view;
+  view.info.pending_asks = get_at<std::uint32_t>(bytes, 8);
+  view.info.timers = get_at<std::uint32_t>(bytes, 12);
+  view.info.steps = get_at<std::uint64_t>(bytes, 16);
+  view.info.behavior.assign(bytes.data() + record_fixed, name_length);
+  view.snapshot = bytes.substr(crc_at + 4);
+  return view;
+}
+
+store::store(const std::string& path) : path_(path) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  // Point lookups by actor name (lazy activation) skip files with a bloom filter.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions family;
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, family}, {"actors", family}, {"mailbox", family},
+      {"wake", family}, {"quarantine", family}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
+  if (!s.ok()) io_failure(path, "cannot open", s);
+  meta_ = handles[0];
+  actors_ = handles[1];
+  mailbox_ = handles[2];
+  wake_ = handles[3];
+  quarantine_ = handles[4];
+
+  try {
+    if (auto format = get(meta_, "format")) {
+      if (format->size() != 4 || get_at<std::uint32_t>(*format, 0) != store_format_version)
+        throw store_error("revenant: store \"" + path + "\" has store format " +
+                          (format->size() == 4 ? std::to_string(get_at<std::uint32_t>(*format, 0)) : "(unreadable)") +
+                          ", this build reads format " + std::to_string(store_format_version));
+    } else {
+      rocksdb::WriteBatch batch;
+      std::string v;
+      put<std::uint32_t>(v, store_format_version);
+      batch.Put(meta_, "format", v);
+      write(batch, true);
+    }
+    if (auto seq = get(meta_, next_seq_key)) {
+      if (seq->size() != 8) throw store_error("revenant: store \"" + path + "\": meta key next_seq is not 8 bytes");
+      next_seq_ = get_at<std::uint64_t>(*seq, 0);
+    }
+  } catch (...) {
+    for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_}) db_->DestroyColumnFamilyHandle(h);
+    delete db_;
+    throw;
+  }
+}
+
+store::~store() {
+  for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_}) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+  delete db_;
+}
+
+void store::write(rocksdb::WriteBatch& batch, bool sync) {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  rocksdb::Status s = db_->Write(options, &batch);
+  if (!s.ok()) io_failure(path_, "write failed", s);
+}
+
+std::optional<std::string> store::get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) io_failure(path_, "read of \"" + std::string(key) + "\" failed", s);
+  return value;
+}
+
+std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family) const {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;  // a full scan would only evict what point lookups need
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(options, family));
+}
+
+std::uint64_t store::estimate_keys(rocksdb::ColumnFamilyHandle* family) const {
+  std::uint64_t n = 0;
+  db_->GetIntProperty(family, "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+std::string store::mailbox_key(std::string_view actor, std::uint64_t seq) {
+  std::string key;
+  key.reserve(actor.size() + 9);
+  key.append(actor);
+  key.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
+  return key;
+}
+
+bool store::parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept {
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return false;
+  actor = key.substr(0, key.size() - 9);
+  seq = 0;
+  for (std::size_t i = key.size() - 8; i < key.size(); ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+  return true;
+}
+
+}  // namespace revenant

@@ -1,0 +1,107 @@
+// The durable store: one RocksDB database holding every durable actor's record, its mailbox,
+// and what recovery needs to find. Layout (column families, keys, values) in docs/format.md,
+// "Store layout".
+//
+// Thread-safety: RocksDB's — reads and writes may come from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "actors/snapshot_error.hpp"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+class Iterator;
+}  // namespace rocksdb
+
+namespace revenant {
+
+// The store layout version this build writes and reads (meta key "format").
+inline constexpr std::uint32_t store_format_version = 1;
+
+// A store could not be opened, read or written: the message names the path and what RocksDB
+// said.
+class store_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a record says about its actor without decoding the snapshot (for listings).
+struct actor_record_info {
+  std::string behavior;              // registered name of the current behavior's function
+  std::uint32_t pending_asks = 0;    // continuations waiting for a reply
+  std::uint32_t timers = 0;          // armed timers
+  std::uint64_t steps = 0;           // checkpoints committed so far
+};
+
+// Builds a record: the info, checksummed, followed by the actor's snapshot.
+std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot);
+
+// A record split into its parts; snapshot points into the decoded bytes.
+struct actor_record_view {
+  actor_record_info info;
+  std::string_view snapshot;
+};
+// Checks a record's header and checksum. Throws snapshot_error naming subject; the snapshot
+// itself is checked when it is decoded.
+actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject);
+
+class store {
+ public:
+  // Opens (creating if missing) the store in directory path. Throws store_error if RocksDB
+  // cannot open it or it was written by another store format version.
+  explicit store(const std::string& path);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // The column families (docs/format.md): actor records, mailboxes, actors to wake at open
+  // (timers, asks), quarantined actors, and store metadata.
+  rocksdb::ColumnFamilyHandle* actors() const noexcept { return actors_; }
+  rocksdb::ColumnFamilyHandle* mailbox() const noexcept { return mailbox_; }
+  rocksdb::ColumnFamilyHandle* wake() const noexcept { return wake_; }
+  rocksdb::ColumnFamilyHandle* quarantine() const noexcept { return quarantine_; }
+  rocksdb::ColumnFamilyHandle* meta() const noexcept { return meta_; }
+
+  // Applies batch atomically; with sync, returns only once it is on stable storage. Throws
+  // store_error.
+  void write(rocksdb::WriteBatch& batch, bool sync);
+  // The value under key in family, if any. Throws store_error on an I/O error.
+  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;
+  // An iterator over family (caller owns it).
+  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family) const;
+  // RocksDB's estimate of the keys in family (for progress reports).
+  std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
+
+  // The first mailbox sequence number not yet used by any committed message.
+  std::uint64_t next_seq() const noexcept { return next_seq_; }
+  const std::string& path() const noexcept { return path_; }
+  rocksdb::DB& db() noexcept { return *db_; }
+
+  // Key of message seq in the mailbox of actor: name, a zero byte, seq as 8 bytes big-endian
+  // (so a prefix scan returns one actor's messages in sending order).
+  static std::string mailbox_key(std::string_view actor, std::uint64_t seq);
+  // The actor and seq of a mailbox key; false if key is not one.
+  static bool parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept;
+  // Meta key holding next_seq (u64 little-endian); written with every commit that uses seqs.
+  static constexpr std::string_view next_seq_key = "next_seq";
+
+ private:
+  std::string path_;
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* actors_ = nullptr;
+  rocksdb::ColumnFamilyHandle* mailbox_ = nullptr;
+  rocksdb::ColumnFamilyHandle* wake_ = nullptr;
+  rocksdb::ColumnFamilyHandle* quarantine_ = nullptr;
+  std::uint64_t next_seq_ = 1;
+};
+
+}  // namespace revenant

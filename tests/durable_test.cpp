@@ -1,0 +1,502 @@
+// Durable actors: checkpoints in RocksDB, recovery after SIGKILL, exactly-once delivery between
+// durable actors, quarantine of damaged records, schema evolution, the crash torture.
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "actors/actor.hpp"
+#include "actors/message_type.hpp"
+#include "examples/bank_model.hpp"
+#include "runtime/actor_system.hpp"
+#include "storage/store.hpp"
+#include "tests/support/child_process.hpp"
+
+using namespace revenant;
+using namespace revenant::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---- messages and behaviors of the small tests ------------------------------------------------
+
+struct add {
+  std::int64_t n = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(n);
+  }
+};
+struct get {
+  template <class A>
+  void serialize(A&) {}
+};
+struct value_is {
+  std::int64_t value = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(value);
+  }
+};
+struct go {
+  template <class A>
+  void serialize(A&) {}
+};
+struct ring {
+  std::int64_t n = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(n);
+  }
+};
+struct quit {
+  template <class A>
+  void serialize(A&) {}
+};
+struct unregistered_note {
+  int x = 0;
+};
+const message_type<add> add_type{"test.durable.add"};
+const message_type<get> get_type{"test.durable.get"};
+const message_type<value_is> value_is_type{"test.durable.value_is"};
+const message_type<go> go_type{"test.durable.go"};
+const message_type<ring> ring_type{"test.durable.ring"};
+const message_type<quit> quit_type{"test.durable.quit"};
+
+struct tally {
+  std::int64_t total = 0;
+  std::int64_t messages = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(total, messages);
+  }
+};
+using tally_ptr = std::shared_ptr<tally>;
+using slot = cell<behavior>;
+
+// A counter: adds, answers get with its total, stops on quit.
+void counter_body(context& ctx, const message& m, const tally_ptr& t) {
+  if (m.is<quit>()) {
+    ctx.stop();
+  } else if (const auto* a = m.get_if<add>()) {
+    t->total += a->n;
+    ++t->messages;
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{t->total});
+  }
+}
+const revenant::function<void(context&, const message&), counter_body> counter_fn{"test.durable.counter"};
+
+// Two states that capture each other (through cells) and one tally: `add` in state "even" adds
+// n, in state "odd" adds 10n, and every add flips the state. get answers total*100 + parity.
+void even_body(context& ctx, const message& m, const tally_ptr& t, const slot& odd) {
+  if (const auto* a = m.get_if<add>()) {
+    t->total += a->n;
+    ctx.become(odd.get());
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{t->total * 100});
+  }
+}
+void odd_body(context& ctx, const message& m, const tally_ptr& t, const slot& even) {
+  if (const auto* a = m.get_if<add>()) {
+    t->total += 10 * a->n;
+    ctx.become(even.get());
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{t->total * 100 + 1});
+  }
+}
+const revenant::function<void(context&, const message&), even_body> even_fn{"test.durable.even"};
+const revenant::function<void(context&, const message&), odd_body> odd_fn{"test.durable.odd"};
+
+behavior make_flipper() {
+  auto t = std::make_shared<tally>();
+  auto to_even = make_cell<behavior>();
+  auto to_odd = make_cell<behavior>();
+  behavior even = even_fn.bind(t, to_odd);
+  to_even.set(even);
+  to_odd.set(odd_fn.bind(t, to_even));
+  return even;
+}
+
+// Holds every get until a go arrives, then answers them all with 42: a continuation of whoever
+// asked stays pending until then.
+struct held {
+  std::vector<reply_address> askers;
+  template <class A>
+  void serialize(A& a) {
+    a(askers);
+  }
+};
+void holder_body(context& ctx, const message& m, const std::shared_ptr<held>& h) {
+  if (m.is<get>()) {
+    h->askers.push_back(ctx.reply_later());
+  } else if (m.is<go>()) {
+    for (auto& who : h->askers) ctx.reply_to(who, value_is{42});
+    h->askers.clear();
+  }
+}
+const revenant::function<void(context&, const message&), holder_body> holder_fn{"test.durable.holder"};
+
+// Asks the holder on `go`-less start (an add), and adds the answer to its tally when it comes.
+void got_answer(context&, const message& answer, const tally_ptr& t) {
+  if (const auto* v = answer.get_if<value_is>()) t->total += v->value;
+}
+const revenant::function<void(context&, const message&), got_answer> got_answer_fn{"test.durable.got_answer"};
+void asker_body(context& ctx, const message& m, const tally_ptr& t, const actor_ref& holder) {
+  if (m.is<add>()) {
+    ctx.ask(holder, get{}, got_answer_fn.bind(t), 24h);
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{t->total});
+  }
+}
+const revenant::function<void(context&, const message&), asker_body> asker_fn{"test.durable.asker"};
+
+// On add, sets a timer that rings after n ms; counts rings.
+void sleeper_body(context& ctx, const message& m, const tally_ptr& t) {
+  if (const auto* a = m.get_if<add>()) {
+    ctx.after(std::chrono::milliseconds(a->n), ring{a->n});
+  } else if (m.is<ring>()) {
+    ++t->messages;
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{t->messages});
+  }
+}
+const revenant::function<void(context&, const message&), sleeper_body> sleeper_fn{"test.durable.sleeper"};
+
+// ---- asking from outside ----------------------------------------------------------------------
+
+struct answer_box {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<std::int64_t> value;
+  bool failed = false;
+  template <class A>
+  void serialize(A&) {}
+};
+void box_answer(context& ctx, const message& answer, const std::shared_ptr<answer_box>& box) {
+  {
+    std::lock_guard lock(box->mutex);
+    if (const auto* v = answer.get_if<value_is>())
+      box->value = v->value;
+    else
+      box->failed = true;
+  }
+  box->changed.notify_all();
+  ctx.stop();
+}
+const revenant::function<void(context&, const message&), box_answer> box_answer_fn{"test.durable.box_answer"};
+struct ask_get {
+  actor_ref target;
+};
+void querier(context& ctx, const message& m, const std::shared_ptr<answer_box>& box) {
+  if (const auto* q = m.get_if<ask_get>()) ctx.ask(q->target, get{}, box_answer_fn.bind(box), 10s);
+}
+const revenant::function<void(context&, const message&), querier> querier_fn{"test.durable.querier"};
+
+// Asks the actor named name for its value (get → value_is), from a transient actor.
+std::optional<std::int64_t> query(actor_system& system, const std::string& name) {
+  actor_ref target = system.find(name);
+  if (!target) return std::nullopt;
+  auto box = std::make_shared<answer_box>();
+  system.spawn(querier_fn.bind(box)).tell(ask_get{target});
+  std::unique_lock lock(box->mutex);
+  box->changed.wait_for(lock, 20s, [&] { return box->value || box->failed; });
+  return box->value;
+}
+
+durable_config store_at(const std::string& path, recovery_mode mode = recovery_mode::lazy) {
+  durable_config c;
+  c.path = path;
+  c.recovery = mode;
+  return c;
+}
+
+// ---- children (separate processes, so that dying is real) -------------------------------------
+
+// Spawns a holder and an asker whose ask is pending, commits, and dies by SIGKILL.
+int pending_then_die(const std::vector<std::string>& args) {
+  actor_system system(store_at(args.at(0)), actor_system_config{2});
+  actor_ref holder = system.spawn_durable("holder", holder_fn.bind(std::make_shared<held>()));
+  system.spawn_durable("flipper", make_flipper());
+  system.spawn_durable("asker", asker_fn.bind(std::make_shared<tally>(), holder));
+  system.send("flipper", add{1}).get();  // now odd
+  system.send("asker", add{}).get();
+  // Let the request reach the holder and its step commit (its answer is what the dead process
+  // owes); whether it got there or is still in the holder's mailbox, recovery must finish it.
+  std::this_thread::sleep_for(50ms);
+  system.sync();
+  ::kill(::getpid(), SIGKILL);
+  return 99;  // not reached
+}
+const bool pending_then_die_registered = register_child("durable.pending_then_die", pending_then_die);
+
+int timer_then_die(const std::vector<std::string>& args) {
+  actor_system system(store_at(args.at(0)), actor_system_config{2});
+  system.spawn_durable("sleeper", sleeper_fn.bind(std::make_shared<tally>()));
+  system.send("sleeper", add{300}).get();
+  std::this_thread::sleep_for(50ms);  // the add is handled and its timer checkpointed
+  system.sync();
+  ::kill(::getpid(), SIGKILL);
+  return 99;
+}
+const bool timer_then_die_registered = register_child("durable.timer_then_die", timer_then_die);
+
+// A behavior whose function only the child registers: the parent cannot rebuild it.
+void child_only_body(context&, const message&, const tally_ptr&) {}
+int spawn_unknown(const std::vector<std::string>& args) {
+  static const revenant::function<void(context&, const message&), child_only_body> child_only{"test.durable.child_only"};
+  actor_system system(store_at(args.at(0)), actor_system_config{1});
+  system.spawn_durable("stranger", child_only.bind(std::make_shared<tally>()));
+  return 0;
+}
+const bool spawn_unknown_registered = register_child("durable.spawn_unknown", spawn_unknown);
+
+// ---- the bank torture -------------------------------------------------------------------------
+
+constexpr std::uint32_t bank_accounts = 8;
+constexpr std::int64_t bank_balance = 1000;
+constexpr std::int64_t bank_cap = 1150;  // deposits past it are refused: sagas refund
+
+// The client: opens the bank (creating it the first time), submits transfers from where the
+// teller's book stops up to `total`, and waits until every saga is finished.
+int bank_client(const std::vector<std::string>& args) {
+  const std::uint64_t total = std::stoull(args.at(1));
+  actor_system system(store_at(args.at(0)), actor_system_config{2});
+  bank::open_bank(system, bank_accounts, bank_balance, bank_cap);
+  std::uint64_t next = bank::run_audit(system, bank_accounts).book.received() + 1;
+  while (next <= total) {
+    std::vector<std::future<void>> acks;
+    for (int i = 0; i < 32 && next <= total; ++i, ++next)
+      acks.push_back(system.send(bank::teller_name, bank::make_transfer(next, bank_accounts)));
+    for (auto& a : acks) a.get();
+  }
+  for (;;) {
+    const auto audit = bank::run_audit(system, bank_accounts);
+    if (bank::open_sagas(audit.book) == 0) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  std::cout << "client done" << std::endl;
+  return 0;
+}
+const bool bank_client_registered = register_child("durable.bank_client", bank_client);
+
+// Reopens the bank after a crash, lets every saga in flight finish, and checks the invariants.
+bank::audit_result reopen_and_check(const std::string& path, recovery_mode mode) {
+  actor_system system(store_at(path, mode), actor_system_config{2});
+  if (!system.find(bank::teller_name)) return {};  // killed before the bank was created
+  bank::audit_result audit;
+  for (int i = 0;; ++i) {
+    audit = bank::run_audit(system, bank_accounts);
+    if (bank::open_sagas(audit.book) == 0) break;
+    REQUIRE(i < 4000);  // 20 s
+    std::this_thread::sleep_for(5ms);
+  }
+  const auto problems = bank::check_invariants(audit, bank_accounts * bank_balance);
+  for (const auto& p : problems) UNSCOPED_INFO(p);
+  CHECK(problems.empty());
+  CHECK(system.quarantined().empty());
+  return audit;
+}
+
+void run_torture(int kills) {
+  temp_dir dir;
+  const std::string path = dir.path("bank");
+  const std::uint64_t total = 300 + 150 * static_cast<std::uint64_t>(kills);
+  std::mt19937_64 rng(std::random_device{}());
+  int crashed = 0;
+  for (int k = 0; k < kills; ++k) {
+    // Uniform over the first 60 ms of the child's life: open, recovery, creating the bank,
+    // submitting, the sagas themselves (a run has about 150 new transfers to do).
+    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(2000, 60000)(rng));
+    const auto r = run_child({"durable.bank_client", path, std::to_string(total)}, delay);
+    INFO("kill " << k << " after " << delay.count() << " us; child said: " << r.output);
+    REQUIRE((r.signal == SIGKILL || r.exit_code == 0));
+    crashed += r.signal == SIGKILL;
+    reopen_and_check(path, k % 2 == 0 ? recovery_mode::lazy : recovery_mode::eager);
+  }
+  // The last run is not killed: every transfer is submitted and every saga finishes.
+  const auto r = run_child({"durable.bank_client", path, std::to_string(total)});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto audit = reopen_and_check(path, recovery_mode::eager);
+  CHECK(audit.book.received() == total);
+  CHECK(audit.book.sagas.size() == total);
+  // The cap makes some deposits fail: the refund path ran too.
+  std::size_t refunded = 0;
+  for (auto s : audit.book.sagas) refunded += s == bank::saga::refunded;
+  CHECK(refunded > 0);
+  WARN(crashed << " of " << kills << " runs were killed mid-flight; " << total << " transfers, " << refunded
+               << " refunded");
+}
+
+}  // namespace
+
+TEST_CASE("a durable actor's state survives closing and reopening the store", "[durable]") {
+  temp_dir dir;
+  {
+    actor_system system(store_at(dir.path("db")), actor_system_config{2});
+    system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()));
+    for (int i = 1; i <= 100; ++i) system.send("counter", add{i}).get();
+    CHECK(query(system, "counter") == 5050);
+    CHECK_THROWS_AS(system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>())), std::invalid_argument);
+  }
+  for (auto mode : {recovery_mode::lazy, recovery_mode::eager}) {
+    actor_system system(store_at(dir.path("db"), mode), actor_system_config{2});
+    CHECK(query(system, "counter") == 5050);
+    system.send("counter", add{1}).get();
+    CHECK(query(system, "counter") == 5051);
+    // It is still there, so spawning it again is refused.
+    CHECK_THROWS_AS(system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>())), std::invalid_argument);
+    system.send("counter", add{-1}).get();
+  }
+}
+
+TEST_CASE("outside sends to durable actors are acknowledged once committed, or fail clearly", "[durable]") {
+  temp_dir dir;
+  actor_system system(store_at(dir.path("db")), actor_system_config{2});
+  system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()));
+  auto ack = system.send("counter", add{5});
+  REQUIRE(ack.wait_for(10s) == std::future_status::ready);
+  ack.get();
+  CHECK_THROWS_AS(system.send("nobody", add{1}).get(), std::invalid_argument);
+  CHECK_THROWS_WITH(system.send("counter", unregistered_note{1}).get(),
+                    Catch::Contains("unregistered_note") && Catch::Contains("not registered"));
+  CHECK_THROWS_WITH(system.find("counter").tell(unregistered_note{1}), Catch::Contains("not registered"));
+  CHECK_THROWS_AS(system.spawn_durable("", counter_fn.bind(std::make_shared<tally>())), std::invalid_argument);
+  CHECK_THROWS_AS(system.spawn_durable(std::string("a\0b", 3), counter_fn.bind(std::make_shared<tally>())),
+                  std::invalid_argument);
+  actor_system transient_only(actor_system_config{1});
+  CHECK_THROWS_AS(transient_only.spawn_durable("x", counter_fn.bind(std::make_shared<tally>())), std::logic_error);
+  CHECK(query(system, "counter") == 5);
+}
+
+TEST_CASE("a stopped durable actor is erased from the store with its mailbox", "[durable]") {
+  temp_dir dir;
+  std::atomic<int> dead{0};
+  {
+    actor_system system(store_at(dir.path("db")), actor_system_config{2});
+    system.on_dead_letter([&](const dead_letter&) { ++dead; });
+    actor_ref counter = system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()));
+    system.spawn_durable("stays", counter_fn.bind(std::make_shared<tally>()));
+    system.send("counter", add{1}).get();
+    system.send("counter", quit{}).get();
+    counter.tell(add{2});  // queued behind quit, or sent to the stopped actor: a dead letter either way
+    for (int i = 0; i < 2000 && system.find("counter"); ++i) std::this_thread::sleep_for(1ms);
+    system.sync();
+    CHECK_FALSE(system.find("counter"));
+  }
+  CHECK(dead == 1);
+  store db(dir.path("db"));
+  CHECK_FALSE(db.get(db.actors(), "counter"));
+  CHECK(db.get(db.actors(), "stays"));
+  auto it = db.scan(db.mailbox());
+  it->SeekToFirst();
+  CHECK_FALSE(it->Valid());  // nothing left for the stopped actor
+}
+
+TEST_CASE("a cyclic behavior graph, shared state and a pending continuation survive SIGKILL", "[durable][crash]") {
+  temp_dir dir;
+  const auto r = run_child({"durable.pending_then_die", dir.path("db")});
+  INFO(r.output);
+  REQUIRE(r.signal == SIGKILL);
+
+  actor_system system(store_at(dir.path("db")), actor_system_config{2});
+  // The flipper is in its odd state (one add before the crash): get answers total*100 + 1.
+  CHECK(query(system, "flipper") == 101);
+  system.send("flipper", add{2}).get();  // odd adds 10n and flips back to even
+  CHECK(query(system, "flipper") == 2100);
+  // The asker's continuation is pending on the holder's answer, which the dead process owed.
+  CHECK(query(system, "asker") == 0);
+  CHECK(system.recovery().continuations_restored >= 1);
+  system.send("holder", go{}).get();
+  std::optional<std::int64_t> v;
+  for (int i = 0; i < 1000 && v != 42; ++i) {
+    v = query(system, "asker");
+    if (v != 42) std::this_thread::sleep_for(5ms);
+  }
+  CHECK(v == 42);
+}
+
+TEST_CASE("a durable timer set before SIGKILL fires after recovery", "[durable][crash]") {
+  temp_dir dir;
+  const auto r = run_child({"durable.timer_then_die", dir.path("db")});
+  INFO(r.output);
+  REQUIRE(r.signal == SIGKILL);
+  std::this_thread::sleep_for(400ms);  // past its due time: it fires late, at once
+  actor_system system(store_at(dir.path("db")), actor_system_config{2});
+  std::optional<std::int64_t> rings;
+  for (int i = 0; i < 1000 && rings != 1; ++i) {
+    rings = query(system, "sleeper");
+    if (rings != 1) std::this_thread::sleep_for(5ms);
+  }
+  CHECK(rings == 1);
+  CHECK(system.recovery().timers_rearmed == 1);
+}
+
+TEST_CASE("a damaged record quarantines that actor only", "[durable][corruption]") {
+  enum class damage { bit_flip, truncation, unknown_function };
+  const auto kind = GENERATE(damage::bit_flip, damage::truncation, damage::unknown_function);
+  const auto mode = GENERATE(recovery_mode::lazy, recovery_mode::eager);
+  temp_dir dir;
+  const std::string path = dir.path("db");
+  std::string victim = "b";
+  {
+    actor_system system(store_at(path), actor_system_config{2});
+    for (const char* name : {"a", "b", "c"}) {
+      system.spawn_durable(name, counter_fn.bind(std::make_shared<tally>()));
+      system.send(name, add{7}).get();
+    }
+    system.send("b", add{1}).get();  // stays queued in the store if b cannot run
+  }
+  if (kind == damage::unknown_function) {
+    const auto r = run_child({"durable.spawn_unknown", path});
+    REQUIRE(r.exit_code == 0);
+    victim = "stranger";
+  } else {
+    store db(path);
+    std::string record = *db.get(db.actors(), "b");
+    if (kind == damage::bit_flip)
+      record[record.size() - 5] ^= 0x10;
+    else
+      record.resize(record.size() - 9);
+    rocksdb::WriteBatch batch;
+    batch.Put(db.actors(), "b", record);
+    db.write(batch, true);
+  }
+  actor_system system(store_at(path, mode), actor_system_config{2});
+  CHECK(query(system, "a") == 7);
+  CHECK(query(system, "c") == 7);
+  CHECK_FALSE(query(system, victim));  // refused, not crashed
+  const auto q = system.quarantined();
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].name == victim);
+  CHECK_THAT(q[0].reason, Catch::Contains("actor \"" + victim + "\""));
+  switch (kind) {
+    case damage::bit_flip: CHECK_THAT(q[0].reason, Catch::Contains("checksum_mismatch")); break;
+    case damage::truncation: CHECK_THAT(q[0].reason, Catch::Contains("truncated")); break;
+    case damage::unknown_function: CHECK_THAT(q[0].reason, Catch::Contains("test.durable.child_only")); break;
+  }
+  CHECK_THROWS_AS(system.send(victim, add{1}).get(), std::invalid_argument);
+  system.shutdown();
+  // Quarantine is remembered, and nothing of the damaged actor was deleted.
+  store db(path);
+  CHECK(db.get(db.quarantine(), victim));
+  CHECK(db.get(db.actors(), victim));
+}
+
+TEST_CASE("bank sagas conserve money across SIGKILLs at random instants", "[durable][crash]") { run_torture(5); }
+
+TEST_CASE("bank torture: REVENANT_TORTURE_KILLS random SIGKILLs", "[.torture]") {
+  const char* env = std::getenv("REVENANT_TORTURE_KILLS");
+  run_torture(env != nullptr ? std::max(1, std::atoi(env)) : 200);
+}
