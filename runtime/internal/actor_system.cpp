@@ -24,6 +24,7 @@
 
 #include "actors/graph.hpp"
 #include "runtime/internal/committer.hpp"
+#include "runtime/internal/image.hpp"
 #include "storage/envelope.hpp"
 #include "storage/store.hpp"
 
@@ -62,44 +63,6 @@ std::chrono::steady_clock::time_point from_wall(std::int64_t wall_ns) {
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(at - std::chrono::system_clock::now());
 }
 
-// A durable actor's snapshot root (docs/format.md, "Actor image"): everything its next
-// incarnation needs besides its mailbox.
-struct pending_image {
-  std::uint64_t request = 0;
-  std::int64_t deadline = 0;  // wall-clock ns
-  continuation then;
-  template <class A>
-  void serialize(A& a) {
-    a(request, deadline, then);
-  }
-};
-struct timer_image {
-  timer_id id = 0;
-  std::int64_t due = 0;     // wall-clock ns of the next expiry
-  std::int64_t period = 0;  // ns; 0: once
-  std::string payload;      // envelope of the message it delivers
-  template <class A>
-  void serialize(A& a) {
-    a(id, due, period, payload);
-  }
-};
-struct actor_image {
-  behavior current;
-  std::uint8_t policy = static_cast<std::uint8_t>(restart_policy::stop);
-  std::uint32_t max_restarts = 0;
-  std::int64_t window_ms = 0;
-  std::uint32_t capacity = 0;
-  std::string initial;  // snapshot of the initial behavior, for restart_policy::restart
-  std::uint64_t last_request = 0;
-  timer_id last_timer = 0;
-  std::vector<pending_image> pending;
-  std::vector<timer_image> timers;
-  template <class A>
-  void serialize(A& a) {
-    a(current, policy, max_restarts, window_ms, capacity, initial, last_request, last_timer, pending, timers);
-  }
-};
-
 // A restored timer's payload: the envelope it was stored as, decoded each time it fires.
 class stored_payload final : public detail::timer_payload {
  public:
@@ -113,7 +76,10 @@ class stored_payload final : public detail::timer_payload {
   std::string subject_;
 };
 
+using runtime_internal::actor_image;
 using runtime_internal::committer;
+using runtime_internal::pending_image;
+using runtime_internal::timer_image;
 using runtime_internal::outgoing;
 using runtime_internal::step;
 

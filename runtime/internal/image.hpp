@@ -1,0 +1,52 @@
+// The snapshot root of a durable actor's record (docs/format.md, "Actor image"): what the runtime
+// stores besides the mailbox. Shared by the runtime and the inspect tool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actors/actor.hpp"
+
+namespace revenant::runtime_internal {
+
+// A pending ask: its request id, deadline and the continuation waiting for the answer.
+struct pending_image {
+  std::uint64_t request = 0;
+  std::int64_t deadline = 0;  // wall-clock ns
+  continuation then;
+  template <class A>
+  void serialize(A& a) {
+    a(request, deadline, then);
+  }
+};
+// An armed timer.
+struct timer_image {
+  timer_id id = 0;
+  std::int64_t due = 0;     // wall-clock ns of the next expiry
+  std::int64_t period = 0;  // ns; 0: once
+  std::string payload;      // envelope of the message it delivers
+  template <class A>
+  void serialize(A& a) {
+    a(id, due, period, payload);
+  }
+};
+// Everything a durable actor's next incarnation needs besides its mailbox.
+struct actor_image {
+  behavior current;
+  std::uint8_t policy = static_cast<std::uint8_t>(restart_policy::stop);
+  std::uint32_t max_restarts = 0;
+  std::int64_t window_ms = 0;
+  std::uint32_t capacity = 0;
+  std::string initial;  // snapshot of the initial behavior, for restart_policy::restart
+  std::uint64_t last_request = 0;
+  timer_id last_timer = 0;
+  std::vector<pending_image> pending;
+  std::vector<timer_image> timers;
+  template <class A>
+  void serialize(A& a) {
+    a(current, policy, max_restarts, window_ms, capacity, initial, last_request, last_timer, pending, timers);
+  }
+};
+
+}  // namespace revenant::runtime_internal
