@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # revenant's one entry point: installs what the build needs, builds, runs.
 #
-#   bash dev.sh demo      set up, build, run the demos (closures across two processes; a bank actor)
+#   bash dev.sh demo      set up, build, run the demos (closures across two processes; a bank
+#                         actor; the durable bank killed with SIGKILL and recovered)
 #   bash dev.sh test      set up, build, run the test suite (what CI runs)
 #   bash dev.sh asan      the suite under AddressSanitizer + UBSan, leak checks on
 #   bash dev.sh tsan      the suite under ThreadSanitizer
+#   bash dev.sh torture   the crash torture: REVENANT_TORTURE_KILLS (default 200) SIGKILLs
 #   bash dev.sh bench     the benchmarks, side by side with their peers
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -50,6 +52,8 @@ case "${1:-}" in
     ./build/release/examples/seed load "$snapshot"
     echo
     ./build/release/examples/bank
+    echo
+    ./build/release/examples/durable_bank demo "$(mktemp -d)/bank.db"
     ;;
   test)
     ensure_packages "${CORE_PACKAGES[@]}"
@@ -66,13 +70,18 @@ case "${1:-}" in
     build tsan
     no_aslr ctest --preset tsan
     ;;
+  torture)
+    ensure_packages "${CORE_PACKAGES[@]}"
+    build release
+    REVENANT_TORTURE_KILLS="${REVENANT_TORTURE_KILLS:-200}" ctest --test-dir build/release -L torture --output-on-failure
+    ;;
   bench)
     ensure_packages "${CORE_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
     build release
     bash benchmarks/run.sh build/release
     ;;
   *)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac

@@ -261,6 +261,52 @@ int spawn_unknown(const std::vector<std::string>& args) {
 }
 const bool spawn_unknown_registered = register_child("durable.spawn_unknown", spawn_unknown);
 
+// ---- schema evolution: the same registered function, two builds of its state type ------------
+
+// The state as an older build had it. Types that may evolve take Cereal's version argument from
+// their first release on: that is what lets a later build tell old snapshots apart.
+struct profile_v0 {
+  std::int64_t balance = 0;
+  template <class A>
+  void serialize(A& a, std::uint32_t /*version*/) {
+    a(balance);
+  }
+};
+// The state as this build has it: version 1 added a nickname. A version-0 snapshot has none.
+struct profile_v1 {
+  std::int64_t balance = 0;
+  std::string nickname = "(none)";
+  template <class A>
+  void serialize(A& a, std::uint32_t version) {
+    a(balance);
+    if (version >= 1) a(nickname);
+  }
+};
+
+template <class Profile>
+void profile_body(context& ctx, const message& m, const std::shared_ptr<Profile>& p) {
+  if (const auto* a = m.get_if<add>()) {
+    p->balance += a->n;
+  } else if (m.is<get>()) {
+    if constexpr (requires { p->nickname; })
+      ctx.reply(value_is{p->balance * 1000 + static_cast<std::int64_t>(p->nickname.size())});
+    else
+      ctx.reply(value_is{p->balance * 1000});
+  }
+}
+
+// The older build: registers its version of the function (only in this child process) and
+// leaves a durable actor behind.
+int write_old_profile(const std::vector<std::string>& args) {
+  static const revenant::function<void(context&, const message&), profile_body<profile_v0>> old_profile_fn{
+      "test.durable.profile"};
+  actor_system system(store_at(args.at(0)), actor_system_config{1});
+  system.spawn_durable("profile", old_profile_fn.bind(std::make_shared<profile_v0>(profile_v0{5})));
+  system.send("profile", add{2}).get();
+  return 0;
+}
+const bool write_old_profile_registered = register_child("durable.write_old_profile", write_old_profile);
+
 // ---- the bank torture -------------------------------------------------------------------------
 
 constexpr std::uint32_t bank_accounts = 8;
@@ -340,6 +386,27 @@ void run_torture(int kills) {
 }
 
 }  // namespace
+
+CEREAL_CLASS_VERSION(profile_v1, 1);
+
+TEST_CASE("a state type that gained a field still loads its old snapshots", "[durable][evolution]") {
+  temp_dir dir;
+  const auto r = run_child({"durable.write_old_profile", dir.path("db")});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // This build registers the same name with the new state type (registered only here, so the
+  // child above never saw it).
+  static const revenant::function<void(context&, const message&), profile_body<profile_v1>> profile_fn{
+      "test.durable.profile"};
+  {
+    actor_system system(store_at(dir.path("db")), actor_system_config{2});
+    CHECK(query(system, "profile") == 7 * 1000 + 6);  // old balance, nickname defaulted ("(none)")
+    CHECK(system.quarantined().empty());
+    system.send("profile", add{1}).get();  // written back as version 1
+  }
+  actor_system system(store_at(dir.path("db"), recovery_mode::eager), actor_system_config{2});
+  CHECK(query(system, "profile") == 8 * 1000 + 6);
+}
 
 TEST_CASE("a durable actor's state survives closing and reopening the store", "[durable]") {
   temp_dir dir;
