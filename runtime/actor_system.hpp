@@ -48,6 +48,12 @@ struct durable_config {
   std::chrono::microseconds max_commit_delay{0};
   // Steps per WriteBatch at most.
   std::size_t max_group = 4096;
+  // Every how many steps an actor's whole record is written. 1: every step (recovery decodes
+  // the record). N > 1: the steps in between append the messages they handled to the actor's
+  // journal, and recovery replays them against the last record — fewer bytes per step for
+  // large states, but behaviors must then be deterministic (same state and message, same
+  // effect: no clocks, no randomness, no spawning). Replayed sends are not sent again.
+  std::uint32_t snapshot_every = 1;
   recovery_mode recovery = recovery_mode::lazy;
   // Eager recovery: called on the constructing thread every 65,536 actors and at the end, with
   // the actors rebuilt so far and RocksDB's estimate of the total.

@@ -63,11 +63,14 @@ class store {
   store& operator=(const store&) = delete;
 
   // The column families (docs/format.md): actor records, mailboxes, actors to wake at open
-  // (timers, asks), quarantined actors, and store metadata.
+  // (timers, asks), quarantined actors, journals, and store metadata.
   rocksdb::ColumnFamilyHandle* actors() const noexcept { return actors_; }
   rocksdb::ColumnFamilyHandle* mailbox() const noexcept { return mailbox_; }
   rocksdb::ColumnFamilyHandle* wake() const noexcept { return wake_; }
   rocksdb::ColumnFamilyHandle* quarantine() const noexcept { return quarantine_; }
+  // Steps taken since an actor's record was written (durable_config::snapshot_every > 1):
+  // keyed like the mailbox, valued like it (envelopes of the messages handled).
+  rocksdb::ColumnFamilyHandle* journal() const noexcept { return journal_; }
   rocksdb::ColumnFamilyHandle* meta() const noexcept { return meta_; }
 
   // Applies batch atomically; with sync, returns only once it is on stable storage. Throws
@@ -101,6 +104,7 @@ class store {
   rocksdb::ColumnFamilyHandle* mailbox_ = nullptr;
   rocksdb::ColumnFamilyHandle* wake_ = nullptr;
   rocksdb::ColumnFamilyHandle* quarantine_ = nullptr;
+  rocksdb::ColumnFamilyHandle* journal_ = nullptr;
   std::uint64_t next_seq_ = 1;
 };
 

@@ -214,10 +214,12 @@ std::optional<std::int64_t> query(actor_system& system, const std::string& name)
   return box->value;
 }
 
-durable_config store_at(const std::string& path, recovery_mode mode = recovery_mode::lazy) {
+durable_config store_at(const std::string& path, recovery_mode mode = recovery_mode::lazy,
+                        std::uint32_t snapshot_every = 1) {
   durable_config c;
   c.path = path;
   c.recovery = mode;
+  c.snapshot_every = snapshot_every;
   return c;
 }
 
@@ -250,6 +252,20 @@ int timer_then_die(const std::vector<std::string>& args) {
   return 99;
 }
 const bool timer_then_die_registered = register_child("durable.timer_then_die", timer_then_die);
+
+// Journal mode: 100 adds, never a full record after the first; then SIGKILL.
+int journal_then_die(const std::vector<std::string>& args) {
+  actor_system system(store_at(args.at(0), recovery_mode::lazy, 1000), actor_system_config{2});
+  system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()));
+  system.spawn_durable("flipper", make_flipper());
+  for (int i = 1; i <= 100; ++i) system.send("counter", add{i}).get();
+  system.send("flipper", add{1}).get();
+  std::this_thread::sleep_for(50ms);
+  system.sync();
+  ::kill(::getpid(), SIGKILL);
+  return 99;
+}
+const bool journal_then_die_registered = register_child("durable.journal_then_die", journal_then_die);
 
 // A behavior whose function only the child registers: the parent cannot rebuild it.
 void child_only_body(context&, const message&, const tally_ptr&) {}
@@ -317,7 +333,8 @@ constexpr std::int64_t bank_cap = 1150;  // deposits past it are refused: sagas 
 // teller's book stops up to `total`, and waits until every saga is finished.
 int bank_client(const std::vector<std::string>& args) {
   const std::uint64_t total = std::stoull(args.at(1));
-  actor_system system(store_at(args.at(0)), actor_system_config{2});
+  const auto snapshot_every = static_cast<std::uint32_t>(std::stoul(args.at(2)));
+  actor_system system(store_at(args.at(0), recovery_mode::lazy, snapshot_every), actor_system_config{2});
   bank::open_bank(system, bank_accounts, bank_balance, bank_cap);
   std::uint64_t next = bank::run_audit(system, bank_accounts).book.received() + 1;
   while (next <= total) {
@@ -337,8 +354,8 @@ int bank_client(const std::vector<std::string>& args) {
 const bool bank_client_registered = register_child("durable.bank_client", bank_client);
 
 // Reopens the bank after a crash, lets every saga in flight finish, and checks the invariants.
-bank::audit_result reopen_and_check(const std::string& path, recovery_mode mode) {
-  actor_system system(store_at(path, mode), actor_system_config{2});
+bank::audit_result reopen_and_check(const std::string& path, recovery_mode mode, std::uint32_t snapshot_every) {
+  actor_system system(store_at(path, mode, snapshot_every), actor_system_config{2});
   if (!system.find(bank::teller_name)) return {};  // killed before the bank was created
   bank::audit_result audit;
   for (int i = 0;; ++i) {
@@ -364,17 +381,20 @@ void run_torture(int kills) {
     // Uniform over the first 60 ms of the child's life: open, recovery, creating the bank,
     // submitting, the sagas themselves (a run has about 150 new transfers to do).
     const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(2000, 60000)(rng));
-    const auto r = run_child({"durable.bank_client", path, std::to_string(total)}, delay);
-    INFO("kill " << k << " after " << delay.count() << " us; child said: " << r.output);
+    // Records every step, or every 8 steps with journals replayed in between; a store written
+    // one way is recovered the other way too.
+    const std::uint32_t every = k % 3 == 1 ? 1 : 8;
+    const auto r = run_child({"durable.bank_client", path, std::to_string(total), std::to_string(every)}, delay);
+    INFO("kill " << k << " after " << delay.count() << " us, snapshot every " << every << "; child said: " << r.output);
     REQUIRE((r.signal == SIGKILL || r.exit_code == 0));
     crashed += r.signal == SIGKILL;
-    reopen_and_check(path, k % 2 == 0 ? recovery_mode::lazy : recovery_mode::eager);
+    reopen_and_check(path, k % 2 == 0 ? recovery_mode::lazy : recovery_mode::eager, k % 4 == 0 ? 8 : 1);
   }
   // The last run is not killed: every transfer is submitted and every saga finishes.
-  const auto r = run_child({"durable.bank_client", path, std::to_string(total)});
+  const auto r = run_child({"durable.bank_client", path, std::to_string(total), "1"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  const auto audit = reopen_and_check(path, recovery_mode::eager);
+  const auto audit = reopen_and_check(path, recovery_mode::eager, 1);
   CHECK(audit.book.received() == total);
   CHECK(audit.book.sagas.size() == total);
   // The cap makes some deposits fail: the refund path ran too.
@@ -559,6 +579,36 @@ TEST_CASE("a damaged record quarantines that actor only", "[durable][corruption]
   store db(path);
   CHECK(db.get(db.quarantine(), victim));
   CHECK(db.get(db.actors(), victim));
+}
+
+TEST_CASE("journal mode: steps between records are replayed after SIGKILL", "[durable][crash][journal]") {
+  temp_dir dir;
+  const auto r = run_child({"durable.journal_then_die", dir.path("db")});
+  INFO(r.output);
+  REQUIRE(r.signal == SIGKILL);
+  {
+    store db(dir.path("db"));
+    auto it = db.scan(db.journal());
+    std::size_t entries = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+    CHECK(entries >= 100);  // every add since the first record, none written as a record
+  }
+  for (auto mode : {recovery_mode::lazy, recovery_mode::eager}) {
+    actor_system system(store_at(dir.path("db"), mode, 1000), actor_system_config{2});
+    CHECK(query(system, "counter") == 5050);
+    CHECK(query(system, "flipper") == 101);  // an odd number of adds: odd state, replayed become
+  }
+  // Written as a record from now on: the journal goes with the first record.
+  {
+    actor_system system(store_at(dir.path("db"), recovery_mode::eager, 1), actor_system_config{2});
+    system.send("counter", add{1}).get();
+    system.send("flipper", add{0}).get();
+    CHECK(query(system, "counter") == 5051);
+  }
+  store db(dir.path("db"));
+  auto it = db.scan(db.journal());
+  it->SeekToFirst();
+  CHECK_FALSE(it->Valid());
 }
 
 TEST_CASE("bank sagas conserve money across SIGKILLs at random instants", "[durable][crash]") { run_torture(5); }

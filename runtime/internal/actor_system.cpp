@@ -36,7 +36,13 @@ class actor_cell;
 // Sent by Asio when a timer expires; the actor decides, in its own run, whether it still counts.
 struct timer_fired {
   timer_id id;
+  template <class A>
+  void serialize(A& a) {
+    a(id);
+  }
 };
+// Journaled like any message (snapshot_every > 1): replaying it fires the timer again.
+const message_type<timer_fired> timer_fired_type{"revenant.timer_fired"};
 // Sent by an actor's ask deadline clock: some pending ask may have timed out.
 struct ask_check {};
 // Sent at open to a durable actor that has timers or asks waiting: it activates (re-arming them).
@@ -282,6 +288,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
         const bool kept = exit_ == exit_reason::failed && !failed_before;
         if (const std::uint64_t seq = message_access::durable_seq(*m); seq != 0 && !kept)
           durable_->consumed.push_back(seq);
+        if (journaling() && !kept) journal(*m);
       }
       if (stop_requested_) {
         finish(dead_letter_reason::stopped);
@@ -370,6 +377,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       return;
     }
     if (durable_) {
+      if (durable_->replaying) return;  // sent when the step was first taken, and committed
       // Released once this step is committed; written to the recipient's mailbox with it if
       // the recipient is durable too (std::logic_error here if the type is not registered).
       std::string envelope = to.base()->durable() ? encode_envelope(*m, name()) : std::string();
@@ -500,6 +508,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     while (!x.deadlines.empty() && x.deadlines.top().first <= now) {
       if (auto it = x.pending.find(x.deadlines.top().second); it != x.pending.end()) {
         expired.push_back(std::move(it->second));
+        if (durable_) durable_->timed_out.push_back(it->first);
         x.pending.erase(it);
       }
       x.deadlines.pop();
@@ -700,6 +709,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
         for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject);
       }
       take_up(std::move(image), record.info.steps);
+      replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
@@ -754,6 +764,51 @@ class actor_cell final : public detail::actor_base, public context, public std::
     durable_->wake_stored = has_waiting();
   }
 
+  bool journaling() const noexcept { return system_->durable->snapshot_every > 1; }
+
+  // Appends what handling m did to the current step's journal: the message itself, or for the
+  // runtime's signals what they delivered (a timer's firing; one ask_error per ask timed out).
+  void journal(const message& m) {
+    auto add_entry = [&](const message& entry) {
+      const auto& sender = sender_of(entry);
+      durable_->journal.push_back(outgoing{nullptr, nullptr, encode_envelope(entry, sender ? sender->name() : ""), 0});
+    };
+    if (m.is<ask_check>()) {
+      for (std::uint64_t request : durable_->timed_out) {
+        message_ptr e = make_message<ask_error>(ask_error{ask_errc::timeout});
+        response_to_of(*e) = request;
+        add_entry(*e);
+      }
+    } else if (!m.is<wake_up>()) {
+      add_entry(m);
+    }
+    durable_->timed_out.clear();
+  }
+
+  // Re-handles the journal written since the record, in order, with sends dropped.
+  void replay_journal() {
+    const std::string prefix = name() + std::string(1, '\0');
+    auto it = system_->db->scan(system_->db->journal());
+    detail::resolver_scope scope(system_.get());
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      std::string_view actor;
+      std::uint64_t seq = 0;
+      store::parse_mailbox_key(key, actor, seq);
+      decoded_envelope d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
+                                           "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"");
+      if (!d.header.sender.empty()) sender_of(*d.value) = system_->resolve_cell(d.header.sender);
+      durable_->replaying = true;
+      if (const auto* t = d.value->get_if<timer_fired>())
+        fire(t->id);
+      else
+        handle(*d.value);
+      durable_->replaying = false;
+      ++durable_->since_snapshot;
+      durable_->journal_stored = true;
+    }
+  }
+
   bool has_waiting() const noexcept { return extras_ && (!extras_->timers.empty() || !extras_->pending.empty()); }
 
   // Commits what this actor did since its last step: its new record, the messages it consumed
@@ -762,16 +817,26 @@ class actor_cell final : public detail::actor_base, public context, public std::
   bool checkpoint() {
     step s;
     s.actor = name();
+    const bool full = !journaling() || ++durable_->since_snapshot >= system_->durable->snapshot_every;
     try {
-      s.record_bytes = encode_record();
+      if (full) s.record_bytes = encode_record();
     } catch (const std::exception& e) {
       durable_->outbox.clear();
       durable_->consumed.clear();
+      durable_->journal.clear();
       fail(std::string("its state could not be checkpointed: ") + e.what());
       finish(dead_letter_reason::stopped);
       return false;
     }
-    s.record = step::record_op::put;
+    if (full) {
+      s.record = step::record_op::put;
+      s.clear_journal = std::exchange(durable_->journal_stored, false);
+      durable_->since_snapshot = 0;
+      durable_->journal.clear();
+    } else {
+      durable_->journal_stored = durable_->journal_stored || !durable_->journal.empty();
+      s.journal.swap(durable_->journal);
+    }
     s.consumed.swap(durable_->consumed);
     s.outbox.swap(durable_->outbox);
     if (const bool waiting = has_waiting(); waiting != durable_->wake_stored) {
@@ -794,6 +859,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       try {
         s.record_bytes = encode_record();
         s.record = step::record_op::put;
+        s.clear_journal = std::exchange(durable_->journal_stored, false);
         s.outbox.swap(durable_->outbox);
       } catch (const std::exception&) {
         durable_->outbox.clear();  // the state cannot be saved: keep the last committed one
@@ -866,6 +932,12 @@ class actor_cell final : public detail::actor_base, public context, public std::
     std::uint64_t steps = 0;    // records committed, as stored in the record
     std::vector<std::uint64_t> consumed;
     std::vector<outgoing> outbox;
+    // Journal mode (snapshot_every > 1).
+    std::vector<outgoing> journal;          // entries of the current step
+    std::vector<std::uint64_t> timed_out;   // asks the last ask_check timed out
+    std::uint32_t since_snapshot = 0;       // journaled steps since the record was written
+    bool replaying = false;                 // re-handling journal entries: sends are dropped
+    bool journal_stored = false;            // the store may hold journal entries of this actor
   };
   std::unique_ptr<durable_part> durable_;
   // Guarded by the system's mutex (watching is rare; no lock of the actor's own).

@@ -22,6 +22,7 @@ std::uint64_t committer::submit(step s) {
     std::lock_guard lock(mutex_);
     for (auto& out : s.outbox)
       if (!out.envelope.empty()) last = out.seq = next_seq_++;
+    for (auto& entry : s.journal) entry.seq = next_seq_++;
     if (failure_) {
       // Nothing more is durable: say so to whoever waits, and release no message.
       if (s.ack) s.ack->set_exception(failure_);
@@ -99,6 +100,7 @@ void committer::commit(std::vector<step>& group) {
         max_seq = std::max(max_seq, out.seq);
       }
     if (s.record != step::record_op::keep) last_record[s.actor] = i;
+    if (!s.journal.empty()) max_seq = std::max(max_seq, s.journal.back().seq);
   }
   std::string key;
   for (std::size_t i = 0; i < group.size(); ++i) {
@@ -111,6 +113,17 @@ void committer::commit(std::vector<step>& group) {
       }
       key = store::mailbox_key(s.actor, seq);
       batch.Delete(db_.mailbox(), key);
+    }
+    if (s.clear_journal || s.record == step::record_op::erase) {
+      // In step order: journal entries of this actor's earlier steps in the group go too.
+      std::string from(s.actor), to(s.actor);
+      from.push_back('\0');
+      to.push_back('\1');
+      batch.DeleteRange(db_.journal(), from, to);
+    }
+    for (const auto& entry : s.journal) {
+      key = store::mailbox_key(s.actor, entry.seq);
+      batch.Put(db_.journal(), key, entry.envelope);
     }
     if (s.record == step::record_op::put && last_record[s.actor] == i)
       batch.Put(db_.actors(), s.actor, s.record_bytes);

@@ -41,6 +41,8 @@ struct step {
   std::vector<outgoing> outbox;
   std::int8_t wake = -1;                // -1: unchanged, 0: remove the wake entry, 1: set it
   std::string quarantine;               // non-empty: record `actor` as quarantined, saying this
+  std::vector<outgoing> journal;        // entries appended to `actor`'s journal (envelope; seq by submit)
+  bool clear_journal = false;           // the record written here includes every journal entry
   std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
   std::function<void()> on_commit;        // run on the committer thread once committed
 };

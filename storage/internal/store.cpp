@@ -91,7 +91,7 @@ store::store(const std::string& path) : path_(path) {
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family}, {"actors", family}, {"mailbox", family},
-      {"wake", family}, {"quarantine", family}};
+      {"wake", family}, {"quarantine", family}, {"journal", family}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
   if (!s.ok()) io_failure(path, "cannot open", s);
@@ -100,6 +100,7 @@ store::store(const std::string& path) : path_(path) {
   mailbox_ = handles[2];
   wake_ = handles[3];
   quarantine_ = handles[4];
+  journal_ = handles[5];
 
   try {
     if (auto format = get(meta_, "format")) {
@@ -119,14 +120,14 @@ store::store(const std::string& path) : path_(path) {
       next_seq_ = get_at<std::uint64_t>(*seq, 0);
     }
   } catch (...) {
-    for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_}) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) db_->DestroyColumnFamilyHandle(h);
     delete db_;
     throw;
   }
 }
 
 store::~store() {
-  for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_}) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
   delete db_;
 }
