@@ -734,6 +734,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
     durable_->steps = steps;
     behavior_ = std::move(image.current);
     capacity_.store(image.capacity, std::memory_order_relaxed);
+    if (image.policy < static_cast<std::uint8_t>(restart_policy::stop) ||
+        image.policy > static_cast<std::uint8_t>(restart_policy::restart))
+      throw std::runtime_error("its record names restart policy " + std::to_string(image.policy) +
+                               ", expected 1 (stop), 2 (resume) or 3 (restart)");
     const auto policy = static_cast<restart_policy>(image.policy);
     if (policy == restart_policy::resume || policy == restart_policy::restart) {
       extras& x = more();
@@ -855,15 +859,14 @@ class actor_cell final : public detail::actor_base, public context, public std::
     s.actor = name();
     s.consumed.swap(durable_->consumed);
     if (exit_ == exit_reason::failed) {
+      // The failed call may have changed the state halfway. Roll the whole unfinished step
+      // back instead: the last committed record stays, every message of this run stays in the
+      // mailbox, and nothing the run sent is released (the state that sent it is gone). Lifting
+      // the quarantine would replay the run from the last record.
+      s.consumed.clear();
+      durable_->outbox.clear();
+      durable_->journal.clear();
       s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
-      try {
-        s.record_bytes = encode_record();
-        s.record = step::record_op::put;
-        s.clear_journal = std::exchange(durable_->journal_stored, false);
-        s.outbox.swap(durable_->outbox);
-      } catch (const std::exception&) {
-        durable_->outbox.clear();  // the state cannot be saved: keep the last committed one
-      }
       system_->note_quarantined(name(), s.quarantine);
     } else {
       s.record = step::record_op::erase;

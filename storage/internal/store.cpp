@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -71,6 +72,8 @@ actor_record_view decode_actor_record(std::string_view bytes, const std::string&
   if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
     fail(snapshot_errc::unsupported_version, 4,
          "record version " + std::to_string(version) + ", this build reads " + std::to_string(record_version));
+  if (const auto flags = get_at<std::uint16_t>(bytes, 6); flags != 0)
+    fail(snapshot_errc::malformed, 6, "record flags are " + std::to_string(flags) + ", expected 0");
   actor_record_view view;
   view.info.pending_asks = get_at<std::uint32_t>(bytes, 8);
   view.info.timers = get_at<std::uint32_t>(bytes, 12);
@@ -92,6 +95,12 @@ store::store(const std::string& path) : path_(path) {
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family}, {"actors", family}, {"mailbox", family},
       {"wake", family}, {"quarantine", family}, {"journal", family}};
+  // An existing database must be a revenant store: adopting someone else's RocksDB (or a
+  // directory of another program) would write into it.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(options), path, &existing).ok() &&
+      std::find(existing.begin(), existing.end(), "actors") == existing.end())
+    throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (no \"actors\" column family)");
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
   if (!s.ok()) io_failure(path, "cannot open", s);
