@@ -188,8 +188,9 @@ class actor_ref {
 
   // Cereal hooks. A reference is saved as the actor's name — its identity in every process —
   // and resolved by name when an actor system restores the snapshot; restoring it anywhere
-  // else fails (as a malformed snapshot, saying so). An actor that is not running then
-  // restores as an empty reference.
+  // else fails (as a malformed snapshot, saying so). A name with no running actor restores as
+  // a detached reference: it keeps the name (saving it again writes the same reference) and
+  // its messages become dead letters.
   void save(detail::graph_output_archive& ar) const { ar(actor_ ? actor_->name() : std::string()); }
   void load(detail::graph_input_archive& ar) {
     std::string name;

@@ -4,6 +4,8 @@
 //
 //   durable_bank demo <store-dir>      the whole story (what `bash dev.sh demo` runs)
 //   durable_bank run <store-dir> <n>   the bank application: submit transfers 1..n, finish them
+//   durable_bank inspect list|dump|dot <store-dir> [actor]
+//                                      the inspect tool, linked with the bank's registrations
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -20,6 +22,7 @@
 
 #include "examples/bank_model.hpp"
 #include "runtime/actor_system.hpp"
+#include "runtime/inspect.hpp"
 
 extern char** environ;
 
@@ -144,7 +147,8 @@ int demo(const std::string& self, const std::string& path) {
     std::cout << "   invariant violated\n";
     return 1;
   }
-  std::cout << "   money conserved; every transfer applied exactly once (withdrawn once, deposited or refunded once)\n";
+  std::cout << "   money conserved; every transfer applied exactly once (withdrawn once, deposited or refunded once)\n"
+            << "   look inside: durable_bank inspect list " << path << "  (or dump/dot " << path << " teller)\n";
   return 0;
 }
 
@@ -156,10 +160,12 @@ int main(int argc, char** argv) {
   try {
     if (command == "demo" && argc == 3) return demo(self, argv[2]);
     if (command == "run" && argc == 4) return run(argv[2], std::stoull(argv[3]));
+    if (command == "inspect") return revenant::inspect_main(argc - 1, argv + 1, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "durable_bank: " << e.what() << '\n';
     return 1;
   }
-  std::cerr << "usage: durable_bank demo <store-dir> | durable_bank run <store-dir> <transfers>\n";
+  std::cerr << "usage: durable_bank demo <store-dir> | durable_bank run <store-dir> <transfers> |\n"
+               "       durable_bank inspect list|dump|dot <store-dir> [actor]\n";
   return 2;
 }

@@ -611,6 +611,39 @@ TEST_CASE("journal mode: steps between records are replayed after SIGKILL", "[du
   CHECK_FALSE(it->Valid());
 }
 
+TEST_CASE("a reference to an actor that is not running keeps its name through checkpoints", "[durable]") {
+  temp_dir dir;
+  const std::string path = dir.path("db");
+  {
+    actor_system system(store_at(path), actor_system_config{2});
+    actor_ref holder = system.spawn_durable("holder", holder_fn.bind(std::make_shared<held>()));
+    system.spawn_durable("asker", asker_fn.bind(std::make_shared<tally>(), holder));
+  }
+  {
+    store db(path);  // the holder's record is damaged: it will be quarantined
+    std::string record = *db.get(db.actors(), "holder");
+    record[record.size() - 3] ^= 0x01;
+    rocksdb::WriteBatch batch;
+    batch.Put(db.actors(), "holder", record);
+    db.write(batch, true);
+  }
+  {
+    actor_system system(store_at(path), actor_system_config{2});
+    CHECK_FALSE(query(system, "holder"));  // found damaged: quarantined, remembered in the store
+    REQUIRE(system.quarantined().size() == 1);
+  }
+  {
+    // The asker is rebuilt knowing the holder is quarantined: its reference cannot resolve.
+    actor_system system(store_at(path), actor_system_config{2});
+    system.send("asker", add{1}).get();  // the asker runs (its ask is refused) and checkpoints
+    CHECK(query(system, "asker") == 0);
+    system.sync();
+  }
+  store db(path);
+  const std::string record = *db.get(db.actors(), "asker");
+  CHECK(record.find("holder") != std::string::npos);  // still names the holder
+}
+
 TEST_CASE("bank sagas conserve money across SIGKILLs at random instants", "[durable][crash]") { run_torture(5); }
 
 TEST_CASE("bank torture: REVENANT_TORTURE_KILLS random SIGKILLs", "[.torture]") {

@@ -57,15 +57,35 @@ inline constexpr int max_nesting = 1000;
 static_assert(std::endian::native == std::endian::little,
               "the snapshot format is little-endian; big-endian hosts need byte swapping here");
 
+// Observes an encoder's walk (the inspect tool draws graphs with it). Node ids are the ones the
+// payload would hold; node 0 stands for the root value. Called on the encoding thread, in payload
+// order; the node references passed are valid only during the call.
+class graph_tracer {
+ public:
+  // Node id is met for the first time.
+  virtual void on_node(std::uint32_t id, const node_base& node) = 0;
+  // The contents of node from (or the root value) reference node to; once per reference written.
+  virtual void on_edge(std::uint32_t from, std::uint32_t to) = 0;
+  // The contents of node from (or the root value) hold a std::shared_ptr to object (never null).
+  // Values inside that object are attributed to node from as well, when they are first written.
+  virtual void on_shared(std::uint32_t from, const void* object) = 0;
+
+ protected:
+  ~graph_tracer() = default;
+};
+
 // Writes a graph's payload into a string, or (with a null string) only walks the graph:
-// release() uses the walk to find every node reachable from a root.
+// release() uses the walk to find every node reachable from a root. A tracer, if given, is told
+// of every node, reference and shared object the walk meets (it must outlive the archive).
 class graph_output_archive : public cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision> {
  public:
-  explicit graph_output_archive(std::string* out)
-      : cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>(this), out_(out) {}
+  explicit graph_output_archive(std::string* out, graph_tracer* tracer = nullptr)
+      : cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>(this),
+        out_(out),
+        tracer_(tracer) {}
 
   void write(const void* data, std::size_t size) {
-    if (out_ != nullptr) out_->append(static_cast<const char*>(data), size);
+    if (out_ != nullptr && size != 0) out_->append(static_cast<const char*>(data), size);
   }
   void write_u32(std::uint32_t v) { write(&v, sizeof v); }
 
@@ -89,6 +109,10 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
     const node_base* key = node.get();
     auto [id, inserted] = ids_.try_emplace(key, static_cast<std::uint32_t>(nodes_.size() + 1));
     write_u32(*id);
+    if (tracer_ != nullptr) {
+      if (inserted) tracer_->on_node(*id, *key);
+      tracer_->on_edge(current_node_, *id);
+    }
     if (!inserted) return;
     nodes_.push_back(key);
     if (const function_entry* fn = key->function()) save_function(*fn);
@@ -97,7 +121,19 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   // Writes the contents of every node not yet written, in id order, including nodes first
   // met while doing so. Returns when the graph is complete.
   void drain() {
-    while (drained_ < nodes_.size()) nodes_[drained_++]->save_contents(*this);
+    while (drained_ < nodes_.size()) {
+      const node_base* node = nodes_[drained_++];
+      if (tracer_ != nullptr) current_node_ = static_cast<std::uint32_t>(drained_);
+      node->save_contents(*this);
+    }
+  }
+
+  // Cereal's std::shared_ptr save calls this on the derived archive (hiding the base's): it
+  // reports the object to the tracer, then numbers it as Cereal does.
+  std::uint32_t registerSharedPointer(const std::shared_ptr<const void>& pointer) {
+    if (tracer_ != nullptr && pointer) tracer_->on_shared(current_node_, pointer.get());
+    using base = cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>;
+    return base::registerSharedPointer(pointer);
   }
 
   // Empties every node reached, highest id first (see release()).
@@ -136,6 +172,8 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   pointer_map<std::uint32_t> functions_;           // function entry -> function-table index
   const function_entry* last_function_ = nullptr;
   std::uint32_t last_function_index_ = 0;
+  graph_tracer* tracer_;
+  std::uint32_t current_node_ = 0;                 // whose contents are being written (tracing only)
 };
 
 // Reads a payload. Every read is bounds-checked; every failure throws snapshot_error with the
@@ -161,6 +199,7 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
     if (size > remaining())
       fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
                                          std::to_string(remaining()) + " remain");
+    if (size == 0) return;  // an empty vector's data() may be null: no memcpy from or to it
     std::memcpy(data, data_.data() + pos_, size);
     pos_ += size;
   }

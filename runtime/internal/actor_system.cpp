@@ -117,6 +117,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
 
   mutable std::mutex mutex;
   bool shut_down = false;                                              // guarded by mutex
+  // Set once shutdown has taken the last actors: no actor is created after it. (Until then a
+  // draining worker may still bring a stored actor in, e.g. one its state refers to.)
+  bool finished = false;                                               // guarded by mutex
   std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
   std::unordered_map<std::string, std::shared_ptr<actor_cell>> named;    // guarded by mutex
   std::function<void(const dead_letter&)> dead_letter_handler;          // guarded by mutex
@@ -952,12 +955,39 @@ class actor_cell final : public detail::actor_base, public context, public std::
 
 }  // namespace
 
-std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) { return resolve_cell(name); }
+namespace {
+
+// What a decoded reference to an actor that is not running (stopped, quarantined, not yet
+// spawned, or the system is shutting down) points to: it keeps the name — so the next
+// checkpoint writes the reference back unchanged instead of losing it — and turns messages into
+// dead letters.
+class detached_actor final : public detail::actor_base {
+ public:
+  detached_actor(std::weak_ptr<actor_system::impl> system, std::string name)
+      : actor_base(0, std::move(name)), system_(std::move(system)) {}
+  void enqueue(message_ptr m) override {
+    if (auto system = system_.lock()) system->dead(name(), std::move(m), dead_letter_reason::stopped);
+  }
+  void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override {
+    message_ptr m = make_message<down>(down{name(), exit_reason::normal, "not running in this process"});
+    watcher->enqueue(std::move(m));
+  }
+
+ private:
+  std::weak_ptr<actor_system::impl> system_;
+};
+
+}  // namespace
+
+std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
+  if (auto cell = resolve_cell(name)) return cell;
+  return std::make_shared<detached_actor>(weak_from_this(), name);
+}
 
 std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
   if (auto it = named.find(name); it != named.end()) return it->second;
-  if (!db || shut_down || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
+  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
@@ -1299,6 +1329,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> remaining;
   {
     std::lock_guard lock(impl_->mutex);
+    impl_->finished = true;
     remaining.swap(impl_->live);
     impl_->named.clear();
   }
