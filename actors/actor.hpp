@@ -122,6 +122,8 @@ class actor_base {
   std::uint64_t id() const noexcept { return id_; }
   // The stable name, or "$<id>" for an anonymous actor.
   std::string name() const { return name_.empty() ? "$" + std::to_string(id_) : name_; }
+  // The name it was spawned with: empty for an anonymous actor. Lives as long as the actor.
+  const std::string& given_name() const noexcept { return name_; }
 
  protected:
   static message*& next_of(message& m) noexcept { return m.next_; }

@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # Usage: bash benchmarks/run.sh BUILD_DIR
-# Runs closure_bench, runtime_bench and the cloudpickle comparison, then prints the goal ratios.
+# Runs closure_bench, runtime_bench, durable_bench and the cloudpickle comparison, then prints the
+# goal ratios.
 set -euo pipefail
 
 build_dir=${1:?usage: bash benchmarks/run.sh BUILD_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 json=$build_dir/closure_bench.json
 runtime_json=$build_dir/runtime_bench.json
+durable_json=$build_dir/durable_bench.json
 
 "$build_dir/benchmarks/closure_bench" --benchmark_format=console \
   --benchmark_out_format=json --benchmark_out="$json"
 "$build_dir/benchmarks/runtime_bench" --benchmark_format=console \
   --benchmark_out_format=json --benchmark_out="$runtime_json"
+"$build_dir/benchmarks/durable_bench" --benchmark_format=console \
+  --benchmark_out_format=json --benchmark_out="$durable_json"
 pickle_line=$(python3 "$here/cloudpickle_seed.py")
 echo "$pickle_line"
 
-python3 - "$json" "$pickle_line" "$runtime_json" <<'PY'
+python3 - "$json" "$pickle_line" "$runtime_json" "$durable_json" <<'PY'
 import json, re, sys
 
 # Names carry run options ("closure_graph_1m/revenant/iterations:5"): key by the bare name.
-bench = {re.sub(r"/(iterations|min_time|repeats|real_time)(:[^/]*)?", "", b["name"]): b
-         for path in (sys.argv[1], sys.argv[3]) for b in json.load(open(path))["benchmarks"]}
+bench = {re.sub(r"/(iterations|min_time|repeats|real_time|manual_time)(:[^/]*)?", "", b["name"]): b
+         for path in (sys.argv[1], sys.argv[3], sys.argv[4]) for b in json.load(open(path))["benchmarks"]}
 pickle = json.loads(sys.argv[2])
 
 def us_per_op(b):
@@ -45,4 +49,12 @@ if "idle_actor_bytes/caf" in bench:
     mine = bench["idle_actor_bytes/revenant"]["bytes_per_actor"]
     theirs = bench["idle_actor_bytes/caf"]["bytes_per_actor"]
     print(f"{'idle actor bytes revenant, caf':<46}{mine:>10.0f}  {theirs:.0f}")
+for fsync, label in (("0", "durable_steps"), ("1", "durable_steps fsync")):
+    r = (bench[f"durable_steps/revenant/fsync:{fsync}"]["items_per_second"] /
+         bench[f"durable_steps/rocksdb/fsync:{fsync}"]["items_per_second"])
+    print(f"{label + ' revenant/rocksdb items/s':<46}{r:>10.2f}  >= 0.5")
+r = bench["recovery_eager/revenant"]["items_per_second"] / bench["recovery_eager/rocksdb"]["items_per_second"]
+print(f"{'recovery_eager revenant/rocksdb items/s':<46}{r:>10.2f}  >= 0.5")
+lazy = bench["lazy_first_message/revenant"]["first_message_ms"]
+print(f"{'lazy open + first message, ms':<46}{lazy:>10.1f}  < 50")
 PY

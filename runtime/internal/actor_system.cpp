@@ -120,8 +120,12 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // Set once shutdown has taken the last actors: no actor is created after it. (Until then a
   // draining worker may still bring a stored actor in, e.g. one its state refers to.)
   bool finished = false;                                               // guarded by mutex
-  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
-  std::unordered_map<std::string, std::shared_ptr<actor_cell>> named;    // guarded by mutex
+  // Every running actor is in exactly one of these: anonymous ones in `live`, named ones in
+  // `named` (keyed by a view of the actor's own name, which lives as long as the entry).
+  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;    // guarded by mutex
+  std::unordered_map<std::string_view, std::shared_ptr<actor_cell>> named;  // guarded by mutex
+  // Actors with journal entries in the store at open (journal mode); read-only after open.
+  std::unordered_set<std::string> journaled;
   std::function<void(const dead_letter&)> dead_letter_handler;          // guarded by mutex
   std::atomic<std::uint64_t> dead_letter_count{0};
 
@@ -151,7 +155,7 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   void schedule(std::shared_ptr<actor_cell> cell);
   actor_ref spawn(std::shared_ptr<impl> self, std::string name, behavior initial, supervision policy,
                   const std::shared_ptr<detail::actor_base>& parent);
-  void forget(const actor_cell& cell, const std::string& name);
+  void forget(const actor_cell& cell);
   void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
 };
 
@@ -325,7 +329,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     down notice{name(), reason == dead_letter_reason::shutdown ? exit_reason::shutdown : exit_, {}};
     if (extras_) notice.detail = std::move(extras_->exit_detail);
     release_graph();
-    system_->forget(*this, name());
+    system_->forget(*this);
     // From here on add_watcher answers at once; everyone who asked before hears it now.
     std::vector<std::weak_ptr<detail::actor_base>> watchers;
     {
@@ -712,7 +716,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
         for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject);
       }
       take_up(std::move(image), record.info.steps);
-      replay_journal();
+      if (system_->journaled.contains(given_name())) replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
@@ -993,8 +997,7 @@ std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& 
   if (!db->get(db->actors(), name)) return nullptr;
   auto cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed), name,
                                            behavior{}, supervision{}, actor_cell::kind::durable_stored);
-  named.emplace(name, cell);
-  live.emplace(cell.get(), cell);
+  named.emplace(cell->given_name(), cell);
   return cell;
 }
 
@@ -1039,29 +1042,87 @@ void actor_system::impl::recover() {
     auto it = db->scan(db->quarantine());
     for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
   }
+  {
+    auto it = db->scan(db->journal());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view actor;
+      std::uint64_t seq;
+      if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq))
+        journaled.emplace(actor);
+    }
+  }
   if (durable->recovery == recovery_mode::eager) {
     const std::uint64_t total = db->estimate_keys(db->actors());
+    {
+      std::lock_guard lock(mutex);
+      named.reserve(static_cast<std::size_t>(total + total / 8));
+    }
+    // This thread only scans; registering and decoding run on as many threads as the system
+    // has workers (which have not started yet), fed in batches.
+    using record_batch = std::vector<std::pair<std::string, std::string>>;  // name, record
+    std::mutex queue_mutex;
+    std::condition_variable queue_changed;
+    std::deque<record_batch> queue;
+    bool scanned = false;
+    std::vector<std::thread> decoders;
+    for (unsigned i = 0; i < std::max(1u, config.workers); ++i)
+      decoders.emplace_back([&] {
+        for (;;) {
+          record_batch batch;
+          {
+            std::unique_lock lock(queue_mutex);
+            queue_changed.wait(lock, [&] { return !queue.empty() || scanned; });
+            if (queue.empty()) return;
+            batch = std::move(queue.front());
+            queue.pop_front();
+          }
+          queue_changed.notify_all();  // the scanner may be waiting for room
+          for (auto& [name, record] : batch) {
+            std::shared_ptr<actor_cell> cell;
+            {
+              std::lock_guard lock(mutex);
+              // An actor referenced by one decoded earlier is already there (not yet decoded).
+              if (auto found = named.find(name); found != named.end()) {
+                cell = found->second;
+              } else {
+                cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
+                                                    std::move(name), behavior{}, supervision{},
+                                                    actor_cell::kind::durable_stored);
+                named.emplace(cell->given_name(), cell);
+              }
+            }
+            cell->activate(record);
+          }
+        }
+      });
+    auto hand_over = [&](record_batch& batch) {
+      {
+        std::unique_lock lock(queue_mutex);
+        queue_changed.wait(lock, [&] { return queue.size() < 8; });  // bounded memory
+        queue.push_back(std::move(batch));
+      }
+      queue_changed.notify_all();
+      batch = record_batch();
+      batch.reserve(1024);
+    };
+    record_batch batch;
+    batch.reserve(1024);
     std::uint64_t done = 0;
     auto it = db->scan(db->actors());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string name = it->key().ToString();
-      if (quarantine_list.contains(name)) continue;
-      std::shared_ptr<actor_cell> cell;
-      {
-        std::lock_guard lock(mutex);
-        // An actor referenced by one decoded earlier is already there (not yet decoded).
-        auto [slot, fresh] = named.try_emplace(name);
-        if (fresh) {
-          slot->second = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
-                                                      std::move(name), behavior{}, supervision{},
-                                                      actor_cell::kind::durable_stored);
-          live.emplace(slot->second.get(), slot->second);
-        }
-        cell = slot->second;
-      }
-      cell->activate(std::string_view(it->value().data(), it->value().size()));
+      if (!quarantine_list.empty() && quarantine_list.contains(name)) continue;
+      batch.emplace_back(std::move(name), it->value().ToString());
+      if (batch.size() == 1024) hand_over(batch);
       if (++done % 65536 == 0 && durable->on_progress) durable->on_progress(done, total);
     }
+    if (!batch.empty()) hand_over(batch);
+    {
+      std::lock_guard lock(queue_mutex);
+      scanned = true;
+    }
+    queue_changed.notify_all();
+    for (auto& d : decoders) d.join();
     if (durable->on_progress) durable->on_progress(done, total);
   }
   {
@@ -1121,22 +1182,26 @@ actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name
   {
     std::lock_guard lock(mutex);
     if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-    if (!name.empty() && !named.emplace(name, cell).second)
+    if (name.empty())
+      live.emplace(cell.get(), cell);
+    else if (!named.emplace(cell->given_name(), cell).second)
       throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
-    live.emplace(cell.get(), cell);
   }
   if (parent) cell->add_watcher(parent);
   return actor_ref(std::move(cell));
 }
 
-void actor_system::impl::forget(const actor_cell& cell, const std::string& name) {
+void actor_system::impl::forget(const actor_cell& cell) {
   std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
   std::lock_guard lock(mutex);
   if (auto it = live.find(&cell); it != live.end()) {
     last = std::move(it->second);
     live.erase(it);
   }
-  if (auto it = named.find(name); it != named.end() && it->second.get() == &cell) named.erase(it);
+  if (auto it = named.find(cell.given_name()); it != named.end() && it->second.get() == &cell) {
+    last = std::move(it->second);
+    named.erase(it);
+  }
 }
 
 void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
@@ -1218,8 +1283,7 @@ actor_ref actor_system::spawn_durable(std::string name, behavior initial, superv
         impl_->db->get(impl_->db->actors(), name))
       throw std::invalid_argument("revenant: a durable actor named \"" + name +
                                   "\" already exists (running, stored or quarantined)");
-    impl_->named.emplace(name, cell);
-    impl_->live.emplace(cell.get(), cell);
+    impl_->named.emplace(cell->given_name(), cell);
     // Submitted under the lock, so its record precedes any step the actor itself commits.
     impl_->commits->submit(std::move(first));
   }
@@ -1293,7 +1357,7 @@ std::uint64_t actor_system::dead_letters() const noexcept {
 
 std::size_t actor_system::live_actors() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->live.size();
+  return impl_->live.size() + impl_->named.size();
 }
 
 void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds drain_deadline) {
@@ -1331,6 +1395,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     std::lock_guard lock(impl_->mutex);
     impl_->finished = true;
     remaining.swap(impl_->live);
+    for (auto& [_, cell] : impl_->named) remaining.emplace(cell.get(), std::move(cell));
     impl_->named.clear();
   }
   for (auto& [_, cell] : remaining) cell->finish(dead_letter_reason::shutdown);

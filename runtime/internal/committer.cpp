@@ -63,12 +63,10 @@ void committer::loop() {
       // A bounded wait lets more steps join a small group (more per fsync).
       if (max_delay_.count() > 0 && queue_.size() < max_group_ && !stopping_)
         wake_.wait_for(lock, max_delay_, [&] { return queue_.size() >= max_group_ || stopping_; });
-      if (queue_.size() <= max_group_) {
-        group.swap(queue_);
-      } else {
-        group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + max_group_));
-        queue_.erase(queue_.begin(), queue_.begin() + max_group_);
-      }
+      // Taken from the front: steps commit in the order they were submitted.
+      const std::size_t n = std::min(queue_.size(), max_group_);
+      group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
+      queue_.erase(queue_.begin(), queue_.begin() + n);
     }
     const std::size_t group_size = group.size();
     commit(group);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -80,7 +81,7 @@ class committer {
   std::mutex mutex_;
   std::condition_variable wake_;       // the committer: steps queued, or stop
   std::condition_variable committed_;  // sync(): a group was committed
-  std::vector<step> queue_;            // guarded by mutex_
+  std::deque<step> queue_;             // guarded by mutex_
   std::uint64_t next_seq_;             // guarded by mutex_
   std::uint64_t submitted_ = 0;        // guarded by mutex_
   std::uint64_t done_ = 0;             // guarded by mutex_

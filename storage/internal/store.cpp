@@ -87,6 +87,9 @@ store::store(const std::string& path) : path_(path) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
+  // Opening is on the path of the first message after a restart: open table files on this
+  // thread instead of starting a pool of 16 threads per column family for it.
+  options.max_file_opening_threads = 1;
   // Point lookups by actor name (lazy activation) skip files with a bloom filter.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
