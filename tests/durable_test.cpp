@@ -21,6 +21,7 @@
 #include "runtime/actor_system.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/messages.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -30,24 +31,6 @@ namespace {
 
 // ---- messages and behaviors of the small tests ------------------------------------------------
 
-struct add {
-  std::int64_t n = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(n);
-  }
-};
-struct get {
-  template <class A>
-  void serialize(A&) {}
-};
-struct value_is {
-  std::int64_t value = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(value);
-  }
-};
 struct go {
   template <class A>
   void serialize(A&) {}
@@ -66,9 +49,6 @@ struct quit {
 struct unregistered_note {
   int x = 0;
 };
-const message_type<add> add_type{"test.durable.add"};
-const message_type<get> get_type{"test.durable.get"};
-const message_type<value_is> value_is_type{"test.durable.value_is"};
 const message_type<go> go_type{"test.durable.go"};
 const message_type<ring> ring_type{"test.durable.ring"};
 const message_type<quit> quit_type{"test.durable.quit"};

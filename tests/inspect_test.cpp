@@ -27,6 +27,7 @@
 #include "storage/envelope.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/messages.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -36,31 +37,10 @@ namespace {
 
 // ---- the actors of the sample store ----------------------------------------------------------
 
-struct add {
-  std::int64_t n = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(n);
-  }
-};
-struct get {
-  template <class A>
-  void serialize(A&) {}
-};
-struct value_is {
-  std::int64_t value = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(value);
-  }
-};
 struct ring {
   template <class A>
   void serialize(A&) {}
 };
-const message_type<add> add_type{"test.inspect.add"};
-const message_type<get> get_type{"test.inspect.get"};
-const message_type<value_is> value_is_type{"test.inspect.value_is"};
 const message_type<ring> ring_type{"test.inspect.ring"};
 
 struct tally {
@@ -636,7 +616,7 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     const json& first = j["mailbox"][0];
     const json& second = j["mailbox"][1];
     CHECK(first["seq"].num() + 1 == second["seq"].num());
-    CHECK(first["message_type"].str() == "test.inspect.add");
+    CHECK(first["message_type"].str() == "test.add");
     CHECK(first["sender"].str() == "asker");
     CHECK(first["request_id"].num() == 9);
     CHECK(first["response_to"].num() == 0);
@@ -715,8 +695,8 @@ TEST_CASE("inspect dump lists the journaled steps that follow the record", "[ins
   CHECK(j["record"]["behavior"].str() == "test.inspect.counter");
   const json& journal = j["journal"];
   REQUIRE(journal.items.size() >= 2);
-  CHECK(journal[0]["message_type"].str() == "test.inspect.add");
-  CHECK(journal[1]["message_type"].str() == "test.inspect.add");
+  CHECK(journal[0]["message_type"].str() == "test.add");
+  CHECK(journal[1]["message_type"].str() == "test.add");
   CHECK(journal[0]["seq"].num() < journal[1]["seq"].num());
   CHECK(j["mailbox"].items.empty());
 }
@@ -735,7 +715,7 @@ TEST_CASE("inspect reports a damaged record instead of crashing", "[inspect]") {
   CHECK(j["pending_asks"].is_null());
   // Its mailbox is listed entry by entry; the entry that is not an envelope says why.
   REQUIRE(j["mailbox"].items.size() == 2);
-  CHECK(j["mailbox"][0]["message_type"].str() == "test.inspect.add");
+  CHECK(j["mailbox"][0]["message_type"].str() == "test.add");
   CHECK_THAT(j["mailbox"][1]["error"].str(), Catch::Contains("in the mailbox of actor \"broken\""));
 
   const auto dot = inspect({"dot", sample_store(), "broken"});

@@ -692,3 +692,35 @@ TEST_CASE("a wake entry exists exactly while the actor's record has timers or pe
   CHECK(decode_actor_record(*record, "actor \"alarm\"").info.timers == 0);
   CHECK(db.keys("wake").empty());
 }
+
+TEST_CASE("a store whose creation was cut short opens; someone else's RocksDB is refused", "[format]") {
+  temp_dir dir;
+  auto make_db = [](const std::string& path, bool with_data, bool with_family) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, path, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    if (with_data) REQUIRE(db->Put(rocksdb::WriteOptions(), "theirs", "value").ok());
+    if (with_family) {
+      rocksdb::ColumnFamilyHandle* h = nullptr;
+      REQUIRE(db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "their_family", &h).ok());
+      REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    }
+  };
+  // Killed right after RocksDB created the directory: only the default family, no data.
+  make_db(dir.path("cut_short"), false, false);
+  {
+    store db(dir.path("cut_short"));
+    CHECK(db.get(db.meta(), "format"));
+  }
+  make_db(dir.path("foreign_data"), true, false);
+  CHECK_THROWS_WITH(store(dir.path("foreign_data")), Catch::Contains("not a revenant store") &&
+                                                         Catch::Contains("foreign_data"));
+  make_db(dir.path("foreign_family"), false, true);
+  CHECK_THROWS_WITH(store(dir.path("foreign_family")), Catch::Contains("their_family"));
+  // Refused without being changed: still no revenant family in it.
+  std::vector<std::string> families;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path("foreign_data"), &families).ok());
+  CHECK(families == std::vector<std::string>{"default"});
+}

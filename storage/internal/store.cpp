@@ -98,12 +98,27 @@ store::store(const std::string& path) : path_(path) {
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family}, {"actors", family}, {"mailbox", family},
       {"wake", family}, {"quarantine", family}, {"journal", family}};
-  // An existing database must be a revenant store: adopting someone else's RocksDB (or a
-  // directory of another program) would write into it.
+  // An existing database must be a revenant store, or one whose creation was cut short (a
+  // process killed while creating it leaves a database with some of the families and no
+  // data): adopting someone else's RocksDB would write into it.
   std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(options), path, &existing).ok() &&
-      std::find(existing.begin(), existing.end(), "actors") == existing.end())
-    throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (no \"actors\" column family)");
+  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(options), path, &existing).ok()) {
+    for (const auto& name : existing)
+      if (std::none_of(families.begin(), families.end(), [&](const auto& f) { return f.name == name; }))
+        throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (it has a \"" +
+                          name + "\" column family)");
+    if (std::find(existing.begin(), existing.end(), "actors") == existing.end()) {
+      rocksdb::DB* probe = nullptr;
+      if (rocksdb::DB::OpenForReadOnly(options, path, &probe).ok()) {
+        std::unique_ptr<rocksdb::DB> owned(probe);
+        std::unique_ptr<rocksdb::Iterator> it(probe->NewIterator(rocksdb::ReadOptions()));
+        it->SeekToFirst();
+        if (it->Valid())
+          throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (it holds data " +
+                            "and no store format)");
+      }
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
   if (!s.ok()) io_failure(path, "cannot open", s);
