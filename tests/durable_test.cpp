@@ -247,6 +247,17 @@ int journal_then_die(const std::vector<std::string>& args) {
 }
 const bool journal_then_die_registered = register_child("durable.journal_then_die", journal_then_die);
 
+// Tells (no acknowledgement) a flood of adds from outside, waits for sync(), dies by SIGKILL.
+int tell_sync_then_die(const std::vector<std::string>& args) {
+  actor_system system(store_at(args.at(0)), actor_system_config{2});
+  actor_ref counter = system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()));
+  for (int i = 0; i < 20000; ++i) counter.tell(add{1});
+  system.sync();  // everything told so far is durable: handled, or in the mailbox
+  ::kill(::getpid(), SIGKILL);
+  return 99;
+}
+const bool tell_sync_then_die_registered = register_child("durable.tell_sync_then_die", tell_sync_then_die);
+
 // A behavior whose function only the child registers: the parent cannot rebuild it.
 void child_only_body(context&, const message&, const tally_ptr&) {}
 int spawn_unknown(const std::vector<std::string>& args) {
@@ -622,6 +633,21 @@ TEST_CASE("a reference to an actor that is not running keeps its name through ch
   store db(path);
   const std::string record = *db.get(db.actors(), "asker");
   CHECK(record.find("holder") != std::string::npos);  // still names the holder
+}
+
+TEST_CASE("sync() makes every message told from outside durable, whatever the group commit held back",
+          "[durable][crash]") {
+  temp_dir dir;
+  const auto r = run_child({"durable.tell_sync_then_die", dir.path("db")});
+  INFO(r.output);
+  REQUIRE(r.signal == SIGKILL);
+  actor_system system(store_at(dir.path("db")), actor_system_config{2});
+  std::optional<std::int64_t> total;
+  for (int i = 0; i < 2000 && total != 20000; ++i) {
+    total = query(system, "counter");
+    if (total != 20000) std::this_thread::sleep_for(5ms);
+  }
+  CHECK(total == 20000);
 }
 
 TEST_CASE("bank sagas conserve money across SIGKILLs at random instants", "[durable][crash]") { run_torture(5); }

@@ -227,7 +227,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       }
       step s;
       s.actor = name();
-      s.outbox.push_back(outgoing{shared_from_this(), nullptr, std::move(envelope), 0});
+      s.outbox.push_back(outgoing{shared_from_this(), nullptr, std::move(envelope), 0, !ack && !sender});
       s.ack = std::move(ack);
       const auto seq = system_->submit(std::move(s));
       if (!seq) {  // the store is closed: the system has shut down

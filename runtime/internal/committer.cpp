@@ -28,7 +28,7 @@ std::uint64_t committer::submit(step s) {
       if (s.ack) s.ack->set_exception(failure_);
       return last;
     }
-    ++submitted_;
+    s.index = ++submitted_;
     queue_.push_back(std::move(s));
     if (!busy_) busy_.emplace(io_.get_executor());
   }
@@ -39,7 +39,7 @@ std::uint64_t committer::submit(step s) {
 void committer::sync() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = submitted_;
-  committed_.wait(lock, [&] { return done_ >= target || failure_; });
+  committed_.wait(lock, [&] { return (done_ >= target && (held_from_ == 0 || held_from_ > target)) || failure_; });
   if (failure_) std::rethrow_exception(failure_);
 }
 
@@ -55,6 +55,7 @@ void committer::stop() {
 
 void committer::loop() {
   std::vector<step> group;
+  bool defer = false;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -67,13 +68,15 @@ void committer::loop() {
       const std::size_t n = std::min(queue_.size(), max_group_);
       group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
+      defer = !queue_.empty() && !stopping_;
     }
     const std::size_t group_size = group.size();
-    commit(group);
+    commit(group, defer);
     group.clear();
     {
       std::lock_guard lock(mutex_);
       done_ += group_size;
+      held_from_ = held_.empty() ? 0 : held_.front().index;
       // Delivered already: whatever the messages scheduled is work of the io_context's own.
       if (queue_.empty()) busy_.reset();
     }
@@ -81,20 +84,36 @@ void committer::loop() {
   }
 }
 
-void committer::commit(std::vector<step>& group) {
+void committer::commit(std::vector<step>& group, bool defer) {
   rocksdb::WriteBatch batch;
-  // An outside message consumed in the group that writes it needs neither its put nor its
-  // delete: both would land in this one batch. Keyed by sequence number (unique per store).
-  std::unordered_map<std::uint64_t, outgoing*> fresh;
+  // Mailbox puts of this group, and those held back from the last one. A message consumed in
+  // the group that would write it needs neither its put nor its delete: both would land in this
+  // one batch. Keyed by sequence number (unique per store).
+  struct pending_put {
+    std::string_view actor;
+    std::uint64_t seq;
+    std::string* envelope;
+    bool deferrable;
+    std::uint64_t index;
+    bool elided = false;
+  };
+  std::vector<pending_put> puts;
+  std::unordered_map<std::uint64_t, std::size_t> put_of;
   // Only an actor's last record in the group is written: earlier ones would be overwritten
   // within the same batch.
   std::unordered_map<std::string_view, std::size_t> last_record;
   std::uint64_t max_seq = 0;
+  for (auto& h : held_) {
+    put_of.emplace(h.seq, puts.size());
+    puts.push_back(pending_put{h.actor, h.seq, &h.envelope, false, h.index});
+  }
   for (std::size_t i = 0; i < group.size(); ++i) {
     step& s = group[i];
     for (auto& out : s.outbox)
       if (!out.envelope.empty()) {
-        fresh.emplace(out.seq, &out);
+        // Durable recipients are always named: given_name() is their stable name.
+        put_of.emplace(out.seq, puts.size());
+        puts.push_back(pending_put{out.to->given_name(), out.seq, &out.envelope, out.deferrable, s.index});
         max_seq = std::max(max_seq, out.seq);
       }
     if (s.record != step::record_op::keep) last_record[s.actor] = i;
@@ -104,9 +123,9 @@ void committer::commit(std::vector<step>& group) {
   for (std::size_t i = 0; i < group.size(); ++i) {
     step& s = group[i];
     for (std::uint64_t seq : s.consumed) {
-      if (auto it = fresh.find(seq); it != fresh.end() && it->second->to && it->second->to->name() == s.actor) {
-        it->second->envelope.clear();  // never written
-        fresh.erase(it);
+      if (auto it = put_of.find(seq); it != put_of.end() && puts[it->second].actor == s.actor) {
+        puts[it->second].elided = true;  // never written
+        put_of.erase(it);
         continue;
       }
       key = store::mailbox_key(s.actor, seq);
@@ -131,12 +150,18 @@ void committer::commit(std::vector<step>& group) {
     if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
     if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
   }
-  for (auto& s : group)
-    for (auto& out : s.outbox)
-      if (!out.envelope.empty()) {
-        key = store::mailbox_key(out.to->name(), out.seq);
-        batch.Put(db_.mailbox(), key, out.envelope);
-      }
+  // A deferrable entry of this group waits for the next one if there is one already queued
+  // (its consumer is likely in it); a held entry waits no longer than that.
+  std::vector<held_put> still_held;
+  for (auto& p : puts) {
+    if (p.elided) continue;
+    if (p.deferrable && defer) {
+      still_held.push_back(held_put{std::string(p.actor), p.seq, std::move(*p.envelope), p.index});
+      continue;
+    }
+    key = store::mailbox_key(p.actor, p.seq);
+    batch.Put(db_.mailbox(), key, *p.envelope);
+  }
   if (max_seq != 0) {
     const std::uint64_t next = max_seq + 1;
     batch.Put(db_.meta(), rocksdb::Slice(store::next_seq_key.data(), store::next_seq_key.size()),
@@ -144,6 +169,7 @@ void committer::commit(std::vector<step>& group) {
   }
   try {
     db_.write(batch, fsync_);
+    held_ = std::move(still_held);
   } catch (...) {
     std::fprintf(stderr, "revenant: durable commit failed; no further step will be committed\n");
     std::lock_guard lock(mutex_);

@@ -30,6 +30,9 @@ struct outgoing {
   message_ptr value;     // delivered once committed; null if already delivered (outside messages)
   std::string envelope;  // non-empty: `to` is durable and this is written to its mailbox
   std::uint64_t seq = 0; // assigned by submit() for durable recipients
+  // A message from outside the system that nobody waits for (tell): its mailbox entry may wait
+  // one group for the step that consumes it, and is then written by neither.
+  bool deferrable = false;
 };
 
 // What one run of a durable actor (or one outside message) commits.
@@ -46,6 +49,7 @@ struct step {
   bool clear_journal = false;           // the record written here includes every journal entry
   std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
   std::function<void()> on_commit;        // run on the committer thread once committed
+  std::uint64_t index = 0;                // submission number, set by submit()
 };
 
 // Thread-safe: submit() and sync() may be called from any thread.
@@ -69,8 +73,18 @@ class committer {
   void stop();
 
  private:
+  // An outside message's mailbox entry held back from the group that was its own (see
+  // outgoing::deferrable). Committer thread only.
+  struct held_put {
+    std::string actor;
+    std::uint64_t seq;
+    std::string envelope;
+    std::uint64_t index;  // of its step
+  };
+
   void loop();
-  void commit(std::vector<step>& group);
+  // defer: more steps are queued behind this group, so an entry may be held for the next one.
+  void commit(std::vector<step>& group, bool defer);
 
   store& db_;
   asio::io_context& io_;
@@ -90,6 +104,8 @@ class committer {
   // Held while any step is queued or being committed: the io_context is not idle until its
   // messages are delivered. Guarded by mutex_.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> busy_;
+  std::vector<held_put> held_;         // committer thread only
+  std::uint64_t held_from_ = 0;        // guarded by mutex_: oldest step index in held_, 0 if none
   std::thread thread_;
 };
 
