@@ -700,7 +700,9 @@ class actor_cell final : public detail::actor_base, public context, public std::
   // finished (its record and mailbox stay in the store); returns false then.
   // record: the stored bytes if the caller has them (eager recovery), else they are read.
   bool activate(std::optional<std::string_view> record_bytes = std::nullopt) {
-    const std::string subject = "actor \"" + name() + "\"";
+    // The subject an error names is composed only when there is an error (this runs a million
+    // times in an eager open).
+    auto subject = [&] { return "actor \"" + name() + "\""; };
     try {
       std::optional<std::string> read;
       if (!record_bytes) {
@@ -708,15 +710,21 @@ class actor_cell final : public detail::actor_base, public context, public std::
         if (!read) throw std::runtime_error("its record is missing from the store");
         record_bytes = *read;
       }
-      const actor_record_view record = decode_actor_record(*record_bytes, subject);
+      actor_record_view record;
       actor_image image;
-      {
+      try {
+        record = decode_actor_record(*record_bytes, {});
         detail::resolver_scope scope(system_.get());
-        image = decode_snapshot<actor_image>(record.snapshot, subject);
-        for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject);
+        image = decode_snapshot<actor_image>(record.snapshot);
+      } catch (const snapshot_error& e) {
+        throw e.with_subject(subject());
+      }
+      if (!image.timers.empty()) {
+        detail::resolver_scope scope(system_.get());
+        for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
       }
       take_up(std::move(image), record.info.steps);
-      if (system_->journaled.contains(given_name())) replay_journal();
+      if (!system_->journaled.empty() && system_->journaled.contains(given_name())) replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
@@ -1057,9 +1065,9 @@ void actor_system::impl::recover() {
       std::lock_guard lock(mutex);
       named.reserve(static_cast<std::size_t>(total + total / 8));
     }
-    // This thread only scans; registering and decoding run on as many threads as the system
-    // has workers (which have not started yet), fed in batches.
-    using record_batch = std::vector<std::pair<std::string, std::string>>;  // name, record
+    // This thread scans and registers, a batch at a time under one lock; decoding — the larger
+    // part — runs on as many threads as the system has workers (not started yet).
+    using record_batch = std::vector<std::pair<std::shared_ptr<actor_cell>, std::string>>;  // cell, record
     std::mutex queue_mutex;
     std::condition_variable queue_changed;
     std::deque<record_batch> queue;
@@ -1077,46 +1085,48 @@ void actor_system::impl::recover() {
             queue.pop_front();
           }
           queue_changed.notify_all();  // the scanner may be waiting for room
-          for (auto& [name, record] : batch) {
-            std::shared_ptr<actor_cell> cell;
-            {
-              std::lock_guard lock(mutex);
-              // An actor referenced by one decoded earlier is already there (not yet decoded).
-              if (auto found = named.find(name); found != named.end()) {
-                cell = found->second;
-              } else {
-                cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
-                                                    std::move(name), behavior{}, supervision{},
-                                                    actor_cell::kind::durable_stored);
-                named.emplace(cell->given_name(), cell);
-              }
-            }
-            cell->activate(record);
-          }
+          for (auto& [cell, record] : batch) cell->activate(record);
         }
       });
-    auto hand_over = [&](record_batch& batch) {
+    std::vector<std::pair<std::string, std::string>> scanned_records;  // name, record
+    scanned_records.reserve(1024);
+    auto hand_over = [&] {
+      record_batch batch;
+      batch.reserve(scanned_records.size());
+      {
+        std::lock_guard lock(mutex);
+        for (auto& [name, record] : scanned_records) {
+          // An actor referenced by one decoded earlier is already there (not yet decoded).
+          std::shared_ptr<actor_cell> cell;
+          if (auto found = named.find(name); found != named.end()) {
+            cell = found->second;
+          } else {
+            cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
+                                                std::move(name), behavior{}, supervision{},
+                                                actor_cell::kind::durable_stored);
+            named.emplace(cell->given_name(), cell);
+          }
+          batch.emplace_back(std::move(cell), std::move(record));
+        }
+      }
+      scanned_records.clear();
       {
         std::unique_lock lock(queue_mutex);
         queue_changed.wait(lock, [&] { return queue.size() < 8; });  // bounded memory
         queue.push_back(std::move(batch));
       }
       queue_changed.notify_all();
-      batch = record_batch();
-      batch.reserve(1024);
     };
-    record_batch batch;
-    batch.reserve(1024);
     std::uint64_t done = 0;
     auto it = db->scan(db->actors());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string name = it->key().ToString();
       if (!quarantine_list.empty() && quarantine_list.contains(name)) continue;
-      batch.emplace_back(std::move(name), it->value().ToString());
-      if (batch.size() == 1024) hand_over(batch);
+      scanned_records.emplace_back(std::move(name), it->value().ToString());
+      if (scanned_records.size() == 1024) hand_over();
       if (++done % 65536 == 0 && durable->on_progress) durable->on_progress(done, total);
     }
-    if (!batch.empty()) hand_over(batch);
+    if (!scanned_records.empty()) hand_over();
     {
       std::lock_guard lock(queue_mutex);
       scanned = true;
