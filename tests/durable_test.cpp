@@ -21,6 +21,7 @@
 #include "runtime/actor_system.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
 
 using namespace revenant;
@@ -42,71 +43,11 @@ struct ring {
     a(n);
   }
 };
-struct quit {
-  template <class A>
-  void serialize(A&) {}
-};
 struct unregistered_note {
   int x = 0;
 };
 const message_type<go> go_type{"test.durable.go"};
 const message_type<ring> ring_type{"test.durable.ring"};
-const message_type<quit> quit_type{"test.durable.quit"};
-
-struct tally {
-  std::int64_t total = 0;
-  std::int64_t messages = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(total, messages);
-  }
-};
-using tally_ptr = std::shared_ptr<tally>;
-using slot = cell<behavior>;
-
-// A counter: adds, answers get with its total, stops on quit.
-void counter_body(context& ctx, const message& m, const tally_ptr& t) {
-  if (m.is<quit>()) {
-    ctx.stop();
-  } else if (const auto* a = m.get_if<add>()) {
-    t->total += a->n;
-    ++t->messages;
-  } else if (m.is<get>()) {
-    ctx.reply(value_is{t->total});
-  }
-}
-const revenant::function<void(context&, const message&), counter_body> counter_fn{"test.durable.counter"};
-
-// Two states that capture each other (through cells) and one tally: `add` in state "even" adds
-// n, in state "odd" adds 10n, and every add flips the state. get answers total*100 + parity.
-void even_body(context& ctx, const message& m, const tally_ptr& t, const slot& odd) {
-  if (const auto* a = m.get_if<add>()) {
-    t->total += a->n;
-    ctx.become(odd.get());
-  } else if (m.is<get>()) {
-    ctx.reply(value_is{t->total * 100});
-  }
-}
-void odd_body(context& ctx, const message& m, const tally_ptr& t, const slot& even) {
-  if (const auto* a = m.get_if<add>()) {
-    t->total += 10 * a->n;
-    ctx.become(even.get());
-  } else if (m.is<get>()) {
-    ctx.reply(value_is{t->total * 100 + 1});
-  }
-}
-const revenant::function<void(context&, const message&), even_body> even_fn{"test.durable.even"};
-const revenant::function<void(context&, const message&), odd_body> odd_fn{"test.durable.odd"};
-
-behavior make_flipper() {
-  auto t = std::make_shared<tally>();
-  auto to_even = make_cell<behavior>();
-  auto to_odd = make_cell<behavior>();
-  behavior even = even_fn.bind(t, to_odd);
-  to_even.set(even);
-  to_odd.set(odd_fn.bind(t, to_even));
-  return even;
-}
 
 // Holds every get until a go arrives, then answers them all with 42: a continuation of whoever
 // asked stays pending until then.
@@ -127,20 +68,6 @@ void holder_body(context& ctx, const message& m, const std::shared_ptr<held>& h)
 }
 const revenant::function<void(context&, const message&), holder_body> holder_fn{"test.durable.holder"};
 
-// Asks the holder on `go`-less start (an add), and adds the answer to its tally when it comes.
-void got_answer(context&, const message& answer, const tally_ptr& t) {
-  if (const auto* v = answer.get_if<value_is>()) t->total += v->value;
-}
-const revenant::function<void(context&, const message&), got_answer> got_answer_fn{"test.durable.got_answer"};
-void asker_body(context& ctx, const message& m, const tally_ptr& t, const actor_ref& holder) {
-  if (m.is<add>()) {
-    ctx.ask(holder, get{}, got_answer_fn.bind(t), 24h);
-  } else if (m.is<get>()) {
-    ctx.reply(value_is{t->total});
-  }
-}
-const revenant::function<void(context&, const message&), asker_body> asker_fn{"test.durable.asker"};
-
 // On add, sets a timer that rings after n ms; counts rings.
 void sleeper_body(context& ctx, const message& m, const tally_ptr& t) {
   if (const auto* a = m.get_if<add>()) {
@@ -152,56 +79,6 @@ void sleeper_body(context& ctx, const message& m, const tally_ptr& t) {
   }
 }
 const revenant::function<void(context&, const message&), sleeper_body> sleeper_fn{"test.durable.sleeper"};
-
-// ---- asking from outside ----------------------------------------------------------------------
-
-struct answer_box {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::optional<std::int64_t> value;
-  bool failed = false;
-  template <class A>
-  void serialize(A&) {}
-};
-void box_answer(context& ctx, const message& answer, const std::shared_ptr<answer_box>& box) {
-  {
-    std::lock_guard lock(box->mutex);
-    if (const auto* v = answer.get_if<value_is>())
-      box->value = v->value;
-    else
-      box->failed = true;
-  }
-  box->changed.notify_all();
-  ctx.stop();
-}
-const revenant::function<void(context&, const message&), box_answer> box_answer_fn{"test.durable.box_answer"};
-struct ask_get {
-  actor_ref target;
-};
-void querier(context& ctx, const message& m, const std::shared_ptr<answer_box>& box) {
-  if (const auto* q = m.get_if<ask_get>()) ctx.ask(q->target, get{}, box_answer_fn.bind(box), 10s);
-}
-const revenant::function<void(context&, const message&), querier> querier_fn{"test.durable.querier"};
-
-// Asks the actor named name for its value (get → value_is), from a transient actor.
-std::optional<std::int64_t> query(actor_system& system, const std::string& name) {
-  actor_ref target = system.find(name);
-  if (!target) return std::nullopt;
-  auto box = std::make_shared<answer_box>();
-  system.spawn(querier_fn.bind(box)).tell(ask_get{target});
-  std::unique_lock lock(box->mutex);
-  box->changed.wait_for(lock, 20s, [&] { return box->value || box->failed; });
-  return box->value;
-}
-
-durable_config store_at(const std::string& path, recovery_mode mode = recovery_mode::lazy,
-                        std::uint32_t snapshot_every = 1) {
-  durable_config c;
-  c.path = path;
-  c.recovery = mode;
-  c.snapshot_every = snapshot_every;
-  return c;
-}
 
 // ---- children (separate processes, so that dying is real) -------------------------------------
 

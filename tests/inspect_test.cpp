@@ -27,6 +27,7 @@
 #include "storage/envelope.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
 
 using namespace revenant;
@@ -42,42 +43,6 @@ struct ring {
   void serialize(A&) {}
 };
 const message_type<ring> ring_type{"test.inspect.ring"};
-
-struct tally {
-  std::int64_t total = 0;
-  template <class A>
-  void serialize(A& a) {
-    a(total);
-  }
-};
-using tally_ptr = std::shared_ptr<tally>;
-using slot = cell<behavior>;
-
-// A state machine of two behaviors that reach each other through cells and share one tally.
-void even_body(context& ctx, const message& m, const tally_ptr& t, const slot& odd) {
-  if (const auto* a = m.get_if<add>()) {
-    t->total += a->n;
-    ctx.become(odd.get());
-  }
-}
-void odd_body(context& ctx, const message& m, const tally_ptr& t, const slot& even) {
-  if (const auto* a = m.get_if<add>()) {
-    t->total += 10 * a->n;
-    ctx.become(even.get());
-  }
-}
-const revenant::function<void(context&, const message&), even_body> even_fn{"test.inspect.even"};
-const revenant::function<void(context&, const message&), odd_body> odd_fn{"test.inspect.odd"};
-
-behavior make_flipper() {
-  auto t = std::make_shared<tally>();
-  auto to_even = make_cell<behavior>();
-  auto to_odd = make_cell<behavior>();
-  behavior even = even_fn.bind(t, to_odd);
-  to_even.set(even);
-  to_odd.set(odd_fn.bind(t, to_even));
-  return even;
-}
 
 // Keeps every get unanswered (whoever asked keeps its continuation pending); answers add.
 struct held {
@@ -95,19 +60,6 @@ void holder_body(context& ctx, const message& m, const std::shared_ptr<held>& h)
 }
 const revenant::function<void(context&, const message&), holder_body> holder_fn{"test.inspect.holder"};
 
-// On add, asks the holder; the continuation shares the asker's tally.
-void got_answer(context&, const message& answer, const tally_ptr& t) {
-  if (const auto* v = answer.get_if<value_is>()) t->total += v->value;
-}
-const revenant::function<void(context&, const message&), got_answer> got_answer_fn{"test.inspect.got_answer"};
-void asker_body(context& ctx, const message& m, const tally_ptr& t, const actor_ref& holder) {
-  if (m.is<add>())
-    ctx.ask(holder, get{}, got_answer_fn.bind(t), 24h);
-  else if (m.is<get>())
-    ctx.reply(value_is{t->total});
-}
-const revenant::function<void(context&, const message&), asker_body> asker_fn{"test.inspect.asker"};
-
 // On add, arms an hourly timer.
 void sleeper_body(context& ctx, const message& m, const tally_ptr& t) {
   if (m.is<add>())
@@ -119,60 +71,12 @@ void sleeper_body(context& ctx, const message& m, const tally_ptr& t) {
 }
 const revenant::function<void(context&, const message&), sleeper_body> sleeper_fn{"test.inspect.sleeper"};
 
-void counter_body(context& ctx, const message& m, const tally_ptr& t) {
-  if (const auto* a = m.get_if<add>())
-    t->total += a->n;
-  else if (m.is<get>())
-    ctx.reply(value_is{t->total});
-}
-const revenant::function<void(context&, const message&), counter_body> counter_fn{"test.inspect.counter"};
-
 // ---- asking from outside (to know a message was handled) -------------------------------------
-
-struct answer_box {
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool answered = false;
-  template <class A>
-  void serialize(A&) {}
-};
-void box_answer(context& ctx, const message&, const std::shared_ptr<answer_box>& box) {
-  {
-    std::lock_guard lock(box->mutex);
-    box->answered = true;
-  }
-  box->changed.notify_all();
-  ctx.stop();
-}
-const revenant::function<void(context&, const message&), box_answer> box_answer_fn{"test.inspect.box_answer"};
-struct probe {
-  actor_ref target;
-  bool with_add = false;  // ask with add instead of get
-};
-void querier(context& ctx, const message& m, const std::shared_ptr<answer_box>& box) {
-  if (const auto* q = m.get_if<probe>()) {
-    if (q->with_add)
-      ctx.ask(q->target, add{}, box_answer_fn.bind(box), 10s);
-    else
-      ctx.ask(q->target, get{}, box_answer_fn.bind(box), 10s);
-  }
-}
-const revenant::function<void(context&, const message&), querier> querier_fn{"test.inspect.querier"};
 
 // Returns once the actor has handled everything sent to it before: it answered a get (or an add)
 // sent after.
 void await_handled(actor_system& system, const std::string& name, bool with_add = false) {
-  auto box = std::make_shared<answer_box>();
-  system.spawn(querier_fn.bind(box)).tell(probe{system.find(name), with_add});
-  std::unique_lock lock(box->mutex);
-  REQUIRE(box->changed.wait_for(lock, 20s, [&] { return box->answered; }));
-}
-
-durable_config store_at(const std::string& path, recovery_mode mode = recovery_mode::lazy) {
-  durable_config c;
-  c.path = path;
-  c.recovery = mode;
-  return c;
+  REQUIRE(query(system, name, with_add));
 }
 
 // A behavior whose function only the child registers: the test process cannot rebuild it.
@@ -517,7 +421,7 @@ TEST_CASE("inspect lists every actor with its behavior, sizes, pending work and 
   // actor behavior record snapshot mailbox asks timers quarantined
   const auto flipper = listing_row(r.out, "flipper");
   REQUIRE(flipper.size() == 8);
-  CHECK(flipper[1] == "test.inspect.even");
+  CHECK(flipper[1] == "test.actors.even");
   CHECK(std::stoul(flipper[2]) > std::stoul(flipper[3]));  // the record holds the snapshot
   CHECK(std::stoul(flipper[3]) > 0);
   CHECK(flipper[4] == "2");
@@ -526,7 +430,7 @@ TEST_CASE("inspect lists every actor with its behavior, sizes, pending work and 
   CHECK(flipper[7] == "no");
   const auto asker = listing_row(r.out, "asker");
   REQUIRE(asker.size() == 8);
-  CHECK(asker[1] == "test.inspect.asker");
+  CHECK(asker[1] == "test.actors.asker");
   CHECK(asker[5] == "1");
   CHECK(asker[6] == "0");
   const auto sleeper = listing_row(r.out, "sleeper");
@@ -539,7 +443,7 @@ TEST_CASE("inspect lists every actor with its behavior, sizes, pending work and 
   CHECK(listing_row(r.out, "stranger").at(1) == "test.inspect.child_only");
   const auto broken = listing_row(r.out, "broken");
   REQUIRE(broken.size() == 8);
-  CHECK(broken[1] == "test.inspect.counter");
+  CHECK(broken[1] == "test.actors.counter");
   CHECK(broken[4] == "2");
   CHECK(broken[7] == "yes");
   CHECK_THAT(r.out, Catch::Contains("    quarantined: ") && Catch::Contains("    damaged: snapshot of actor \"broken\": "
@@ -557,7 +461,7 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     json j;
     REQUIRE_NOTHROW(j = parse_json(r.out));
     CHECK(j["actor"].str() == "asker");
-    CHECK(j["record"]["behavior"].str() == "test.inspect.asker");
+    CHECK(j["record"]["behavior"].str() == "test.actors.asker");
     CHECK(j["record"]["pending_asks"].num() == 1);
     CHECK(j["record"]["bytes"].num() > j["record"]["snapshot_bytes"].num());
     CHECK(j["error"].is_null());
@@ -567,7 +471,7 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     REQUIRE(j["pending_asks"].items.size() == 1);
     const json& ask = j["pending_asks"][0];
     CHECK(ask["request"].num() > 0);
-    CHECK(ask["continuation"].str() == "test.inspect.got_answer");
+    CHECK(ask["continuation"].str() == "test.actors.got_answer");
     CHECK(std::regex_match(ask["deadline"].str(), iso_utc));
     // Asked with a 24 h timeout, a few seconds ago at most.
     const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -628,8 +532,8 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     std::map<std::string, std::string> kind_of;
     for (const json& v : g["vertices"].items) kind_of[v["label"].str()] = v["kind"].str();
     CHECK(g["vertices"].items.size() == 5);
-    CHECK(kind_of["test.inspect.even"] == "closure");
-    CHECK(kind_of["test.inspect.odd"] == "closure");
+    CHECK(kind_of["test.actors.even"] == "closure");
+    CHECK(kind_of["test.actors.odd"] == "closure");
     CHECK(kind_of["shared object #1"] == "shared_object");
     std::size_t cells = 0, cycle_edges = 0;
     for (const json& v : g["vertices"].items) cells += v["kind"].str() == "cell";
@@ -647,8 +551,8 @@ TEST_CASE("inspect dot shows the cycle between two behaviors and the state they 
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("digraph ") && Catch::EndsWith("}\n"));
   const dot_document d = parse_dot(r.out);
-  const auto even = d.with_label("test.inspect.even");
-  const auto odd = d.with_label("test.inspect.odd");
+  const auto even = d.with_label("test.actors.even");
+  const auto odd = d.with_label("test.actors.odd");
   const auto shared = d.with_label("shared object #1");
   REQUIRE(even.size() == 1);
   REQUIRE(odd.size() == 1);
@@ -692,7 +596,7 @@ TEST_CASE("inspect dump lists the journaled steps that follow the record", "[ins
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   const json j = parse_json(r.out);
-  CHECK(j["record"]["behavior"].str() == "test.inspect.counter");
+  CHECK(j["record"]["behavior"].str() == "test.actors.counter");
   const json& journal = j["journal"];
   REQUIRE(journal.items.size() >= 2);
   CHECK(journal[0]["message_type"].str() == "test.add");
@@ -709,7 +613,7 @@ TEST_CASE("inspect reports a damaged record instead of crashing", "[inspect]") {
   CHECK_THAT(j["error"].str(), Catch::Contains("actor \"broken\"") && Catch::Contains("checksum_mismatch"));
   CHECK(j["quarantined"].boolean == true);
   CHECK_THAT(j["quarantine_reason"].str(), Catch::Contains("checksum_mismatch"));
-  CHECK(j["record"]["behavior"].str() == "test.inspect.counter");  // the record header is intact
+  CHECK(j["record"]["behavior"].str() == "test.actors.counter");  // the record header is intact
   CHECK(j["graph"].is_null());
   CHECK_THAT(j["graph_error"].str(), Catch::Contains("checksum_mismatch"));
   CHECK(j["pending_asks"].is_null());

@@ -28,8 +28,15 @@ struct value_is {
   }
 };
 
+// Stop.
+struct quit {
+  template <class A>
+  void serialize(A&) {}
+};
+
 inline const revenant::message_type<add> add_type{"test.add"};
 inline const revenant::message_type<get> get_type{"test.get"};
 inline const revenant::message_type<value_is> value_is_type{"test.value_is"};
+inline const revenant::message_type<quit> quit_type{"test.quit"};
 
 }  // namespace revenant::test
