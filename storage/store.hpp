@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actors/snapshot_error.hpp"
 
@@ -19,6 +20,7 @@ class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
+class Slice;
 }  // namespace rocksdb
 
 namespace revenant {
@@ -44,10 +46,16 @@ struct actor_record_info {
 // Builds a record: the info, checksummed, followed by the actor's snapshot.
 std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot);
 
-// A record split into its parts; snapshot points into the decoded bytes.
+// A record split into its parts, pointing into the decoded bytes (no copy: recovery decodes a
+// million of these).
 struct actor_record_view {
-  actor_record_info info;
+  std::string_view behavior;
+  std::uint32_t pending_asks = 0;
+  std::uint32_t timers = 0;
+  std::uint64_t steps = 0;
   std::string_view snapshot;
+  // The header's fields, copied out.
+  actor_record_info info() const { return actor_record_info{std::string(behavior), pending_asks, timers, steps}; }
 };
 // Checks a record's header and checksum. Throws snapshot_error naming subject; the snapshot
 // itself is checked when it is decoded.
@@ -78,8 +86,17 @@ class store {
   void write(rocksdb::WriteBatch& batch, bool sync);
   // The value under key in family, if any. Throws store_error on an I/O error.
   std::optional<std::string> get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;
-  // An iterator over family (caller owns it).
+  // An iterator over family (caller owns it), read ahead for a full scan.
   std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family) const;
+  // The same over the keys in [from, to); a null bound is open. The bounds (the Slice objects
+  // and their bytes) must outlive the iterator: RocksDB keeps pointers to them.
+  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
+                                          const rocksdb::Slice* to) const;
+  // Up to parts − 1 ascending keys that cut family into parts of about equal stored size (from
+  // RocksDB's size estimates, not a scan); none when family holds less than min_bytes. Any
+  // keys cut a family into ranges that together cover it; these only balance them.
+  std::vector<std::string> split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
+                                      std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
   // RocksDB's estimate of the keys in family (for progress reports).
   std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
 

@@ -263,10 +263,10 @@ b0 c4 1c dc 00 2a 06 12 0f 00 00 00 00 00 00 00
 TEST_CASE("an actor record header built from the spec decodes to its fields", "[format]") {
   const std::string bytes = record_header(1, 3, 2, 77, "bank.account") + "snapshot bytes";
   const actor_record_view view = decode_actor_record(bytes, "actor \"account/42\"");
-  CHECK(view.info.behavior == "bank.account");
-  CHECK(view.info.pending_asks == 3);
-  CHECK(view.info.timers == 2);
-  CHECK(view.info.steps == 77);
+  CHECK(view.behavior == "bank.account");
+  CHECK(view.pending_asks == 3);
+  CHECK(view.timers == 2);
+  CHECK(view.steps == 77);
   CHECK(view.snapshot == "snapshot bytes");  // everything after the header CRC
   CHECK(bytes.size() == 30 + 12 + 14);
 }
@@ -359,8 +359,8 @@ TEST_CASE("the worked example's record is, byte for byte, what the runtime write
 
   // Its parts, at the documented offsets.
   const actor_record_view view = decode_actor_record(*record, "actor \"account/42\"");
-  CHECK(view.info.behavior == "test.format.counter");
-  CHECK(view.info.steps == 2);  // spawn, then the step that handled add{5}
+  CHECK(view.behavior == "test.format.counter");
+  CHECK(view.steps == 2);  // spawn, then the step that handled add{5}
   CHECK(view.snapshot.size() == 24 + 116);
   CHECK(view.snapshot.data() == record->data() + 30 + 19);
   CHECK(u64_at(*record, record->size() - 16) == 5);  // the tally, the last node's contents
@@ -626,7 +626,7 @@ TEST_CASE("a mailbox entry written from the spec is delivered at open, then dele
   CHECK(db.keys("mailbox").empty());
   const auto record = db.get("actors", "account/42");
   REQUIRE(record);
-  CHECK(decode_actor_record(*record, "x").info.steps == 3);
+  CHECK(decode_actor_record(*record, "x").steps == 3);
   CHECK(u64_at(*record, record->size() - 16) == 12);  // 5 + 7
   CHECK(u64_at(*record, record->size() - 8) == 2);
 }
@@ -675,8 +675,8 @@ TEST_CASE("a wake entry exists exactly while the actor's record has timers or pe
     const auto record = db.get("actors", "alarm");
     REQUIRE(record);
     const actor_record_view view = decode_actor_record(*record, "actor \"alarm\"");
-    CHECK(view.info.timers == 1);
-    CHECK(view.info.pending_asks == 0);
+    CHECK(view.timers == 1);
+    CHECK(view.pending_asks == 0);
     CHECK(db.keys("wake") == std::vector<std::string>{"alarm"});
     CHECK(db.get("wake", "alarm") == std::string());  // the value is empty
   }
@@ -689,7 +689,7 @@ TEST_CASE("a wake entry exists exactly while the actor's record has timers or pe
   raw_store db(path);
   const auto record = db.get("actors", "alarm");
   REQUIRE(record);
-  CHECK(decode_actor_record(*record, "actor \"alarm\"").info.timers == 0);
+  CHECK(decode_actor_record(*record, "actor \"alarm\"").timers == 0);
   CHECK(db.keys("wake").empty());
 }
 

@@ -25,6 +25,7 @@
 #include "actors/graph.hpp"
 #include "runtime/internal/committer.hpp"
 #include "runtime/internal/image.hpp"
+#include "runtime/internal/name_table.hpp"
 #include "storage/envelope.hpp"
 #include "storage/store.hpp"
 
@@ -84,6 +85,7 @@ class stored_payload final : public detail::timer_payload {
 
 using runtime_internal::actor_image;
 using runtime_internal::committer;
+using runtime_internal::name_table;
 using runtime_internal::pending_image;
 using runtime_internal::timer_image;
 using runtime_internal::outgoing;
@@ -121,9 +123,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // draining worker may still bring a stored actor in, e.g. one its state refers to.)
   bool finished = false;                                               // guarded by mutex
   // Every running actor is in exactly one of these: anonymous ones in `live`, named ones in
-  // `named` (keyed by a view of the actor's own name, which lives as long as the entry).
-  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;    // guarded by mutex
-  std::unordered_map<std::string_view, std::shared_ptr<actor_cell>> named;  // guarded by mutex
+  // `named` (keyed by the actor's own name).
+  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
+  name_table<actor_cell> named;                                             // guarded by mutex
   // Actors with journal entries in the store at open (journal mode); read-only after open.
   std::unordered_set<std::string> journaled;
   std::function<void(const dead_letter&)> dead_letter_handler;          // guarded by mutex
@@ -142,6 +144,7 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   } recovered;
 
   void recover();
+  void recover_all();
   // Keeps name out of service with its record and mailbox as they are; reason is stored.
   void quarantine(const std::string& name, const std::string& reason);
   // Queues a step for commit; returns its last sequence number, or nothing once the store is
@@ -256,7 +259,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
   // Worker side: handles up to `throughput` messages, then yields. A durable actor commits what
   // it did (one step) before anyone else may run it: before it yields, blocks or stops.
   void run() {
-    if (durable_ && !durable_->loaded && !activate()) return;
+    if (durable_ && !durable_->loaded) {
+      if (!activate()) return;
+      system_->recovered.activated.fetch_add(1, std::memory_order_relaxed);
+    }
     if (durable_ && durable_->ended) return;
     std::optional<detail::resolver_scope> scope;
     if (durable_) scope.emplace(system_.get());  // stored timer payloads may name actors
@@ -697,7 +703,8 @@ class actor_cell final : public detail::actor_base, public context, public std::
 
   // Decodes this actor's record and takes up its state: behavior, supervision, pending asks,
   // timers (re-armed; late ones fire at once). On any damage the actor is quarantined and
-  // finished (its record and mailbox stay in the store); returns false then.
+  // finished (its record and mailbox stay in the store); returns false then. The caller counts
+  // the activation (recovered.activated).
   // record: the stored bytes if the caller has them (eager recovery), else they are read.
   bool activate(std::optional<std::string_view> record_bytes = std::nullopt) {
     // The subject an error names is composed only when there is an error (this runs a million
@@ -723,13 +730,12 @@ class actor_cell final : public detail::actor_base, public context, public std::
         detail::resolver_scope scope(system_.get());
         for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
       }
-      take_up(std::move(image), record.info.steps);
+      take_up(std::move(image), record.steps);
       if (!system_->journaled.empty() && system_->journaled.contains(given_name())) replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
     }
-    system_->recovered.activated.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -998,14 +1004,14 @@ std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::strin
 
 std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
-  if (auto it = named.find(name); it != named.end()) return it->second;
+  if (auto found = named.find(name)) return *found;
   if (!db || finished || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
   auto cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed), name,
                                            behavior{}, supervision{}, actor_cell::kind::durable_stored);
-  named.emplace(cell->given_name(), cell);
+  named.insert(cell);
   return cell;
 }
 
@@ -1042,6 +1048,149 @@ void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
   submit(std::move(s));
 }
 
+namespace {
+
+// Actor records read by the eager scan, names and bytes copied into one reused buffer (an
+// iterator's slices die at its next step).
+class record_batch {
+ public:
+  static constexpr std::size_t max_entries = 1024;
+  static constexpr std::size_t max_bytes = std::size_t{1} << 20;
+
+  void add(const rocksdb::Slice& name, const rocksdb::Slice& record) {
+    entries_.push_back(entry{bytes_.size(), name.size(), bytes_.size() + name.size(), record.size()});
+    bytes_.append(name.data(), name.size());
+    bytes_.append(record.data(), record.size());
+  }
+  bool full() const noexcept { return entries_.size() >= max_entries || bytes_.size() >= max_bytes; }
+  std::size_t size() const noexcept { return entries_.size(); }
+  std::string_view name(std::size_t i) const noexcept { return view(entries_[i].name_at, entries_[i].name_size); }
+  std::string_view record(std::size_t i) const noexcept { return view(entries_[i].record_at, entries_[i].record_size); }
+  void clear() noexcept {
+    bytes_.clear();
+    entries_.clear();
+  }
+
+ private:
+  struct entry {
+    std::size_t name_at, name_size, record_at, record_size;
+  };
+  std::string_view view(std::size_t at, std::size_t n) const noexcept { return std::string_view(bytes_).substr(at, n); }
+  std::string bytes_;
+  std::vector<entry> entries_;
+};
+
+}  // namespace
+
+// Eager recovery. The actors family is cut into one key range per worker (the workers are not
+// started yet); one thread per range — this one takes the first — scans it a batch at a time,
+// creates the batch's actors and registers them under one lock, then decodes them.
+void actor_system::impl::recover_all() {
+  const std::uint64_t total = db->estimate_keys(db->actors());
+  {
+    std::lock_guard lock(mutex);
+    named.reserve(named.size() + static_cast<std::size_t>(total + total / 8));
+  }
+  // Quarantined at an earlier open: not brought up (read now; decoding may add to the list).
+  std::unordered_set<std::string> kept_out;
+  for (const auto& [name, reason] : quarantine_list) kept_out.insert(name);
+
+  auto bring_up = [&](const record_batch& batch) {
+    const std::size_t n = batch.size();
+    std::vector<name_table<actor_cell>::hash_type> hashes(n);
+    std::vector<std::shared_ptr<actor_cell>> cells(n);
+    const std::shared_ptr<impl> self = shared_from_this();
+    const std::uint64_t first_id = next_id.fetch_add(n, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) {
+      hashes[i] = name_table<actor_cell>::hash(batch.name(i));
+      cells[i] = std::make_shared<actor_cell>(self, first_id + i, std::string(batch.name(i)), behavior{}, supervision{},
+                                              actor_cell::kind::durable_stored);
+    }
+    {
+      std::lock_guard lock(mutex);
+      for (auto h : hashes) named.prefetch(h);
+      for (std::size_t i = 0; i < n; ++i) {
+        // An actor referenced by one decoded earlier is already there, created but not decoded:
+        // that cell is the actor (the one made above is dropped).
+        if (auto found = named.find(batch.name(i), hashes[i]))
+          cells[i] = *found;
+        else
+          named.insert(cells[i], hashes[i]);
+      }
+    }
+    std::uint64_t activated = 0;
+    for (std::size_t i = 0; i < n; ++i) activated += cells[i]->activate(batch.record(i));
+    recovered.activated.fetch_add(activated, std::memory_order_relaxed);
+  };
+
+  std::vector<std::string> splits = db->split_keys(db->actors(), std::max(1u, config.workers));
+  const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<bool> stopping{false};  // a range failed: the others stop early
+  // Range i is [bounds[i - 1], bounds[i]), open at both ends.
+  auto recover_range = [&](std::size_t i, const std::function<void()>& after_batch) {
+    auto it = db->scan(db->actors(), i == 0 ? nullptr : &bounds[i - 1], i == bounds.size() ? nullptr : &bounds[i]);
+    record_batch batch;
+    auto flush = [&] {
+      bring_up(batch);
+      done.fetch_add(batch.size(), std::memory_order_relaxed);
+      batch.clear();
+      after_batch();
+    };
+    for (it->SeekToFirst(); it->Valid() && !stopping.load(std::memory_order_relaxed); it->Next()) {
+      if (!kept_out.empty() && kept_out.contains(it->key().ToString())) continue;
+      batch.add(it->key(), it->value());
+      if (batch.full()) flush();
+    }
+    if (batch.size() > 0) flush();
+  };
+
+  std::uint64_t reported = 0;
+  auto report = [&] {
+    const std::uint64_t now = done.load(std::memory_order_relaxed);
+    if (durable->on_progress && now / 65536 > reported / 65536) durable->on_progress(now, total);
+    reported = now;
+  };
+  std::mutex helpers_mutex;
+  std::condition_variable helper_finished;
+  std::size_t helpers_running = bounds.size();  // guarded by helpers_mutex
+  std::exception_ptr failure;                   // the first failure, guarded by helpers_mutex
+  auto fail = [&](std::exception_ptr e) {       // std::bad_alloc: activation reports damage itself
+    std::lock_guard lock(helpers_mutex);
+    if (!failure) failure = std::move(e);
+    stopping = true;
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t i = 1; i <= bounds.size(); ++i)
+    helpers.emplace_back([&, i] {
+      try {
+        recover_range(i, [] {});
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      std::lock_guard lock(helpers_mutex);
+      --helpers_running;
+      helper_finished.notify_all();
+    });
+  try {
+    recover_range(0, report);
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  {
+    // The first range may end first: report the others' progress meanwhile.
+    std::unique_lock lock(helpers_mutex);
+    while (!helper_finished.wait_for(lock, std::chrono::milliseconds(100), [&] { return helpers_running == 0; })) {
+      lock.unlock();
+      report();
+      lock.lock();
+    }
+  }
+  for (auto& h : helpers) h.join();
+  if (failure) std::rethrow_exception(failure);
+  if (durable->on_progress) durable->on_progress(done.load(), total);
+}
+
 // Runs before the workers start, so every stored message is queued before any actor runs: a
 // recipient sees its stored messages before anything sent in this process (which has higher
 // sequence numbers), in the order they were sent.
@@ -1059,82 +1208,7 @@ void actor_system::impl::recover() {
         journaled.emplace(actor);
     }
   }
-  if (durable->recovery == recovery_mode::eager) {
-    const std::uint64_t total = db->estimate_keys(db->actors());
-    {
-      std::lock_guard lock(mutex);
-      named.reserve(static_cast<std::size_t>(total + total / 8));
-    }
-    // This thread scans and registers, a batch at a time under one lock; decoding — the larger
-    // part — runs on as many threads as the system has workers (not started yet).
-    using record_batch = std::vector<std::pair<std::shared_ptr<actor_cell>, std::string>>;  // cell, record
-    std::mutex queue_mutex;
-    std::condition_variable queue_changed;
-    std::deque<record_batch> queue;
-    bool scanned = false;
-    std::vector<std::thread> decoders;
-    for (unsigned i = 0; i < std::max(1u, config.workers); ++i)
-      decoders.emplace_back([&] {
-        for (;;) {
-          record_batch batch;
-          {
-            std::unique_lock lock(queue_mutex);
-            queue_changed.wait(lock, [&] { return !queue.empty() || scanned; });
-            if (queue.empty()) return;
-            batch = std::move(queue.front());
-            queue.pop_front();
-          }
-          queue_changed.notify_all();  // the scanner may be waiting for room
-          for (auto& [cell, record] : batch) cell->activate(record);
-        }
-      });
-    std::vector<std::pair<std::string, std::string>> scanned_records;  // name, record
-    scanned_records.reserve(1024);
-    auto hand_over = [&] {
-      record_batch batch;
-      batch.reserve(scanned_records.size());
-      {
-        std::lock_guard lock(mutex);
-        for (auto& [name, record] : scanned_records) {
-          // An actor referenced by one decoded earlier is already there (not yet decoded).
-          std::shared_ptr<actor_cell> cell;
-          if (auto found = named.find(name); found != named.end()) {
-            cell = found->second;
-          } else {
-            cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
-                                                std::move(name), behavior{}, supervision{},
-                                                actor_cell::kind::durable_stored);
-            named.emplace(cell->given_name(), cell);
-          }
-          batch.emplace_back(std::move(cell), std::move(record));
-        }
-      }
-      scanned_records.clear();
-      {
-        std::unique_lock lock(queue_mutex);
-        queue_changed.wait(lock, [&] { return queue.size() < 8; });  // bounded memory
-        queue.push_back(std::move(batch));
-      }
-      queue_changed.notify_all();
-    };
-    std::uint64_t done = 0;
-    auto it = db->scan(db->actors());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string name = it->key().ToString();
-      if (!quarantine_list.empty() && quarantine_list.contains(name)) continue;
-      scanned_records.emplace_back(std::move(name), it->value().ToString());
-      if (scanned_records.size() == 1024) hand_over();
-      if (++done % 65536 == 0 && durable->on_progress) durable->on_progress(done, total);
-    }
-    if (!scanned_records.empty()) hand_over();
-    {
-      std::lock_guard lock(queue_mutex);
-      scanned = true;
-    }
-    queue_changed.notify_all();
-    for (auto& d : decoders) d.join();
-    if (durable->on_progress) durable->on_progress(done, total);
-  }
+  if (durable->recovery == recovery_mode::eager) recover_all();
   {
     auto it = db->scan(db->wake());
     for (it->SeekToFirst(); it->Valid(); it->Next())
@@ -1194,7 +1268,7 @@ actor_ref actor_system::impl::spawn(std::shared_ptr<impl> self, std::string name
     if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
     if (name.empty())
       live.emplace(cell.get(), cell);
-    else if (!named.emplace(cell->given_name(), cell).second)
+    else if (!named.insert(cell))
       throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
   }
   if (parent) cell->add_watcher(parent);
@@ -1208,10 +1282,7 @@ void actor_system::impl::forget(const actor_cell& cell) {
     last = std::move(it->second);
     live.erase(it);
   }
-  if (auto it = named.find(cell.given_name()); it != named.end() && it->second.get() == &cell) {
-    last = std::move(it->second);
-    named.erase(it);
-  }
+  if (auto removed = named.erase(cell.given_name(), &cell)) last = std::move(removed);
 }
 
 void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
@@ -1293,7 +1364,7 @@ actor_ref actor_system::spawn_durable(std::string name, behavior initial, superv
         impl_->db->get(impl_->db->actors(), name))
       throw std::invalid_argument("revenant: a durable actor named \"" + name +
                                   "\" already exists (running, stored or quarantined)");
-    impl_->named.emplace(cell->given_name(), cell);
+    impl_->named.insert(cell);
     // Submitted under the lock, so its record precedes any step the actor itself commits.
     impl_->commits->submit(std::move(first));
   }
@@ -1405,8 +1476,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     std::lock_guard lock(impl_->mutex);
     impl_->finished = true;
     remaining.swap(impl_->live);
-    for (auto& [_, cell] : impl_->named) remaining.emplace(cell.get(), std::move(cell));
-    impl_->named.clear();
+    impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.emplace(cell.get(), std::move(cell)); });
   }
   for (auto& [_, cell] : remaining) cell->finish(dead_letter_reason::shutdown);
   // Close the store (its lock too): another system may open it now.

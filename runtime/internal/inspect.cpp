@@ -618,7 +618,7 @@ actor_report read_actor(const store& db, const std::string& name) {
   r.record_bytes = record->size();
   try {
     const actor_record_view view = decode_actor_record(*record, subject);
-    r.info = view.info;
+    r.info = view.info();
     r.snapshot_bytes = view.snapshot.size();
     r.outline = read_outline(view.snapshot, subject);
     r.graph = trace_graph(view.snapshot, subject);
@@ -676,7 +676,7 @@ int list_actors(const std::string& path, std::ostream& out) {
       const std::string subject = actor_subject(row.name);
       try {
         const actor_record_view view = decode_actor_record(bytes, subject);
-        row.info = view.info;
+        row.info = view.info();
         row.snapshot_bytes = view.snapshot.size();
         (void)storage_internal::open_snapshot(view.snapshot, subject);  // framing and checksums
       } catch (const std::exception& e) {

@@ -1,0 +1,99 @@
+// The store's scans: bounded ranges, and the split keys eager recovery cuts the actors family
+// with (storage/store.hpp).
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "storage/store.hpp"
+#include "tests/support/child_process.hpp"
+
+using namespace revenant;
+using namespace revenant::test;
+
+namespace {
+
+// Every key of the actors family in [from, to) (null: open), in scan order.
+std::vector<std::string> keys_in(const store& db, const rocksdb::Slice* from, const rocksdb::Slice* to) {
+  std::vector<std::string> keys;
+  auto it = db.scan(db.actors(), from, to);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  return keys;
+}
+
+// Fills the actors family with n keys of varied lengths and bytes, values of value_size bytes;
+// returns the keys in sorted order.
+std::vector<std::string> fill(store& db, int n, std::size_t value_size, bool flush) {
+  std::mt19937 random(7);
+  std::vector<std::string> keys;
+  rocksdb::WriteBatch batch;
+  for (int i = 0; i < n; ++i) {
+    std::string key = "k";
+    const std::size_t length = 1 + random() % 12;
+    for (std::size_t j = 0; j < length; ++j) key.push_back(static_cast<char>(random() % 256));
+    std::string value(value_size, '\0');
+    for (auto& c : value) c = static_cast<char>(random());  // incompressible: sizes are what they seem
+    batch.Put(db.actors(), key, value);
+    keys.push_back(key);
+  }
+  db.write(batch, false);
+  if (flush) db.db().Flush(rocksdb::FlushOptions(), db.actors());
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("split keys cut the actors family into ranges that together hold every key once", "[store]") {
+  const bool flushed = GENERATE(true, false);
+  temp_dir dir;
+  store db(dir.path("db"));
+  const std::vector<std::string> all = fill(db, 20000, 100, flushed);
+  INFO("flushed to a table file: " << flushed);
+  for (unsigned parts : {2u, 3u, 4u, 7u}) {
+    INFO(parts << " parts");
+    const std::vector<std::string> splits = db.split_keys(db.actors(), parts, 0);
+    REQUIRE(!splits.empty());
+    CHECK(splits.size() <= parts - 1);
+    CHECK(std::is_sorted(splits.begin(), splits.end()));
+    const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+    std::vector<std::string> joined;
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i <= bounds.size(); ++i) {
+      const auto range = keys_in(db, i == 0 ? nullptr : &bounds[i - 1], i == bounds.size() ? nullptr : &bounds[i]);
+      largest = std::max(largest, range.size());
+      joined.insert(joined.end(), range.begin(), range.end());
+    }
+    CHECK(joined == all);
+    // Balanced from estimates in a table file; a memtable's estimate is coarser.
+    if (flushed) CHECK(largest <= all.size() / parts * 3 / 2 + 1);
+  }
+}
+
+TEST_CASE("a family smaller than the minimum, or empty, is not split", "[store]") {
+  temp_dir dir;
+  store db(dir.path("db"));
+  CHECK(db.split_keys(db.actors(), 2, 0).empty());  // empty
+  fill(db, 100, 10, true);
+  CHECK(db.split_keys(db.actors(), 2).empty());  // about 2 KB, under the default minimum
+  CHECK(db.split_keys(db.actors(), 1, 0).empty());
+}
+
+TEST_CASE("a bounded scan sees only the keys in [from, to)", "[store]") {
+  temp_dir dir;
+  store db(dir.path("db"));
+  rocksdb::WriteBatch batch;
+  for (const char* key : {"a", "b", "b\x01", "c", "d"}) batch.Put(db.actors(), key, "v");
+  db.write(batch, false);
+  const rocksdb::Slice b("b"), c("c");
+  CHECK(keys_in(db, &b, &c) == std::vector<std::string>{"b", "b\x01"});
+  CHECK(keys_in(db, nullptr, &b) == std::vector<std::string>{"a"});
+  CHECK(keys_in(db, &c, nullptr) == std::vector<std::string>{"c", "d"});
+}
