@@ -303,7 +303,7 @@ TEST_CASE("errors raised inside Cereal are reported as malformed with their offs
   w.u32(5);  // Cereal pointer id 5, not new (top bit clear) and unknown
   const snapshot_error e = decode_error<closure<std::int64_t(std::int64_t)>>(seal(w.bytes));
   CHECK(e.code() == snapshot_errc::malformed);
-  CHECK_THAT(e.what(), Catch::Contains("Could not find id 5"));
+  CHECK_THAT(e.what(), Catch::Contains("unknown shared pointer id 5"));
 }
 
 TEST_CASE("a snapshot of a newer format version is refused") {
@@ -340,4 +340,102 @@ TEST_CASE("a failed decode frees the cyclic graph it had half built") {
   payload += '\0';  // everything loads, then the trailing byte fails the decode
   CHECK(decode_error<rich_graph>(seal(payload)).code() == snapshot_errc::malformed);
   release(graph);
+}
+
+namespace {
+
+// Values shared through Cereal's pointer tracking, read back by each of the loaders the codec
+// uses: its own (one allocation), Cereal's for a type only Cereal may construct, and Cereal's
+// load_and_construct.
+struct pooled {
+  int v = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(v);
+  }
+};
+class guarded {
+ public:
+  explicit guarded(int x) : v(x) {}
+  int v = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(v);
+  }
+
+ private:
+  friend class cereal::access;
+  guarded() = default;
+};
+struct built {
+  explicit built(int x) : v(x) {}
+  int v;
+  template <class A>
+  void serialize(A& a) {
+    a(v);
+  }
+  template <class A>
+  static void load_and_construct(A& a, cereal::construct<built>& construct) {
+    int x = 0;
+    a(x);
+    construct(x);
+  }
+};
+struct sharing {
+  std::shared_ptr<pooled> a, b;
+  std::weak_ptr<pooled> weak;
+  std::shared_ptr<const pooled> as_const;
+  std::shared_ptr<guarded> g1, g2;
+  std::shared_ptr<built> c1, c2;
+  std::shared_ptr<pooled> none;
+  template <class A>
+  void serialize(A& ar) {
+    ar(a, b, weak, as_const, g1, g2, c1, c2, none);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("objects shared through Cereal pointers stay shared, whichever loader builds them") {
+  sharing s;
+  s.a = std::make_shared<pooled>(pooled{7});
+  s.b = s.a;
+  s.weak = s.a;
+  s.as_const = s.a;
+  s.g1 = std::make_shared<guarded>(8);
+  s.g2 = s.g1;
+  s.c1 = std::make_shared<built>(9);
+  s.c2 = s.c1;
+  sharing back = decode_snapshot<sharing>(encode_snapshot(s));
+  REQUIRE(back.a);
+  CHECK(back.a->v == 7);
+  CHECK(back.b == back.a);
+  CHECK(back.weak.lock() == back.a);
+  CHECK(back.as_const == back.a);
+  CHECK(back.a.use_count() == 3);  // a, b, as_const: the archive kept no reference
+  REQUIRE(back.g1);
+  CHECK(back.g1->v == 8);
+  CHECK(back.g2 == back.g1);
+  REQUIRE(back.c1);
+  CHECK(back.c1->v == 9);
+  CHECK(back.c2 == back.c1);
+  CHECK(back.none == nullptr);
+}
+
+TEST_CASE("a Cereal pointer back-reference must name an object read before it, whatever its id") {
+  // Ids 1..4 are kept inline, others in a map: a forged first id of 9 with a back-reference to
+  // it loads; a back-reference to an id defined nowhere does not.
+  payload_writer ok;
+  ok.u32(0x80000000u | 9).u32(41).u32(9);
+  const auto pair = decode_snapshot<std::pair<std::shared_ptr<int>, std::shared_ptr<int>>>(seal(ok.bytes));
+  REQUIRE(pair.first);
+  CHECK(*pair.first == 41);
+  CHECK(pair.second == pair.first);
+  for (std::uint32_t missing : {2u, 4u, 5u, 0x7fffffffu}) {
+    payload_writer bad;
+    bad.u32(0x80000001u).u32(41).u32(missing);
+    const snapshot_error e = decode_error<std::pair<std::shared_ptr<int>, std::shared_ptr<int>>>(seal(bad.bytes));
+    CHECK(e.code() == snapshot_errc::malformed);
+    CHECK_THAT(e.what(), Catch::Contains("unknown shared pointer id " + std::to_string(missing)));
+  }
 }

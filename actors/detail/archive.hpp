@@ -31,12 +31,14 @@
 #include <bit>
 #include <cstdint>
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/detail/node.hpp"
@@ -98,6 +100,21 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   }
   void leave() noexcept { --depth_; }
 
+  // Cereal's shared-pointer ids (docs/format.md, 4.2), kept here instead of in OutputArchive's
+  // hash map: Cereal's pointer savers call this on the archive's own type, so it hides the base
+  // class's. Returns 0 for null, id | 0x80000000 the first time an object is seen (ids 1, 2, ...
+  // in order), the bare id after. The archive holds each object until it is destroyed, so an
+  // address cannot be reused under another object while it names an id.
+  // Reports each object to the tracer.
+  std::uint32_t registerSharedPointer(const std::shared_ptr<const void>& object) {
+    if (!object) return 0;
+    if (tracer_ != nullptr) tracer_->on_shared(current_node_, object.get());
+    auto [id, inserted] = shared_ids_.try_emplace(object.get(), static_cast<std::uint32_t>(shared_ids_.size() + 1));
+    if (!inserted) return *id;
+    shared_held_.push_back(object);
+    return *id | 0x80000000u;
+  }
+
   // Writes a reference to node (0 for null); a node seen for the first time gets the next id
   // and, if it is a closure, its function-table index.
   template <class Node>
@@ -126,14 +143,6 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
       if (tracer_ != nullptr) current_node_ = static_cast<std::uint32_t>(drained_);
       node->save_contents(*this);
     }
-  }
-
-  // Cereal's std::shared_ptr save calls this on the derived archive (hiding the base's): it
-  // reports the object to the tracer, then numbers it as Cereal does.
-  std::uint32_t registerSharedPointer(const std::shared_ptr<const void>& pointer) {
-    if (tracer_ != nullptr && pointer) tracer_->on_shared(current_node_, pointer.get());
-    using base = cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>;
-    return base::registerSharedPointer(pointer);
   }
 
   // Empties every node reached, highest id first (see release()).
@@ -174,6 +183,8 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   std::uint32_t last_function_index_ = 0;
   graph_tracer* tracer_;
   std::uint32_t current_node_ = 0;                 // whose contents are being written (tracing only)
+  pointer_map<std::uint32_t> shared_ids_;          // Cereal shared-pointer object -> id
+  small_vector<std::shared_ptr<const void>, 4> shared_held_;
 };
 
 // Reads a payload. Every read is bounds-checked; every failure throws snapshot_error with the
@@ -238,6 +249,25 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   std::size_t offset() const noexcept { return base_ + pos_; }
   std::size_t position() const noexcept { return pos_; }
 
+  // Cereal's shared-pointer ids while reading, kept here instead of in InputArchive's hash map
+  // (Cereal's pointer loaders call these on the archive's own type, so they hide the base
+  // class's). Writers number objects 1, 2, ...: the first few live inline, others in a map,
+  // which also takes any id a forged payload makes up.
+  void registerSharedPointer(std::uint32_t id, std::shared_ptr<void> object) {
+    const std::uint32_t key = id & ~0x80000000u;
+    if (key >= 1 && key <= shared_inline_.size())
+      shared_inline_[key - 1] = std::move(object);
+    else
+      shared_more_[key] = std::move(object);
+  }
+  std::shared_ptr<void> getSharedPointer(std::uint32_t id) {
+    if (id == 0) return nullptr;
+    if (id <= shared_inline_.size() && shared_inline_[id - 1]) return shared_inline_[id - 1];
+    if (auto it = shared_more_.find(id); it != shared_more_.end()) return it->second;
+    throw cereal::Exception("unknown shared pointer id " + std::to_string(id) +
+                            ": no object with that id was read before it");
+  }
+
   // Reads a node reference written by graph_output_archive::save_node. Node is the expected
   // node class; Node::create_for_load(*this) makes an empty one when the reference is new.
   template <class Node>
@@ -285,6 +315,8 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   std::size_t filled_ = 0;
   small_vector<const function_entry*, 8> functions_;
   bool finished_ = false;
+  std::array<std::shared_ptr<void>, 4> shared_inline_;  // Cereal shared-pointer ids 1 to 4
+  std::unordered_map<std::uint32_t, std::shared_ptr<void>> shared_more_;
 };
 
 // ---- Cereal hooks: primitives, names, sizes, raw data --------------------------------------
@@ -323,6 +355,26 @@ void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const cereal::SizeTag<T
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::SizeTag<T>& t) {
   t.size = static_cast<std::remove_reference_t<T>>(ar.read_length());
+}
+
+// Cereal's std::shared_ptr encoding (docs/format.md, 4.2), read for a default-constructible type
+// without load_and_construct: the object and its control block in one allocation, where
+// Cereal's own loader makes two. Overload resolution prefers this to Cereal's (it is more
+// specialized); everything else about pointers stays Cereal's.
+template <class T>
+  requires(std::is_default_constructible_v<std::remove_const_t<T>> &&
+           !cereal::traits::has_load_and_construct<T, graph_input_archive>::value)
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::memory_detail::PtrWrapper<std::shared_ptr<T>&>& wrapper) {
+  std::uint32_t id;
+  ar(cereal::make_nvp("id", id));
+  if ((id & 0x80000000u) == 0) {
+    wrapper.ptr = std::static_pointer_cast<T>(ar.getSharedPointer(id));
+    return;
+  }
+  auto object = std::make_shared<std::remove_const_t<T>>();
+  ar.registerSharedPointer(id, object);
+  ar(cereal::make_nvp("data", *object));
+  wrapper.ptr = std::move(object);
 }
 
 template <class T>
