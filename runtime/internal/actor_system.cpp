@@ -168,22 +168,49 @@ namespace {
 // and the current behavior. Invariant: at most one worker runs an actor at a time — the one
 // that found the inbox blocked and scheduled it; everything below "worker side" is touched
 // only by that worker.
-class actor_cell final : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
- public:
-  // A durable actor starts either loaded (spawn_durable: initial is its behavior) or not
-  // (recovery: its record is decoded on activation).
-  enum class kind : std::uint8_t { transient, durable_loaded, durable_stored };
+class actor_cell : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
+ protected:
+  // What a durable actor's run collects for its step; made by the actor's first run (a million
+  // recovered actors that never run do without).
+  struct run_buffers {
+    std::vector<std::uint64_t> consumed;
+    std::vector<outgoing> outbox;
+    std::vector<outgoing> journal;          // journal mode: entries of the current step
+    std::vector<std::uint64_t> timed_out;   // journal mode: asks the last ask_check timed out
+  };
+  // Durable actors only: where the actor stands with the store.
+  struct durable_part {
+    bool loaded = false;        // the record is decoded (or this incarnation was spawned)
+    bool ended = false;         // quarantined from its stored state: nothing more to commit
+    bool wake_stored = false;   // the store has a wake entry (timers or asks pending)
+    // Journal mode (snapshot_every > 1).
+    bool replaying = false;                 // re-handling journal entries: sends are dropped
+    bool journal_stored = false;            // the store may hold journal entries of this actor
+    std::uint32_t since_snapshot = 0;       // journaled steps since the record was written
+    std::uint64_t steps = 0;    // records committed, as stored in the record
+    std::unique_ptr<run_buffers> buffers;
+    run_buffers& run() {
+      if (!buffers) buffers = std::make_unique<run_buffers>();
+      return *buffers;
+    }
+  };
 
+  // A durable actor (durable_cell): durable points to its durable part, which this constructor
+  // must not touch (it is constructed after this base).
   actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
-             supervision policy, kind k = kind::transient)
+             supervision policy, durable_part* durable)
+      : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy) {
+    durable_ = durable;
+  }
+
+ public:
+  // A transient actor.
+  actor_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
+             supervision policy)
       : actor_base(id, std::move(name)),
         system_(std::move(system)),
         capacity_(policy.mailbox_capacity),
         behavior_(std::move(initial)) {
-    if (k != kind::transient) {
-      durable_ = std::make_unique<durable_part>();
-      durable_->loaded = k == kind::durable_loaded;
-    }
     if (policy.policy != restart_policy::stop) {
       extras& x = more();
       x.supervised = policy;
@@ -288,7 +315,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       ++handled;
       if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
         queued_.fetch_sub(1, std::memory_order_relaxed);
-      const std::size_t sent_before = durable_ ? durable_->outbox.size() : 0;
+      const std::size_t sent_before = durable_ ? durable_->run().outbox.size() : 0;
       const bool failed_before = exit_ == exit_reason::failed;
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
@@ -297,10 +324,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
       if (durable_) {
         // What a failed call sent is not sent. A message that made the actor fail for good stays
         // in the store with the quarantined actor; one that supervision got past is consumed.
-        if (std::exchange(call_failed_, false)) durable_->outbox.resize(sent_before);
+        if (std::exchange(call_failed_, false)) durable_->run().outbox.resize(sent_before);
         const bool kept = exit_ == exit_reason::failed && !failed_before;
         if (const std::uint64_t seq = message_access::durable_seq(*m); seq != 0 && !kept)
-          durable_->consumed.push_back(seq);
+          durable_->run().consumed.push_back(seq);
         if (journaling() && !kept) journal(*m);
       }
       if (stop_requested_) {
@@ -394,7 +421,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
       // Released once this step is committed; written to the recipient's mailbox with it if
       // the recipient is durable too (std::logic_error here if the type is not registered).
       std::string envelope = to.base()->durable() ? encode_envelope(*m, name()) : std::string();
-      durable_->outbox.push_back(outgoing{to.base(), std::move(m), std::move(envelope), 0});
+      durable_->run().outbox.push_back(outgoing{to.base(), std::move(m), std::move(envelope), 0});
       return;
     }
     to.base()->enqueue(std::move(m));
@@ -521,7 +548,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     while (!x.deadlines.empty() && x.deadlines.top().first <= now) {
       if (auto it = x.pending.find(x.deadlines.top().second); it != x.pending.end()) {
         expired.push_back(std::move(it->second));
-        if (durable_) durable_->timed_out.push_back(it->first);
+        if (durable_) durable_->run().timed_out.push_back(it->first);
         x.pending.erase(it);
       }
       x.deadlines.pop();
@@ -796,10 +823,10 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void journal(const message& m) {
     auto add_entry = [&](const message& entry) {
       const auto& sender = sender_of(entry);
-      durable_->journal.push_back(outgoing{nullptr, nullptr, encode_envelope(entry, sender ? sender->name() : ""), 0});
+      durable_->run().journal.push_back(outgoing{nullptr, nullptr, encode_envelope(entry, sender ? sender->name() : ""), 0});
     };
     if (m.is<ask_check>()) {
-      for (std::uint64_t request : durable_->timed_out) {
+      for (std::uint64_t request : durable_->run().timed_out) {
         message_ptr e = make_message<ask_error>(ask_error{ask_errc::timeout});
         response_to_of(*e) = request;
         add_entry(*e);
@@ -807,7 +834,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
     } else if (!m.is<wake_up>()) {
       add_entry(m);
     }
-    durable_->timed_out.clear();
+    durable_->run().timed_out.clear();
   }
 
   // Re-handles the journal written since the record, in order, with sends dropped.
@@ -846,9 +873,9 @@ class actor_cell final : public detail::actor_base, public context, public std::
     try {
       if (full) s.record_bytes = encode_record();
     } catch (const std::exception& e) {
-      durable_->outbox.clear();
-      durable_->consumed.clear();
-      durable_->journal.clear();
+      durable_->run().outbox.clear();
+      durable_->run().consumed.clear();
+      durable_->run().journal.clear();
       fail(std::string("its state could not be checkpointed: ") + e.what());
       finish(dead_letter_reason::stopped);
       return false;
@@ -857,13 +884,13 @@ class actor_cell final : public detail::actor_base, public context, public std::
       s.record = step::record_op::put;
       s.clear_journal = std::exchange(durable_->journal_stored, false);
       durable_->since_snapshot = 0;
-      durable_->journal.clear();
+      durable_->run().journal.clear();
     } else {
-      durable_->journal_stored = durable_->journal_stored || !durable_->journal.empty();
-      s.journal.swap(durable_->journal);
+      durable_->journal_stored = durable_->journal_stored || !durable_->run().journal.empty();
+      s.journal.swap(durable_->run().journal);
     }
-    s.consumed.swap(durable_->consumed);
-    s.outbox.swap(durable_->outbox);
+    s.consumed.swap(durable_->run().consumed);
+    s.outbox.swap(durable_->run().outbox);
     if (const bool waiting = has_waiting(); waiting != durable_->wake_stored) {
       s.wake = waiting ? 1 : 0;
       durable_->wake_stored = waiting;
@@ -878,15 +905,15 @@ class actor_cell final : public detail::actor_base, public context, public std::
   void commit_end(message* rest) {
     step s;
     s.actor = name();
-    s.consumed.swap(durable_->consumed);
+    s.consumed.swap(durable_->run().consumed);
     if (exit_ == exit_reason::failed) {
       // The failed call may have changed the state halfway. Roll the whole unfinished step
       // back instead: the last committed record stays, every message of this run stays in the
       // mailbox, and nothing the run sent is released (the state that sent it is gone). Lifting
       // the quarantine would replay the run from the last record.
       s.consumed.clear();
-      durable_->outbox.clear();
-      durable_->journal.clear();
+      durable_->run().outbox.clear();
+      durable_->run().journal.clear();
       s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
       system_->note_quarantined(name(), s.quarantine);
     } else {
@@ -899,7 +926,7 @@ class actor_cell final : public detail::actor_base, public context, public std::
         std::lock_guard lock(system->mutex);
         system->erasing.erase(erased);
       };
-      s.outbox.swap(durable_->outbox);
+      s.outbox.swap(durable_->run().outbox);
       if (durable_->wake_stored) s.wake = 0;
       for (message* m = rest; m != nullptr; m = next_of(*m))
         if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
@@ -948,27 +975,26 @@ class actor_cell final : public detail::actor_base, public context, public std::
   std::unique_ptr<extras> extras_;
   exit_reason exit_ = exit_reason::normal;
   bool call_failed_ = false;  // the last handle() threw
-  // Durable actors only: what the current step has done and not yet committed.
-  struct durable_part {
-    bool loaded = false;        // the record is decoded (or this incarnation was spawned)
-    bool ended = false;         // quarantined from its stored state: nothing more to commit
-    bool wake_stored = false;   // the store has a wake entry (timers or asks pending)
-    std::uint64_t steps = 0;    // records committed, as stored in the record
-    std::vector<std::uint64_t> consumed;
-    std::vector<outgoing> outbox;
-    // Journal mode (snapshot_every > 1).
-    std::vector<outgoing> journal;          // entries of the current step
-    std::vector<std::uint64_t> timed_out;   // asks the last ask_check timed out
-    std::uint32_t since_snapshot = 0;       // journaled steps since the record was written
-    bool replaying = false;                 // re-handling journal entries: sends are dropped
-    bool journal_stored = false;            // the store may hold journal entries of this actor
-  };
-  std::unique_ptr<durable_part> durable_;
+  durable_part* durable_ = nullptr;  // durable actors only: durable_cell's, which outlives every use
   // Guarded by the system's mutex (watching is rare; no lock of the actor's own).
   std::vector<std::weak_ptr<detail::actor_base>> watchers_;
   std::unique_ptr<down> finished_;  // set once the actor has stopped
 
   friend struct actor_system::impl;
+};
+
+// A durable actor: the cell and its durable part in one allocation. Loaded: spawned with its
+// behavior (spawn_durable); otherwise its record is decoded on activation (recovery).
+class durable_cell final : public actor_cell {
+ public:
+  durable_cell(std::shared_ptr<actor_system::impl> system, std::uint64_t id, std::string name, behavior initial,
+               supervision policy, bool loaded)
+      : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, &part_) {
+    part_.loaded = loaded;
+  }
+
+ private:
+  durable_part part_;
 };
 
 }  // namespace
@@ -1009,8 +1035,8 @@ std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& 
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
-  auto cell = std::make_shared<actor_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed), name,
-                                           behavior{}, supervision{}, actor_cell::kind::durable_stored);
+  std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
+      shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed), name, behavior{}, supervision{}, false);
   named.insert(cell);
   return cell;
 }
@@ -1082,9 +1108,9 @@ class record_batch {
 
 }  // namespace
 
-// Eager recovery. The actors family is cut into one key range per worker (the workers are not
-// started yet); one thread per range — this one takes the first — scans it a batch at a time,
-// creates the batch's actors and registers them under one lock, then decodes them.
+// Eager recovery. The actors family is cut into key ranges; as many threads as the system has
+// workers (which are not started yet), this one included, take the ranges in turn and scan each a
+// batch at a time: create the batch's actors, register them under one lock, then decode them.
 void actor_system::impl::recover_all() {
   const std::uint64_t total = db->estimate_keys(db->actors());
   {
@@ -1103,8 +1129,8 @@ void actor_system::impl::recover_all() {
     const std::uint64_t first_id = next_id.fetch_add(n, std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) {
       hashes[i] = name_table<actor_cell>::hash(batch.name(i));
-      cells[i] = std::make_shared<actor_cell>(self, first_id + i, std::string(batch.name(i)), behavior{}, supervision{},
-                                              actor_cell::kind::durable_stored);
+      cells[i] = std::make_shared<durable_cell>(self, first_id + i, std::string(batch.name(i)), behavior{},
+                                                supervision{}, false);
     }
     {
       std::lock_guard lock(mutex);
@@ -1123,8 +1149,12 @@ void actor_system::impl::recover_all() {
     recovered.activated.fetch_add(activated, std::memory_order_relaxed);
   };
 
-  std::vector<std::string> splits = db->split_keys(db->actors(), std::max(1u, config.workers));
+  // Sixteen ranges a thread, taken in turn: a thread whose ranges went faster takes more, so the
+  // threads finish together.
+  const unsigned threads = std::max(1u, config.workers);
+  std::vector<std::string> splits = db->split_keys(db->actors(), threads * 16);
   const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+  std::atomic<std::size_t> next_range{0};
   std::atomic<std::uint64_t> done{0};
   std::atomic<bool> stopping{false};  // a range failed: the others stop early
   // Range i is [bounds[i - 1], bounds[i]), open at both ends.
@@ -1144,6 +1174,9 @@ void actor_system::impl::recover_all() {
     }
     if (batch.size() > 0) flush();
   };
+  auto recover_ranges = [&](const std::function<void()>& after_batch) {
+    for (std::size_t i; (i = next_range.fetch_add(1)) <= bounds.size();) recover_range(i, after_batch);
+  };
 
   std::uint64_t reported = 0;
   auto report = [&] {
@@ -1153,7 +1186,8 @@ void actor_system::impl::recover_all() {
   };
   std::mutex helpers_mutex;
   std::condition_variable helper_finished;
-  std::size_t helpers_running = bounds.size();  // guarded by helpers_mutex
+  const std::size_t helper_count = std::min<std::size_t>(threads - 1, bounds.size());
+  std::size_t helpers_running = helper_count;   // guarded by helpers_mutex
   std::exception_ptr failure;                   // the first failure, guarded by helpers_mutex
   auto fail = [&](std::exception_ptr e) {       // std::bad_alloc: activation reports damage itself
     std::lock_guard lock(helpers_mutex);
@@ -1161,10 +1195,10 @@ void actor_system::impl::recover_all() {
     stopping = true;
   };
   std::vector<std::thread> helpers;
-  for (std::size_t i = 1; i <= bounds.size(); ++i)
-    helpers.emplace_back([&, i] {
+  for (std::size_t i = 0; i < helper_count; ++i)
+    helpers.emplace_back([&] {
       try {
-        recover_range(i, [] {});
+        recover_ranges([] {});
       } catch (...) {
         fail(std::current_exception());
       }
@@ -1173,7 +1207,7 @@ void actor_system::impl::recover_all() {
       helper_finished.notify_all();
     });
   try {
-    recover_range(0, report);
+    recover_ranges(report);
   } catch (...) {
     fail(std::current_exception());
   }
@@ -1350,8 +1384,8 @@ actor_ref actor_system::spawn_durable(std::string name, behavior initial, superv
   if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
   if (name.find('\0') != std::string::npos)
     throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
-  auto cell = std::make_shared<actor_cell>(impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name,
-                                           std::move(initial), policy, actor_cell::kind::durable_loaded);
+  std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
+      impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name, std::move(initial), policy, true);
   // Encoded before the actor is visible: nobody can run it meanwhile.
   step first = cell->first_step();
   std::promise<void> committed;
