@@ -1212,7 +1212,7 @@ void actor_system::impl::recover_all() {
     fail(std::current_exception());
   }
   {
-    // The first range may end first: report the others' progress meanwhile.
+    // This thread may run out of ranges first: it reports the helpers' progress meanwhile.
     std::unique_lock lock(helpers_mutex);
     while (!helper_finished.wait_for(lock, std::chrono::milliseconds(100), [&] { return helpers_running == 0; })) {
       lock.unlock();
