@@ -86,7 +86,7 @@ TEST_CASE("a family smaller than the minimum, or empty, is not split", "[store]"
   CHECK(db.split_keys(db.actors(), 1, 0).empty());
 }
 
-TEST_CASE("a bounded scan sees only the keys in [from, to)", "[store]") {
+TEST_CASE("a bounded scan sees only the keys from its lower bound up to its upper bound, excluded", "[store]") {
   temp_dir dir;
   store db(dir.path("db"));
   rocksdb::WriteBatch batch;
