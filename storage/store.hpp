@@ -97,6 +97,9 @@ class store {
   // keys cut a family into ranges that together cover it; these only balance them.
   std::vector<std::string> split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
                                       std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
+  // Throws store_error, naming what was being read, if it stopped on an I/O error or damage in
+  // RocksDB's files instead of at its end.
+  void check_scan(const rocksdb::Iterator& it, const std::string& what) const;
   // RocksDB's estimate of the keys in family (for progress reports).
   std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
 

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -452,6 +454,51 @@ TEST_CASE("a durable timer set before SIGKILL fires after recovery", "[durable][
   }
   CHECK(rings == 1);
   CHECK(system.recovery().timers_rearmed == 1);
+}
+
+TEST_CASE("damage inside RocksDB's own files fails an eager open with an error naming the scan",
+          "[durable][corruption]") {
+  // Not one record's bytes (that quarantines the actor) but a data block of the table file:
+  // RocksDB's block checksum fails mid-scan. The open must say so, not come up short.
+  temp_dir dir;
+  const std::string path = dir.path("db");
+  {
+    actor_system system(store_at(path), actor_system_config{2});
+    system.spawn_durable("a/100000", counter_fn.bind(std::make_shared<tally>()));
+  }
+  {
+    store db(path);  // the record copied under 20,000 names: a table file of many blocks
+    const std::string record = *db.get(db.actors(), "a/100000");
+    rocksdb::WriteBatch batch;
+    for (int i = 1; i < 20000; ++i) batch.Put(db.actors(), "a/" + std::to_string(100000 + i), record);
+    db.write(batch, true);
+    REQUIRE(db.db().Flush(rocksdb::FlushOptions(), db.actors()).ok());
+  }
+  std::vector<rocksdb::LiveFileMetaData> files;
+  {
+    store db(path);
+    db.db().GetLiveFilesMetaData(&files);
+  }
+  std::string table;  // the largest table file of the actors family: the copies
+  std::uint64_t largest = 0;
+  for (const auto& f : files)
+    if (f.column_family_name == "actors" && f.size > largest) {
+      largest = f.size;
+      table = f.db_path + f.name;
+    }
+  REQUIRE(!table.empty());
+  {
+    std::fstream file(table, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(std::filesystem::file_size(table) / 3));
+    file.write("\xde\xad\xbe\xef\xde\xad\xbe\xef", 8);
+  }
+  try {
+    actor_system system(store_at(path, recovery_mode::eager), actor_system_config{2});
+    FAIL("the open did not notice the damaged block");
+  } catch (const store_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("scan of the actors family failed"));
+    CHECK_THAT(e.what(), Catch::Contains(path));
+  }
 }
 
 TEST_CASE("a damaged record quarantines that actor only", "[durable][corruption]") {

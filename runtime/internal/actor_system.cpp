@@ -1172,6 +1172,7 @@ void actor_system::impl::recover_all() {
       batch.add(it->key(), it->value());
       if (batch.full()) flush();
     }
+    db->check_scan(*it, "the actors family");
     if (batch.size() > 0) flush();
   };
   auto recover_ranges = [&](const std::function<void()>& after_batch) {
@@ -1232,6 +1233,7 @@ void actor_system::impl::recover() {
   {
     auto it = db->scan(db->quarantine());
     for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
+    db->check_scan(*it, "the quarantine family");
   }
   {
     auto it = db->scan(db->journal());
@@ -1241,12 +1243,14 @@ void actor_system::impl::recover() {
       if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq))
         journaled.emplace(actor);
     }
+    db->check_scan(*it, "the journal family");
   }
   if (durable->recovery == recovery_mode::eager) recover_all();
   {
     auto it = db->scan(db->wake());
     for (it->SeekToFirst(); it->Valid(); it->Next())
       if (auto cell = resolve_cell(it->key().ToString())) cell->enqueue(make_message<wake_up>());
+    db->check_scan(*it, "the wake family");
   }
   rocksdb::WriteBatch orphans;
   auto it = db->scan(db->mailbox());
@@ -1280,6 +1284,7 @@ void actor_system::impl::recover() {
     recovered.requeued.fetch_add(1, std::memory_order_relaxed);
     cell->enqueue(std::move(d.value));
   }
+  db->check_scan(*it, "the mailbox family");
   if (orphans.Count() > 0) db->write(orphans, durable->fsync);
 }
 

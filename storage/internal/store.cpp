@@ -258,6 +258,10 @@ std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, 
   return splits;
 }
 
+void store::check_scan(const rocksdb::Iterator& it, const std::string& what) const {
+  if (const rocksdb::Status s = it.status(); !s.ok()) io_failure(path_, "scan of " + what + " failed", s);
+}
+
 std::uint64_t store::estimate_keys(rocksdb::ColumnFamilyHandle* family) const {
   std::uint64_t n = 0;
   db_->GetIntProperty(family, "rocksdb.estimate-num-keys", &n);
