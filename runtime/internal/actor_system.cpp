@@ -1510,14 +1510,16 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   if (impl_->commits) impl_->commits->stop();
   // No worker runs now: finish every actor still alive (their queues become dead letters, their
   // behavior graphs are released).
-  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> remaining;
+  std::vector<std::shared_ptr<actor_cell>> remaining;
   {
     std::lock_guard lock(impl_->mutex);
     impl_->finished = true;
-    remaining.swap(impl_->live);
-    impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.emplace(cell.get(), std::move(cell)); });
+    remaining.reserve(impl_->live.size() + impl_->named.size());
+    for (auto& [_, cell] : impl_->live) remaining.push_back(std::move(cell));
+    impl_->live.clear();
+    impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
   }
-  for (auto& [_, cell] : remaining) cell->finish(dead_letter_reason::shutdown);
+  for (auto& cell : remaining) cell->finish(dead_letter_reason::shutdown);
   // Close the store (its lock too): another system may open it now.
   std::unique_ptr<runtime_internal::committer> commits;
   {
