@@ -440,6 +440,7 @@ TEST_CASE("parse_mailbox_key rejects keys that are not mailbox keys", "[format]"
   no_zero[10] = '\x01';  // the 9th byte from the end must be 0x00
   CHECK_FALSE(store::parse_mailbox_key(no_zero, actor, seq));
   CHECK_FALSE(store::parse_mailbox_key(valid.substr(0, valid.size() - 1), actor, seq));  // one byte short
+  CHECK_FALSE(store::parse_mailbox_key(valid.substr(valid.size() - 9), actor, seq));  // 00 seq: no name
   CHECK(actor == "untouched");
   CHECK(seq == 99);
 }

@@ -278,7 +278,8 @@ std::string store::mailbox_key(std::string_view actor, std::uint64_t seq) {
 }
 
 bool store::parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept {
-  if (key.size() < 9 || key[key.size() - 9] != '\0') return false;
+  // At least one byte of name: no actor is named "" (spawn_durable refuses it).
+  if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
   actor = key.substr(0, key.size() - 9);
   seq = 0;
   for (std::size_t i = key.size() - 8; i < key.size(); ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
