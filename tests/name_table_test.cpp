@@ -37,6 +37,11 @@ TEST_CASE("the name table finds what it holds by name and refuses a second value
   CHECK_FALSE(table.contains("b"));
   CHECK_FALSE(table.contains(""));
   CHECK(table.size() == 1);
+  // find_or_insert: the value already there wins; a new name is inserted.
+  CHECK(table.find_or_insert(thing("a", 3), name_table<named_thing>::hash("a")) == a);
+  const thing_ptr b = thing("b", 4);
+  CHECK(table.find_or_insert(b, name_table<named_thing>::hash("b")) == b);
+  CHECK(table.size() == 2);
 }
 
 TEST_CASE("the name table erases an entry only for the value it holds", "[name_table]") {
@@ -62,11 +67,15 @@ TEST_CASE("the name table agrees with std::unordered_map through random inserts 
   std::unordered_map<std::string, thing_ptr> reference;
   for (int op = 0; op < 60000; ++op) {
     const std::string& name = names[random() % names.size()];
-    if (random() % 2 == 0) {
+    if (random() % 3 == 0) {
       const thing_ptr t = thing(name, op);
       const bool fresh = !reference.contains(name);
       CHECK(table.insert(t) == fresh);
       if (fresh) reference.emplace(name, t);
+    } else if (random() % 2 == 0) {
+      const thing_ptr t = thing(name, op);
+      const auto [it, fresh] = reference.emplace(name, t);
+      CHECK(table.find_or_insert(t, name_table<named_thing>::hash(name)) == it->second);
     } else {
       const auto it = reference.find(name);
       const thing_ptr removed = table.erase(name, it == reference.end() ? nullptr : it->second.get());

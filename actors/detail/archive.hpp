@@ -104,8 +104,8 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   // hash map: Cereal's pointer savers call this on the archive's own type, so it hides the base
   // class's. Returns 0 for null, id | 0x80000000 the first time an object is seen (ids 1, 2, ...
   // in order), the bare id after. The archive holds each object until it is destroyed, so an
-  // address cannot be reused under another object while it names an id.
-  // Reports each object to the tracer.
+  // address cannot be reused under another object while it names an id. Each object is
+  // reported to the tracer, if any.
   std::uint32_t registerSharedPointer(const std::shared_ptr<const void>& object) {
     if (!object) return 0;
     if (tracer_ != nullptr) tracer_->on_shared(current_node_, object.get());

@@ -1135,14 +1135,9 @@ void actor_system::impl::recover_all() {
     {
       std::lock_guard lock(mutex);
       for (auto h : hashes) named.prefetch(h);
-      for (std::size_t i = 0; i < n; ++i) {
-        // An actor referenced by one decoded earlier is already there, created but not decoded:
-        // that cell is the actor (the one made above is dropped).
-        if (auto found = named.find(batch.name(i), hashes[i]))
-          cells[i] = *found;
-        else
-          named.insert(cells[i], hashes[i]);
-      }
+      // An actor referenced by one decoded earlier is already there, created but not decoded:
+      // that cell is the actor (the one made above is dropped).
+      for (std::size_t i = 0; i < n; ++i) cells[i] = named.find_or_insert(std::move(cells[i]), hashes[i]);
     }
     std::uint64_t activated = 0;
     for (std::size_t i = 0; i < n; ++i) activated += cells[i]->activate(batch.record(i));

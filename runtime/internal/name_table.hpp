@@ -49,11 +49,28 @@ class name_table {
   }
   // h must be hash(value->given_name()).
   bool insert(std::shared_ptr<T> value, hash_type h) {
-    if (find(value->given_name(), h)) return false;
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow(slots_.empty() ? min_slots : slots_.size() * 2);
-    place(slot{h, std::move(value)});
+    const T* const candidate = value.get();
+    return find_or_insert(std::move(value), h).get() == candidate;
+  }
+
+  // The value stored under value's name: the one already there (value is dropped), or value,
+  // inserted. One probe serves both. h must be hash(value->given_name()). Throws
+  // std::bad_alloc when the table must grow and cannot.
+  const std::shared_ptr<T>& find_or_insert(std::shared_ptr<T> value, hash_type h) {
+    const std::string_view name(value->given_name());
+    if (!slots_.empty()) {
+      std::size_t i = h & mask_;
+      for (; slots_[i].value; i = (i + 1) & mask_)
+        if (slots_[i].hash == h && std::string_view(slots_[i].value->given_name()) == name) return slots_[i].value;
+      if ((size_ + 1) * 4 <= slots_.size() * 3) {
+        slots_[i] = slot{h, std::move(value)};
+        ++size_;
+        return slots_[i].value;
+      }
+    }
+    grow(slots_.empty() ? min_slots : slots_.size() * 2);
     ++size_;
-    return true;
+    return place(slot{h, std::move(value)});
   }
 
   // Removes the entry named name if it holds exactly `which`; returns the removed value (null if
@@ -112,11 +129,12 @@ class name_table {
   };
   static constexpr std::size_t min_slots = 16;
 
-  // The name is known to be absent and a free slot to exist.
-  void place(slot s) noexcept {
+  // The name is known to be absent and a free slot to exist; returns the stored value.
+  const std::shared_ptr<T>& place(slot s) noexcept {
     std::size_t i = s.hash & mask_;
     while (slots_[i].value) i = (i + 1) & mask_;
     slots_[i] = std::move(s);
+    return slots_[i].value;
   }
 
   void grow(std::size_t slot_count) {
