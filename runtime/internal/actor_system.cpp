@@ -1320,6 +1320,9 @@ void actor_system::impl::forget(const actor_cell& cell) {
 }
 
 void actor_system::impl::dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
+  // The runtime's own signals die with their actor: a timer that expired while its actor was
+  // stopping posts one to a closed inbox, and that is no letter anyone sent.
+  if (is_runtime_signal(*m)) return;
   dead_letter_count.fetch_add(1, std::memory_order_relaxed);
   // An undeliverable ask is answered at once instead of leaving the asker to its timeout.
   if (const std::uint64_t request = actor_cell::request_id_of(*m); request != 0 && actor_cell::sender_of(*m)) {
