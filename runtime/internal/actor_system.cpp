@@ -438,7 +438,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     const std::uint64_t id = ++x.last_request;
     request_id_of(*m) = id;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    x.pending.emplace(id, std::move(then));
+    x.pending.emplace(id, pending_ask{std::move(then), deadline});
     x.deadlines.emplace(deadline, id);
     // The clock only ever waits for the earliest deadline; later ones cost no Asio call.
     if (!x.clock_armed || deadline < x.clock_deadline) arm_ask_clock(deadline);
@@ -475,10 +475,16 @@ class actor_cell : public detail::actor_base, public context, public std::enable
 
   // State only actors that use timers or asks need; allocated on first use, so an idle actor
   // stays small.
+  // An ask awaiting its reply: the continuation, and when the ask times out (kept here too, so
+  // a checkpoint need not search the deadline heap for it).
+  struct pending_ask {
+    continuation then;
+    std::chrono::steady_clock::time_point deadline;
+  };
   struct extras {
     std::unordered_map<timer_id, timer> timers;
     timer_id last_timer = 0;
-    std::unordered_map<std::uint64_t, continuation> pending;  // asks awaiting their reply
+    std::unordered_map<std::uint64_t, pending_ask> pending;  // by request id
     std::uint64_t last_request = 0;
     // Deadlines of pending asks, earliest first. Entries of asks already answered are removed
     // lazily, when they reach the top.
@@ -532,7 +538,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     if (!extras_) return;
     auto it = extras_->pending.find(request);
     if (it == extras_->pending.end()) return;  // answered already, or timed out: a late reply is dropped
-    continuation then = std::move(it->second);
+    continuation then = std::move(it->second.then);
     extras_->pending.erase(it);
     drop_answered_deadlines();
     then(*this, m);
@@ -547,7 +553,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<continuation> expired;
     while (!x.deadlines.empty() && x.deadlines.top().first <= now) {
       if (auto it = x.pending.find(x.deadlines.top().second); it != x.pending.end()) {
-        expired.push_back(std::move(it->second));
+        expired.push_back(std::move(it->second.then));
         if (durable_) durable_->run().timed_out.push_back(it->first);
         x.pending.erase(it);
       }
@@ -657,7 +663,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   // Moves every pending ask's continuation out (to be released with the graph).
   std::vector<continuation> take_pending() {
     std::vector<continuation> waiting;
-    for (auto& [_, then] : extras_->pending) waiting.push_back(std::move(then));
+    for (auto& [_, ask] : extras_->pending) waiting.push_back(std::move(ask.then));
     extras_->pending.clear();
     return waiting;
   }
@@ -693,14 +699,8 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       image.initial = x.initial;
       image.last_request = x.last_request;
       image.last_timer = x.last_timer;
-      std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> deadline_of;
-      auto heap = x.deadlines;
-      for (; !heap.empty(); heap.pop()) deadline_of.emplace(heap.top().second, heap.top().first);
-      for (const auto& [request, then] : x.pending) {
-        auto d = deadline_of.find(request);
-        image.pending.push_back(pending_image{
-            request, d == deadline_of.end() ? to_wall(std::chrono::steady_clock::now()) : to_wall(d->second), then});
-      }
+      for (const auto& [request, ask] : x.pending)
+        image.pending.push_back(pending_image{request, to_wall(ask.deadline), ask.then});
       for (const auto& [id, t] : x.timers) {
         const auto* stored = dynamic_cast<const stored_payload*>(t.payload.get());
         image.timers.push_back(timer_image{id, to_wall(t.clock->expiry()), t.period.count(),
@@ -798,8 +798,9 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       x.last_request = image.last_request;
       x.last_timer = image.last_timer;
       for (auto& p : image.pending) {
-        x.pending.emplace(p.request, std::move(p.then));
-        x.deadlines.emplace(from_wall(p.deadline), p.request);
+        const auto deadline = from_wall(p.deadline);
+        x.pending.emplace(p.request, pending_ask{std::move(p.then), deadline});
+        x.deadlines.emplace(deadline, p.request);
       }
       if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
       system_->recovered.continuations.fetch_add(image.pending.size(), std::memory_order_relaxed);
