@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "storage/snapshot.hpp"
+#include "storage/store.hpp"
 
 namespace revenant {
 
@@ -37,7 +39,8 @@ enum class recovery_mode : std::uint8_t {
 
 // A store of durable actors (docs/format.md, "Store layout"; docs/design.md, "Durability").
 struct durable_config {
-  // The RocksDB directory; created if missing.
+  // The RocksDB directory; created if missing or empty. A directory holding RocksDB data files
+  // without the CURRENT file that names them is refused, never created over.
   std::string path;
   // true: every group commit is fsynced, so a commit survives power loss and OS crashes.
   // false: a commit survives the process being killed at any instant (the write-ahead log is in
@@ -58,6 +61,12 @@ struct durable_config {
   // Eager recovery: called on the constructing thread every 65,536 actors and at the end, with
   // the actors rebuilt so far and RocksDB's estimate of the total.
   std::function<void(std::uint64_t done, std::uint64_t estimated_total)> on_progress;
+  // false: a write-ahead log damaged anywhere but at its torn tail (where a crash mid-write
+  // leaves it) fails the open with a store_error naming the log file and the offset, and the
+  // store is left untouched. true: the open accepts losing every commit after the damage;
+  // recovery().wal_loss says what was dropped, and the damaged logs are copied into
+  // <path>/damaged-wal/ first.
+  bool accept_wal_loss = false;
 };
 
 // What opening the store found and did (counts since the system started).
@@ -67,6 +76,12 @@ struct recovery_report {
   std::uint64_t continuations_restored = 0;  // pending ask continuations re-attached
   std::uint64_t timers_rearmed = 0;          // durable timers armed again (late ones fire at once)
   std::uint64_t quarantined = 0;             // actors whose records could not be rebuilt
+  // Set when durable_config::accept_wal_loss let the open drop commits after damage in the
+  // write-ahead log: which log, where, and how much was dropped.
+  std::optional<wal_loss_report> wal_loss;
+  // Store metadata found contradicting the data and repaired at open, one sentence each (e.g.
+  // a next_seq at or below a stored message's sequence number, raised above it).
+  std::vector<std::string> repairs;
 };
 
 // A durable actor that is kept out of service, with its record and mailbox left in the store.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -61,11 +62,37 @@ struct actor_record_view {
 // itself is checked when it is decoded.
 actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject);
 
+// How a store is opened.
+struct store_options {
+  // false: a write-ahead log damaged anywhere but at its torn tail (where a crash mid-write
+  // leaves it) fails the open with a store_error naming the file and the offset, and nothing in
+  // the directory is changed. true: the open keeps what precedes the damage and drops the rest
+  // (wal_loss() says what), after copying the damaged logs into <path>/damaged-wal/.
+  bool accept_wal_loss = false;
+  // Receives RocksDB's own warnings and errors, one line each (null: they are dropped; RocksDB
+  // writes no LOG file of its own). Called on RocksDB's threads: must be thread-safe.
+  std::function<void(std::string_view)> log;
+};
+
+// What an open with store_options::accept_wal_loss dropped from a damaged write-ahead log.
+struct wal_loss_report {
+  std::string file;                 // the damaged log
+  std::uint64_t offset = 0;         // where in it the damage starts
+  std::string what;                 // what is wrong there
+  std::uint64_t bytes_dropped = 0;  // from the damage to the end of the logs
+  std::uint64_t batches_dropped = 0;  // intact group commits after the damage
+  std::uint64_t writes_dropped = 0;   // the writes (puts and deletes) they held
+  std::string evidence;             // directory the damaged logs were copied to
+};
+
 class store {
  public:
-  // Opens (creating if missing) the store in directory path. Throws store_error if RocksDB
-  // cannot open it or it was written by another store format version.
-  explicit store(const std::string& path);
+  // Opens the store in directory path, creating it only if the directory is missing or holds
+  // no RocksDB data: a directory with table or log files but no CURRENT is refused, never
+  // created over. Throws store_error if RocksDB cannot open it, its write-ahead log is damaged
+  // (see store_options), its metadata contradicts its data, or it was written by another store
+  // format version.
+  explicit store(const std::string& path, store_options options = {});
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -103,8 +130,13 @@ class store {
   // RocksDB's estimate of the keys in family (for progress reports).
   std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
 
-  // The first mailbox sequence number not yet used by any committed message.
+  // The first mailbox sequence number not yet used by any committed message, as stored.
   std::uint64_t next_seq() const noexcept { return next_seq_; }
+  // Writes next_seq = seq (synced): recovery's repair of a counter found at or below a stored
+  // entry's number. Throws store_error.
+  void repair_next_seq(std::uint64_t seq);
+  // What the open dropped from a damaged write-ahead log (store_options::accept_wal_loss).
+  const std::optional<wal_loss_report>& wal_loss() const noexcept { return wal_loss_; }
   const std::string& path() const noexcept { return path_; }
   rocksdb::DB& db() noexcept { return *db_; }
 
@@ -126,6 +158,7 @@ class store {
   rocksdb::ColumnFamilyHandle* quarantine_ = nullptr;
   rocksdb::ColumnFamilyHandle* journal_ = nullptr;
   std::uint64_t next_seq_ = 1;
+  std::optional<wal_loss_report> wal_loss_;
 };
 
 }  // namespace revenant

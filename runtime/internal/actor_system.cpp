@@ -136,6 +136,8 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::optional<store> db;
   std::unique_ptr<committer> commits;
   std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
+  std::vector<std::string> repairs;                              // guarded by mutex (recovery_report)
+  std::optional<wal_loss_report> wal_dropped;                           // set once, at open
   // Durable actors that stopped and whose erasure is not committed yet: their records are still
   // in the store, but they must not be brought back. Guarded by mutex.
   std::unordered_set<std::string> erasing;
@@ -857,9 +859,15 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       else
         handle(*d.value);
       durable_->replaying = false;
+      // A failure supervision did not get past leaves the state half-changed: replaying more
+      // entries on it would only compound the damage (and fail again for each).
+      if (exit_ == exit_reason::failed)
+        throw std::runtime_error("journal replay stopped at entry " + std::to_string(seq) + ": " +
+                                 (extras_ ? extras_->exit_detail : std::string("its behavior failed")));
       ++durable_->since_snapshot;
       durable_->journal_stored = true;
     }
+    system_->db->check_scan(*it, "the journal of actor \"" + name() + "\"");
   }
 
   bool has_waiting() const noexcept { return extras_ && (!extras_->timers.empty() || !extras_->pending.empty()); }
@@ -1231,13 +1239,18 @@ void actor_system::impl::recover() {
     for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
     db->check_scan(*it, "the quarantine family");
   }
+  // The largest sequence number of a stored entry: next_seq must be above it (format.md 8.8,
+  // invariant 6), or new messages would reuse the numbers of unconsumed ones.
+  std::uint64_t max_seq = 0;
   {
     auto it = db->scan(db->journal());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view actor;
       std::uint64_t seq;
-      if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq))
+      if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq)) {
         journaled.emplace(actor);
+        max_seq = std::max(max_seq, seq);
+      }
     }
     db->check_scan(*it, "the journal family");
   }
@@ -1255,6 +1268,7 @@ void actor_system::impl::recover() {
     std::uint64_t seq;
     const std::string_view key(it->key().data(), it->key().size());
     if (!store::parse_mailbox_key(key, actor, seq)) continue;
+    max_seq = std::max(max_seq, seq);
     const std::string name(actor);
     auto cell = resolve_cell(name);
     if (!cell) {
@@ -1282,6 +1296,16 @@ void actor_system::impl::recover() {
   }
   db->check_scan(*it, "the mailbox family");
   if (orphans.Count() > 0) db->write(orphans, durable->fsync);
+  // Repaired before any number is assigned (nothing above assigns one: replays drop sends).
+  if (max_seq >= db->next_seq()) {
+    const std::uint64_t stored = db->next_seq();
+    db->repair_next_seq(max_seq + 1);
+    commits->raise_next_seq(max_seq + 1);
+    std::lock_guard lock(mutex);
+    repairs.push_back("meta key next_seq was " + std::to_string(stored) +
+                      " but the store holds an entry numbered " + std::to_string(max_seq) + "; raised to " +
+                      std::to_string(max_seq + 1));
+  }
 }
 
 void actor_system::impl::schedule(std::shared_ptr<actor_cell> cell) {
@@ -1366,7 +1390,8 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
   impl_->io.emplace(static_cast<int>(impl_->config.workers));
   impl_->work.emplace(impl_->io->get_executor());
   impl_->durable = std::move(store_config);
-  impl_->db.emplace(impl_->durable->path);
+  impl_->db.emplace(impl_->durable->path, store_options{impl_->durable->accept_wal_loss, {}});
+  impl_->wal_dropped = impl_->db->wal_loss();
   impl_->commits = std::make_unique<committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
                                                impl_->durable->max_commit_delay, impl_->durable->max_group);
   try {
@@ -1446,8 +1471,12 @@ std::vector<quarantined_actor> actor_system::quarantined() const {
 
 recovery_report actor_system::recovery() const {
   const auto& r = impl_->recovered;
-  return recovery_report{r.activated.load(), r.requeued.load(), r.continuations.load(), r.timers.load(),
-                         r.quarantined.load()};
+  recovery_report report{r.activated.load(), r.requeued.load(), r.continuations.load(), r.timers.load(),
+                         r.quarantined.load(), {}, {}};
+  std::lock_guard lock(impl_->mutex);
+  report.wal_loss = impl_->wal_dropped;
+  report.repairs = impl_->repairs;
+  return report;
 }
 
 actor_system::~actor_system() { shutdown(shutdown_policy::drop); }

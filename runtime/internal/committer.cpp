@@ -36,6 +36,11 @@ std::uint64_t committer::submit(step s) {
   return last;
 }
 
+void committer::raise_next_seq(std::uint64_t next) {
+  std::lock_guard lock(mutex_);
+  next_seq_ = std::max(next_seq_, next);
+}
+
 void committer::sync() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = submitted_;

@@ -67,6 +67,9 @@ class committer {
   // messages delivered, the io_context counts as busy (a draining shutdown waits for it).
   // Returns the last sequence number assigned (0 if none).
   std::uint64_t submit(step s);
+  // Makes the next sequence number assigned at least next (recovery's repair of a rewound
+  // next_seq; called before any number is assigned).
+  void raise_next_seq(std::uint64_t next);
   // Waits until everything submitted before the call is committed. Throws the commit failure.
   void sync();
   // Commits what is queued and stops the thread. Idempotent.

@@ -7,10 +7,16 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <vector>
 
 #include "storage/internal/crc32c.hpp"
+#include "storage/internal/store_env.hpp"
+#include "storage/internal/wal_check.hpp"
 
 namespace revenant {
 namespace {
@@ -35,7 +41,107 @@ T get_at(std::string_view bytes, std::size_t at) {
   throw store_error("revenant: store \"" + path + "\": " + what + ": " + s.ToString());
 }
 
+// RocksDB's info log, routed to store_options::log instead of a LOG file in the store. (Its
+// own file logger also asserts when a write to a full disk failed before: the process
+// aborted where the store should have reported the error.)
+class sink_logger final : public rocksdb::Logger {
+ public:
+  explicit sink_logger(std::function<void(std::string_view)> sink)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), sink_(std::move(sink)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (!sink_) return;
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    if (n < 0) return;
+    try {
+      sink_(std::string_view(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1)));
+    } catch (...) {
+      // A log sink must not fail RocksDB's write or compaction.
+    }
+  }
+
+ private:
+  std::function<void(std::string_view)> sink_;
+};
+
+// What a directory holds, before anything is opened in it.
+enum class directory_state { create, open, refuse };
+
+// Only a missing or empty directory, or one a killed creation left without data, is created:
+// creating a database where RocksDB's data files lie without their CURRENT file would make
+// RocksDB delete them as obsolete at the next open.
+directory_state classify(const std::string& path, std::string& why) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const auto status = fs::status(path, error);
+  if (status.type() == fs::file_type::not_found) return directory_state::create;
+  if (error) {
+    why = "cannot be examined: " + error.message();
+    return directory_state::refuse;
+  }
+  if (!fs::is_directory(status)) {
+    why = "is not a directory";
+    return directory_state::refuse;
+  }
+  if (fs::exists(fs::path(path) / "CURRENT", error)) return directory_state::open;
+  std::vector<std::string> data;
+  for (const auto& entry : fs::directory_iterator(path, error)) {
+    const std::string name = entry.path().filename().string();
+    const bool table = name.ends_with(".sst") || name.ends_with(".blob");
+    const bool log = name.ends_with(".log") && name != "LOG" && entry.is_regular_file() && entry.file_size() > 0;
+    // A MANIFEST without CURRENT is what a creation killed before its first commit leaves: it
+    // describes no data, so creating over it loses nothing.
+    if (table || log) data.push_back(name);
+  }
+  if (error) {
+    why = "cannot be listed: " + error.message();
+    return directory_state::refuse;
+  }
+  if (data.empty()) {
+    // Empty logs hold nothing, and RocksDB refuses to create a database beside any log.
+    for (const auto& entry : fs::directory_iterator(path, error))
+      if (entry.path().filename().string().ends_with(".log") && entry.is_regular_file() && entry.file_size() == 0)
+        fs::remove(entry.path(), error);
+    return directory_state::create;
+  }
+  std::sort(data.begin(), data.end());
+  why = "holds RocksDB data files (" + data.front() + (data.size() > 1 ? " and " + std::to_string(data.size() - 1) + " more" : "") +
+        ") but no CURRENT file naming its manifest; refusing to create a new store over them (that would delete " +
+        "them). Restore CURRENT (one line: the name of the newest MANIFEST-* file) or move the directory away";
+  return directory_state::refuse;
+}
+
+// Copies the logs from the damaged one on into <path>/damaged-wal/, before an open that
+// accepts the loss lets RocksDB drop and then delete them.
+std::string keep_damaged_logs(const std::string& path, const storage_internal::wal_damage& damage) {
+  namespace fs = std::filesystem;
+  const fs::path evidence = fs::path(path) / "damaged-wal";
+  std::error_code error;
+  fs::create_directories(evidence, error);
+  if (error) throw store_error("revenant: store \"" + path + "\": cannot keep the damaged write-ahead log: " + error.message());
+  const std::string damaged_name = fs::path(damage.file).filename().string();
+  for (const auto& entry : fs::directory_iterator(path)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.ends_with(".log") || name == "LOG" || name < damaged_name) continue;
+    fs::copy_file(entry.path(), evidence / name, fs::copy_options::overwrite_existing, error);
+    if (error) throw store_error("revenant: store \"" + path + "\": cannot keep " + name + ": " + error.message());
+  }
+  return evidence.string();
+}
+
+std::string describe(const storage_internal::wal_damage& d) {
+  return "the write-ahead log " + d.file + " is damaged at offset " + std::to_string(d.offset) + " (" + d.what +
+         "); " + std::to_string(d.batches_after) + " intact group commits (" + std::to_string(d.writes_after) +
+         " writes, " + std::to_string(d.bytes_after) + " bytes) follow the damage";
+}
+
 }  // namespace
+
+rocksdb::Env*& storage_internal::store_test_env() noexcept {
+  static rocksdb::Env* env = nullptr;
+  return env;
+}
 
 std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot) {
   const std::size_t name_length = std::min<std::size_t>(info.behavior.size(), 0xffff);
@@ -83,10 +189,24 @@ actor_record_view decode_actor_record(std::string_view bytes, const std::string&
   return view;
 }
 
-store::store(const std::string& path) : path_(path) {
+store::store(const std::string& path, store_options opts) : path_(path) {
+  std::string refused;
+  const directory_state state = classify(path, refused);
+  if (state == directory_state::refuse) throw store_error("revenant: store \"" + path + "\" " + refused);
   rocksdb::Options options;
-  options.create_if_missing = true;
+  options.create_if_missing = state == directory_state::create;
   options.create_missing_column_families = true;
+  if (rocksdb::Env* env = storage_internal::store_test_env()) options.env = env;
+  options.info_log = std::make_shared<sink_logger>(std::move(opts.log));
+  // A log can be deleted only once every family with writes in it is flushed; the rarely
+  // written families (wake, quarantine, meta) would otherwise pin every log since their last
+  // flush (1.5 GB of logs for 2.9 MB of data seen, 12 s to reopen). Past this total RocksDB
+  // flushes the families that pin the oldest log (docs/benchmarks.md, "Store size").
+  options.max_total_wal_size = std::uint64_t{64} << 20;
+  // Damage inside a log is refused, not skipped: RocksDB's default recovers up to the damage
+  // and silently drops every later commit. A torn tail (a crash mid-write) is tolerated.
+  options.wal_recovery_mode = opts.accept_wal_loss ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                                                   : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // Opening is on the path of the first message after a restart: open table files on this
   // thread instead of starting a pool of 16 threads per column family for it.
   options.max_file_opening_threads = 1;
@@ -126,9 +246,22 @@ store::store(const std::string& path) : path_(path) {
       }
     }
   }
+  if (opts.accept_wal_loss && state == directory_state::open) {
+    if (auto damage = storage_internal::find_wal_damage(path)) {
+      wal_loss_.emplace(wal_loss_report{damage->file, damage->offset, damage->what, damage->bytes_after,
+                                           damage->batches_after, damage->writes_after, keep_damaged_logs(path, *damage)});
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
-  if (!s.ok()) io_failure(path, "cannot open", s);
+  if (!s.ok()) {
+    if (s.IsCorruption() && !opts.accept_wal_loss)
+      if (auto damage = storage_internal::find_wal_damage(path))
+        throw store_error("revenant: store \"" + path + "\": " + describe(*damage) +
+                          ". Nothing was changed. Keep a copy of the directory; to open it anyway and lose what follows " +
+                          "the damage, set durable_config::accept_wal_loss (RocksDB: " + s.ToString() + ")");
+    io_failure(path, "cannot open", s);
+  }
   meta_ = handles[0];
   actors_ = handles[1];
   mailbox_ = handles[2];
@@ -143,6 +276,17 @@ store::store(const std::string& path) : path_(path) {
                           (format->size() == 4 ? std::to_string(get_at<std::uint32_t>(*format, 0)) : "(unreadable)") +
                           ", this build reads format " + std::to_string(store_format_version));
     } else {
+      // Only a store that holds nothing is stamped: one with data and no format key is damaged
+      // or not a revenant store, and re-stamping it would hide that.
+      for (auto* checked : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) {
+        auto it = scan(checked);
+        it->SeekToFirst();
+        check_scan(*it, "the " + checked->GetName() + " family");
+        if (it->Valid())
+          throw store_error("revenant: store \"" + path + "\" holds data (key \"" + it->key().ToString() +
+                            "\" in the " + checked->GetName() + " family) but no \"format\" meta key: it is damaged " +
+                            "or not a revenant store; refusing to stamp it");
+      }
       rocksdb::WriteBatch batch;
       std::string v;
       put<std::uint32_t>(v, store_format_version);
@@ -164,6 +308,14 @@ store::~store() {
   for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
   delete db_;
+}
+
+void store::repair_next_seq(std::uint64_t seq) {
+  rocksdb::WriteBatch batch;
+  batch.Put(meta_, rocksdb::Slice(next_seq_key.data(), next_seq_key.size()),
+            rocksdb::Slice(reinterpret_cast<const char*>(&seq), sizeof seq));
+  write(batch, true);
+  next_seq_ = seq;
 }
 
 void store::write(rocksdb::WriteBatch& batch, bool sync) {
