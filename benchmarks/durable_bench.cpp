@@ -11,6 +11,16 @@
 //   lazy_first_message/revenant      open that store with recovery_mode::lazy until one message
 //                                    sent to one actor has been handled (counter
 //                                    first_message_ms, the mean over the iterations)
+//   long_run/revenant                1,000 durable actors with 4 KiB states take 200 waves of one
+//                                    message each (about 800 MB of records committed) while one
+//                                    more actor keeps a timer armed (a wake entry, written once);
+//                                    then the store is closed and reopened (eager) until one
+//                                    message is handled. Timed: the reopen. Counters: the store's
+//                                    size and its write-ahead logs' after the run (MB)
+//   long_run/rocksdb                 the same write pattern on raw RocksDB with its default
+//                                    options: six column families, batches of 1,000 4 KiB puts
+//                                    into one plus a counter into another, one put into a third
+//                                    at the start; then close and reopen
 //
 // items_per_second counts messages handled (revenant) or puts written (rocksdb) for
 // durable_steps, actors rebuilt or values decoded for recovery_eager. A durable_steps iteration
@@ -418,6 +428,126 @@ BENCHMARK(lazy_first_message_revenant)
     ->Iterations(5)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
+
+// ---- long_run ------------------------------------------------------------------------------
+
+constexpr std::uint32_t long_run_actors = 1'000;
+constexpr std::uint32_t long_run_waves = 200;
+constexpr std::size_t long_run_state_bytes = 4096;
+
+struct thick_state {
+  std::vector<std::uint8_t> bytes = std::vector<std::uint8_t>(long_run_state_bytes);
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(bytes);
+  }
+};
+void thick_body(revenant::context&, const revenant::message& m, const std::shared_ptr<thick_state>& s) {
+  if (const auto* p = m.get_if<poke>()) {
+    s->bytes[p->at % s->bytes.size()] = p->value;
+    handled.bump();
+  }
+}
+const revenant::function<void(revenant::context&, const revenant::message&), thick_body> thick_fn{
+    "bench.durable.thick"};
+// Arms a day-long timer on its first message: a wake entry that stays.
+void alarm_body(revenant::context& ctx, const revenant::message& m) {
+  if (m.is<poke>()) {
+    ctx.after(std::chrono::hours(24), poke{});
+    handled.bump();
+  }
+}
+const revenant::function<void(revenant::context&, const revenant::message&), alarm_body> alarm_fn{
+    "bench.durable.alarm"};
+
+// Bytes of the files in path whose names end with suffix (all with "").
+double megabytes(const std::string& path, const std::string& suffix) {
+  std::uint64_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path))
+    if (entry.is_regular_file() && entry.path().filename().string().ends_with(suffix)) total += entry.file_size();
+  return static_cast<double>(total) / 1e6;
+}
+
+void long_run_revenant(benchmark::State& state) {
+  for (auto _ : state) {
+    temp_dir dir;
+    const std::string path = dir.path("store");
+    {
+      revenant::actor_system system(store_at(path, false, revenant::recovery_mode::eager), system_config());
+      std::vector<revenant::actor_ref> actors;
+      for (std::uint32_t i = 0; i < long_run_actors; ++i)
+        actors.push_back(system.spawn_durable(actor_name(i), thick_fn.bind(std::make_shared<thick_state>())));
+      std::int64_t target = handled.now() + 1;
+      system.spawn_durable("alarm", alarm_fn.bind()).tell(poke{});
+      handled.wait_for(target);
+      for (std::uint32_t wave = 0; wave < long_run_waves; ++wave) {
+        target = handled.now() + long_run_actors;
+        for (auto& a : actors) a.tell(poke{wave, static_cast<std::uint8_t>(wave)});
+        handled.wait_for(target);
+      }
+      system.sync();
+    }
+    state.counters["store_mb"] = megabytes(path, "");
+    state.counters["wal_mb"] = megabytes(path, ".log");
+    const std::int64_t target = handled.now() + 1;
+    const auto start = std::chrono::steady_clock::now();
+    revenant::actor_system reopened(store_at(path, false, revenant::recovery_mode::eager), system_config());
+    reopened.find(actor_name(0)).tell(poke{});
+    handled.wait_for(target);
+    state.SetIterationTime(seconds_since(start));
+  }
+}
+BENCHMARK(long_run_revenant)->Name("long_run/revenant")->Iterations(1)->Unit(benchmark::kMillisecond)->UseManualTime();
+
+void long_run_rocksdb(benchmark::State& state) {
+  const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "actors", "mailbox", "wake",
+                                          "quarantine", "journal"};
+  for (auto _ : state) {
+    temp_dir dir;
+    const std::string path = dir.path("raw");
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    auto open = [&](std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+      rocksdb::DB* raw = nullptr;
+      check(rocksdb::DB::Open(options, path, families, &handles, &raw), "cannot open " + path);
+      return std::unique_ptr<rocksdb::DB>(raw);
+    };
+    auto close = [](std::unique_ptr<rocksdb::DB>& db, std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+      for (auto* h : handles) check(db->DestroyColumnFamilyHandle(h), "close");
+      check(db->Close(), "close");
+      db.reset();
+      handles.clear();
+    };
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    auto db = open(handles);
+    check(db->Put(rocksdb::WriteOptions(), handles[3], "alarm", ""), "put");
+    std::string value(long_run_state_bytes + 64, 'v');
+    std::uint64_t counter = 0;
+    for (std::uint32_t wave = 0; wave < long_run_waves; ++wave) {
+      rocksdb::WriteBatch batch;
+      for (std::uint32_t i = 0; i < long_run_actors; ++i) {
+        value[i % value.size()] = static_cast<char>(wave);
+        batch.Put(handles[1], actor_name(i), value);
+      }
+      ++counter;
+      batch.Put(handles[0], "next_seq", rocksdb::Slice(reinterpret_cast<const char*>(&counter), sizeof counter));
+      check(db->Write(rocksdb::WriteOptions(), &batch), "write");
+    }
+    close(db, handles);
+    state.counters["store_mb"] = megabytes(path, "");
+    state.counters["wal_mb"] = megabytes(path, ".log");
+    const auto start = std::chrono::steady_clock::now();
+    db = open(handles);
+    std::string first;
+    check(db->Get(rocksdb::ReadOptions(), handles[1], actor_name(0), &first), "get");
+    state.SetIterationTime(seconds_since(start));
+    close(db, handles);
+  }
+}
+BENCHMARK(long_run_rocksdb)->Name("long_run/rocksdb")->Iterations(1)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 }  // namespace
 

@@ -57,4 +57,7 @@ r = bench["recovery_eager/revenant"]["items_per_second"] / bench["recovery_eager
 print(f"{'recovery_eager revenant/rocksdb items/s':<46}{r:>10.2f}  >= 0.5")
 lazy = bench["lazy_first_message/revenant"]["first_message_ms"]
 print(f"{'lazy open + first message, ms':<46}{lazy:>10.1f}  < 50")
+for side in ("revenant", "rocksdb"):
+    b = bench[f"long_run/{side}"]
+    print(f"{'long_run ' + side + ' WAL MB, reopen ms':<46}{b['wal_mb']:>10.1f}  {us_per_op(b) / 1e3:.0f}")
 PY
