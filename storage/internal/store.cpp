@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -120,10 +121,19 @@ std::string keep_damaged_logs(const std::string& path, const storage_internal::w
   std::error_code error;
   fs::create_directories(evidence, error);
   if (error) throw store_error("revenant: store \"" + path + "\": cannot keep the damaged write-ahead log: " + error.message());
-  const std::string damaged_name = fs::path(damage.file).filename().string();
+  // Log numbers are decimal, zero-padded to at least six digits: compared as numbers.
+  auto number = [](const std::string& name) -> std::optional<std::uint64_t> {
+    if (name.size() <= 4 || !name.ends_with(".log")) return std::nullopt;
+    const std::string digits = name.substr(0, name.size() - 4);
+    if (digits.size() > 19 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    return std::stoull(digits);
+  };
+  const auto damaged = number(fs::path(damage.file).filename().string());
   for (const auto& entry : fs::directory_iterator(path)) {
     const std::string name = entry.path().filename().string();
-    if (!name.ends_with(".log") || name == "LOG" || name < damaged_name) continue;
+    const auto n = number(name);
+    if (!n || (damaged && *n < *damaged)) continue;
     fs::copy_file(entry.path(), evidence / name, fs::copy_options::overwrite_existing, error);
     if (error) throw store_error("revenant: store \"" + path + "\": cannot keep " + name + ": " + error.message());
   }

@@ -171,7 +171,8 @@ std::optional<wal_damage> find_wal_damage(const std::string& directory) {
     const std::string name = entry.path().filename().string();
     if (name.size() <= 4 || !name.ends_with(".log")) continue;
     const std::string number = name.substr(0, name.size() - 4);
-    if (!std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    if (number.size() > 19 || !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
     logs.emplace_back(std::stoull(number), entry.path());
   }
   std::sort(logs.begin(), logs.end());
