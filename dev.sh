@@ -28,9 +28,12 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# build <preset> [target...]: configures and builds the preset (only the targets, if named).
 build() {
-  cmake --preset "$1" >/dev/null
-  cmake --build --preset "$1"
+  local preset="$1"
+  shift
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" ${1:+--target "$@"}
 }
 
 # ThreadSanitizer (gcc 12) cannot map its shadow memory when the kernel randomises mmap with
@@ -46,7 +49,7 @@ no_aslr() {
 case "${1:-}" in
   demo)
     ensure_packages "${CORE_PACKAGES[@]}"
-    build release
+    build release seed bank durable_bank  # only what the demo runs: no tests, no benchmarks
     snapshot="$(mktemp -d)/seed.snapshot"
     ./build/release/examples/seed save "$snapshot"
     ./build/release/examples/seed load "$snapshot"
