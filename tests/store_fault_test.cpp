@@ -66,6 +66,13 @@ std::uint64_t bytes_ending(const std::string& path, const std::string& suffix) {
   return total;
 }
 
+// The store's one write-ahead log file (the tests' stores stay under the log size bound).
+std::string only_log(const std::string& path) {
+  const auto logs = files_ending(path, ".log");
+  REQUIRE(logs.size() == 1);
+  return logs[0];
+}
+
 // A store with one counter that has been sent `n` acknowledged add{1}s and has handled them.
 void write_counter(const std::string& path, int n, bool flush = false) {
   actor_system system(store_at(path), actor_system_config{1});
@@ -150,8 +157,7 @@ TEST_CASE("damage inside the write-ahead log refuses the open, naming the file a
   temp_dir dir;
   const std::string path = dir.path("store");
   write_counter(path, 1500);
-  const auto logs = files_ending(path, ".log");
-  REQUIRE(logs.size() == 1);
+  const std::vector<std::string> logs{only_log(path)};
   std::string bytes = read_file(logs[0]);
   REQUIRE(bytes.size() > 100000);
   REQUIRE(!storage_internal::find_wal_damage(path));  // the reader agrees with RocksDB's writer
@@ -204,10 +210,8 @@ TEST_CASE("a write-ahead log cut short at its tail, as by a crash mid-write, ope
   temp_dir dir;
   const std::string path = dir.path("store");
   write_counter(path, 300);
-  const auto logs = files_ending(path, ".log");
-  REQUIRE(logs.size() == 1);
-  const auto size = fs::file_size(logs[0]);
-  fs::resize_file(logs[0], size - 20);
+  const std::string log = only_log(path);
+  fs::resize_file(log, fs::file_size(log) - 20);
   CHECK(!storage_internal::find_wal_damage(path));
   const std::int64_t total = counter_total(store_at(path));
   CHECK(total >= 298);
@@ -218,9 +222,7 @@ TEST_CASE("the log reader reports every damaged header, length and type, never r
   temp_dir dir;
   const std::string path = dir.path("store");
   write_counter(path, 40);
-  const auto logs = files_ending(path, ".log");
-  REQUIRE(logs.size() == 1);
-  const std::string bytes = read_file(logs[0]);
+  const std::string bytes = read_file(only_log(path));
   REQUIRE(!storage_internal::find_log_damage(bytes, "log"));
   REQUIRE(bytes.size() < 32768);  // one block: records follow each other from offset 0
   std::vector<std::size_t> length_bytes;  // offsets of the records' u16 length fields
