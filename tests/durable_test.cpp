@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
+#include "tests/support/fault_fs.hpp"
 #include "tests/support/messages.hpp"
 
 using namespace revenant;
@@ -201,10 +203,20 @@ constexpr std::int64_t bank_cap = 1150;  // deposits past it are refused: sagas 
 
 // The client: opens the bank (creating it the first time), submits transfers from where the
 // teller's book stops up to `total`, and waits until every saga is finished.
+// With a fourth argument, the store runs with fsync on a fault-injecting file system, and the
+// power is cut that many microseconds in (every unsynced write thrown away, then SIGKILL).
 int bank_client(const std::vector<std::string>& args) {
   const std::uint64_t total = std::stoull(args.at(1));
   const auto snapshot_every = static_cast<std::uint32_t>(std::stoul(args.at(2)));
-  actor_system system(store_at(args.at(0), recovery_mode::lazy, snapshot_every), actor_system_config{2});
+  durable_config config = store_at(args.at(0), recovery_mode::lazy, snapshot_every);
+  std::optional<fault_env_scope> power;
+  if (args.size() > 3) {
+    auto disk = std::make_shared<fault_file_system>();
+    power.emplace(disk);
+    config.fsync = true;
+    cut_power_later(disk, std::chrono::microseconds(std::stoll(args.at(3))));
+  }
+  actor_system system(config, actor_system_config{2});
   bank::open_bank(system, bank_accounts, bank_balance, bank_cap);
   std::uint64_t next = bank::run_audit(system, bank_accounts).book.received() + 1;
   while (next <= total) {
@@ -249,7 +261,9 @@ constexpr int torture_slowdown = 3;
 constexpr int torture_slowdown = 1;
 #endif
 
-void run_torture(int kills) {
+// kills runs of the bank client, each ended at a random instant by SIGKILL — or, with
+// power_cuts, by a power cut (fsync on; unsynced writes thrown away) and then SIGKILL.
+void run_torture(int kills, bool power_cuts = false) {
   temp_dir dir;
   const std::string path = dir.path("bank");
   const std::uint64_t total = 300 + 150 * static_cast<std::uint64_t>(kills);
@@ -263,7 +277,9 @@ void run_torture(int kills) {
     // Records every step, or every 8 steps with journals replayed in between; a store written
     // one way is recovered the other way too.
     const std::uint32_t every = k % 3 == 1 ? 1 : 8;
-    const auto r = run_child({"durable.bank_client", path, std::to_string(total), std::to_string(every)}, delay);
+    std::vector<std::string> args{"durable.bank_client", path, std::to_string(total), std::to_string(every)};
+    if (power_cuts) args.push_back(std::to_string(delay.count()));
+    const auto r = power_cuts ? run_child(args) : run_child(args, delay);
     INFO("kill " << k << " after " << delay.count() << " us, snapshot every " << every << "; child said: " << r.output);
     REQUIRE((r.signal == SIGKILL || r.exit_code == 0));
     crashed += r.signal == SIGKILL;
@@ -635,4 +651,13 @@ TEST_CASE("bank sagas conserve money across SIGKILLs at random instants", "[dura
 TEST_CASE("bank torture: REVENANT_TORTURE_KILLS random SIGKILLs", "[.torture]") {
   const char* env = std::getenv("REVENANT_TORTURE_KILLS");
   run_torture(env != nullptr ? std::max(1, std::atoi(env)) : 200);
+}
+
+TEST_CASE("bank sagas with fsync conserve money across power cuts at random instants", "[durable][crash]") {
+  run_torture(3, true);
+}
+
+TEST_CASE("bank power-cut torture: REVENANT_TORTURE_KILLS / 4 random power cuts", "[.torture]") {
+  const char* env = std::getenv("REVENANT_TORTURE_KILLS");
+  run_torture(std::max(1, (env != nullptr ? std::atoi(env) : 200) / 4), true);
 }

@@ -1,6 +1,12 @@
 #include "tests/support/fault_fs.hpp"
 
+#include "storage/internal/store_env.hpp"
+
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <thread>
 
 #include <filesystem>
 #include <system_error>
@@ -287,6 +293,22 @@ rocksdb::IOStatus fault_file_system::RenameFile(const std::string& from, const s
 
 std::unique_ptr<rocksdb::Env> make_env(const std::shared_ptr<rocksdb::FileSystem>& fs) {
   return rocksdb::NewCompositeEnv(fs);
+}
+
+fault_env_scope::fault_env_scope(std::shared_ptr<fault_file_system> fs) : fs_(std::move(fs)), env_(make_env(fs_)) {
+  storage_internal::store_test_env() = env_.get();
+}
+
+fault_env_scope::~fault_env_scope() { storage_internal::store_test_env() = nullptr; }
+
+void cut_power_later(std::shared_ptr<fault_file_system> fs, std::chrono::microseconds delay) {
+  std::thread([fs = std::move(fs), delay] {
+    std::this_thread::sleep_for(delay);
+    const std::uint64_t lost = fs->cut_power();
+    std::printf("power cut: %llu unsynced bytes thrown away\n", static_cast<unsigned long long>(lost));
+    std::fflush(stdout);
+    ::kill(::getpid(), SIGKILL);
+  }).detach();
 }
 
 }  // namespace revenant::test

@@ -15,6 +15,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -89,5 +90,22 @@ class fault_file_system : public rocksdb::FileSystemWrapper {
 
 // An Env running on fs (RocksDB's default threads and clock), for store_test_env().
 std::unique_ptr<rocksdb::Env> make_env(const std::shared_ptr<rocksdb::FileSystem>& fs);
+
+// Puts a fault file system under every store opened while it lives, and takes it away again.
+class fault_env_scope {
+ public:
+  explicit fault_env_scope(std::shared_ptr<fault_file_system> fs);
+  ~fault_env_scope();
+  fault_env_scope(const fault_env_scope&) = delete;
+  fault_env_scope& operator=(const fault_env_scope&) = delete;
+
+ private:
+  std::shared_ptr<fault_file_system> fs_;
+  std::unique_ptr<rocksdb::Env> env_;
+};
+
+// Cuts the power on fs after `delay` (fault_file_system::cut_power) and kills this process
+// with SIGKILL, from a thread of its own; if the process ends first, nothing happens.
+void cut_power_later(std::shared_ptr<fault_file_system> fs, std::chrono::microseconds delay);
 
 }  // namespace revenant::test
