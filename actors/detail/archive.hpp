@@ -462,7 +462,9 @@ void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::memory_detail::P
   id &= ~0x80000000u;
   if constexpr (cereal::traits::has_load_and_construct<T, graph_input_archive>::value) {
     // The user's load_and_construct builds the object in raw storage, registered first so that
-    // back-references met meanwhile resolve to it; the object is destroyed only if it was built.
+    // back-references met meanwhile resolve to it. The object is destroyed if, and as soon as,
+    // it was constructed — also when the load throws after constructing it (Cereal's own loader
+    // then leaks what the object owns).
     using storage = std::aligned_storage_t<sizeof(object_type), alignof(object_type)>;
     auto built = std::make_shared<bool>(false);
     std::shared_ptr<object_type> object(reinterpret_cast<object_type*>(new storage()), [built](object_type* p) {
@@ -470,9 +472,20 @@ void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::memory_detail::P
       delete reinterpret_cast<storage*>(p);
     });
     ar.define_shared(at, id, object);
-    cereal::memory_detail::loadAndConstructSharedPtr(ar, object.get(),
-                                                     typename cereal::traits::has_shared_from_this<object_type>::type());
-    *built = true;
+    if constexpr (cereal::traits::has_shared_from_this<object_type>::value) {
+      cereal::memory_detail::EnableSharedStateHelper<object_type> state(object.get());
+      cereal::memory_detail::LoadAndConstructLoadWrapper<graph_input_archive, object_type> construct(
+          object.get(), [&state, &built] {
+            state.restore();
+            *built = true;
+          });
+      ar(cereal::make_nvp("data", construct));
+    } else {
+      cereal::memory_detail::LoadAndConstructLoadWrapper<graph_input_archive, object_type> construct(
+          object.get(), [&built] { *built = true; });
+      ar(cereal::make_nvp("data", construct));
+    }
+    if (!*built) ar.fail(snapshot_errc::malformed, "a load_and_construct function returned without constructing");
     ar.shared_loaded(id);
     wrapper.ptr = std::move(object);
   } else {
