@@ -31,7 +31,10 @@ std::string_view open_snapshot(std::string_view snapshot, const std::string& sub
 // Encodes the graph reachable from root. Closures and cells at any depth are encoded without
 // recursion; values nested inside one another (user structs in containers in structs ...) may
 // nest detail::max_nesting levels, past which std::length_error is thrown (docs/design.md).
-// Also throws whatever root's own serialize functions throw; never snapshot_error.
+// A cycle of strong std::shared_ptrs (an object holding a std::shared_ptr to itself or to an
+// object that holds it) throws std::invalid_argument: no decoder accepts it (docs/format.md,
+// 4.2); tie such cycles through cells or std::weak_ptr. Also throws whatever root's own
+// serialize functions throw; never snapshot_error.
 template <class T>
 std::string encode_snapshot(const T& root) {
   std::string snapshot;
@@ -43,7 +46,8 @@ std::string encode_snapshot(const T& root) {
 }
 
 // Rebuilds a T from bytes made by encode_snapshot<T>. Throws snapshot_error on any damage
-// (truncation, flipped bits, unknown function, wrong version, hostile lengths); subject
+// (truncation, flipped bits, unknown function, wrong version, hostile lengths, forged
+// references); no input can make it touch memory it does not own or leak; subject
 // (e.g. "actor \"account/42\"") is named in its message. No length field is trusted beyond the
 // bytes that remain (docs/format.md, "Limits and trust", states the allocation bounds).
 template <class T>

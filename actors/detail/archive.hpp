@@ -39,6 +39,7 @@
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "actors/detail/node.hpp"
@@ -101,19 +102,35 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   void leave() noexcept { --depth_; }
 
   // Cereal's shared-pointer ids (docs/format.md, 4.2), kept here instead of in OutputArchive's
-  // hash map: Cereal's pointer savers call this on the archive's own type, so it hides the base
-  // class's. Returns 0 for null, id | 0x80000000 the first time an object is seen (ids 1, 2, ...
-  // in order), the bare id after. The archive holds each object until it is destroyed, so an
-  // address cannot be reused under another object while it names an id. Each object is
-  // reported to the tracer, if any.
-  std::uint32_t registerSharedPointer(const std::shared_ptr<const void>& object) {
+  // hash map; revenant's pointer saver (below) calls this instead of Cereal's, which is deleted
+  // here so that no saver can bypass it. Returns 0 for null, id | 0x80000000 the first time an
+  // object is seen (ids 1, 2, ... in order), the bare id after. The archive holds each object
+  // until it is destroyed, so an address cannot be reused under another object while it names an
+  // id. Each object is reported to the tracer, if any. A strong (not weak) reference to an object
+  // whose contents are being written is a cycle of std::shared_ptrs, which no reader accepts
+  // (it could never be freed): writing one throws std::invalid_argument naming type.
+  std::uint32_t register_shared(const std::shared_ptr<const void>& object, bool weak, std::string_view (*type)() noexcept) {
     if (!object) return 0;
     if (tracer_ != nullptr) tracer_->on_shared(current_node_, object.get());
     auto [id, inserted] = shared_ids_.try_emplace(object.get(), static_cast<std::uint32_t>(shared_ids_.size() + 1));
-    if (!inserted) return *id;
-    shared_held_.push_back(object);
-    return *id | 0x80000000u;
+    if (inserted) {
+      shared_held_.push_back({object, true});
+      return *id | 0x80000000u;
+    }
+    if (!weak && shared_held_[*id - 1].writing && out_ != nullptr)
+      throw std::invalid_argument("revenant: a std::shared_ptr<" + std::string(type()) +
+                                  "> refers back to an object that holds it (a cycle of strong std::shared_ptrs, "
+                                  "which could never be freed and which no snapshot reader accepts); tie the cycle "
+                                  "through a revenant::cell or a std::weak_ptr");
+    return *id;
   }
+  // The contents of shared object id (a new id register_shared returned) are written.
+  void shared_written(std::uint32_t id) noexcept { shared_held_[(id & ~0x80000000u) - 1].writing = false; }
+  std::uint32_t registerSharedPointer(const std::shared_ptr<const void>&) = delete;
+
+  // Set while a std::weak_ptr is written: the pointer saver takes it (see register_shared).
+  bool take_weak() noexcept { return std::exchange(weak_next_, false); }
+  void expect_weak(bool weak) noexcept { weak_next_ = weak; }
 
   // Writes a reference to node (0 for null); a node seen for the first time gets the next id
   // and, if it is a closure, its function-table index.
@@ -184,7 +201,12 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   graph_tracer* tracer_;
   std::uint32_t current_node_ = 0;                 // whose contents are being written (tracing only)
   pointer_map<std::uint32_t> shared_ids_;          // Cereal shared-pointer object -> id
-  small_vector<std::shared_ptr<const void>, 4> shared_held_;
+  struct held_shared {
+    std::shared_ptr<const void> object;
+    bool writing = false;  // its contents are being written
+  };
+  small_vector<held_shared, 4> shared_held_;       // in id order (id = index + 1)
+  bool weak_next_ = false;
 };
 
 // Reads a payload. Every read is bounds-checked; every failure throws snapshot_error with the
@@ -249,24 +271,58 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   std::size_t offset() const noexcept { return base_ + pos_; }
   std::size_t position() const noexcept { return pos_; }
 
-  // Cereal's shared-pointer ids while reading, kept here instead of in InputArchive's hash map
-  // (Cereal's pointer loaders call these on the archive's own type, so they hide the base
-  // class's). Writers number objects 1, 2, ...: the first few live inline, others in a map,
-  // which also takes any id a forged payload makes up.
-  void registerSharedPointer(std::uint32_t id, std::shared_ptr<void> object) {
-    const std::uint32_t key = id & ~0x80000000u;
-    if (key >= 1 && key <= shared_inline_.size())
-      shared_inline_[key - 1] = std::move(object);
+  // Cereal's shared-pointer ids while reading (docs/format.md, 4.2), kept here instead of in
+  // InputArchive's hash map. revenant's pointer loaders (below) replace Cereal's for this archive
+  // and call these; Cereal's registerSharedPointer and getSharedPointer are deleted here, so no
+  // loader can bypass them. Every object is recorded with its type; a back-reference is accepted
+  // only to an object of exactly the type the reader expects, and, unless it is a std::weak_ptr's,
+  // only once that object's load has finished (a strong one would close a cycle of
+  // std::shared_ptrs that nothing could free). Writers number objects 1, 2, ...: those are kept
+  // in a vector, and any other fresh id a forged payload makes up in a map. at is the offset of
+  // the id, for errors.
+
+  // Records object (of type T) under new id (without its top bit); its load is in progress until
+  // shared_loaded(id).
+  template <class T>
+  void define_shared(std::size_t at, std::uint32_t id, std::shared_ptr<T> object) {
+    shared_slot slot{std::move(object), &shared_type_of<T>, true};
+    if (id == 0) fail_at(at, snapshot_errc::bad_reference, "shared pointer id 0 is reserved for null");
+    if (id <= shared_dense_.size() || (!shared_more_.empty() && shared_more_.count(id) != 0))
+      fail_at(at, snapshot_errc::bad_reference, "shared pointer id " + std::to_string(id) + " is defined twice");
+    if (id == shared_dense_.size() + 1)
+      shared_dense_.push_back(std::move(slot));
     else
-      shared_more_[key] = std::move(object);
+      shared_more_.emplace(id, std::move(slot));
   }
-  std::shared_ptr<void> getSharedPointer(std::uint32_t id) {
+  void shared_loaded(std::uint32_t id) noexcept {
+    if (shared_slot* slot = find_shared(id)) slot->loading = false;
+  }
+  // The object back-reference id names, which must be a T (and loaded, unless weak).
+  template <class T>
+  std::shared_ptr<T> shared_back_reference(std::size_t at, std::uint32_t id, bool weak) {
     if (id == 0) return nullptr;
-    if (id <= shared_inline_.size() && shared_inline_[id - 1]) return shared_inline_[id - 1];
-    if (auto it = shared_more_.find(id); it != shared_more_.end()) return it->second;
-    throw cereal::Exception("unknown shared pointer id " + std::to_string(id) +
-                            ": no object with that id was read before it");
+    const shared_slot* slot = find_shared(id);
+    if (slot == nullptr)
+      fail_at(at, snapshot_errc::bad_reference, "unknown shared pointer id " + std::to_string(id) +
+                                                    ": no object with that id was read before it");
+    if (slot->type != &shared_type_of<T>)
+      fail_at(at, snapshot_errc::signature_mismatch,
+              "shared pointer id " + std::to_string(id) + " names an object of type " +
+                  std::string(slot->type->name()) + ", expected " + std::string(type_name<T>()));
+    if (slot->loading && !weak)
+      fail_at(at, snapshot_errc::bad_reference,
+              "shared pointer id " + std::to_string(id) + " refers back to an object of type " +
+                  std::string(type_name<T>()) +
+                  " whose load has not finished: a std::shared_ptr to it would close a cycle that could never be "
+                  "freed (only a std::weak_ptr may refer back to an object being loaded)");
+    return std::static_pointer_cast<T>(slot->object);
   }
+  void registerSharedPointer(std::uint32_t, std::shared_ptr<void>) = delete;
+  std::shared_ptr<void> getSharedPointer(std::uint32_t) = delete;
+
+  // Set while a std::weak_ptr is read: the pointer loader takes it (see shared_back_reference).
+  bool take_weak() noexcept { return std::exchange(weak_next_, false); }
+  void expect_weak(bool weak) noexcept { weak_next_ = weak; }
 
   // Reads a node reference written by graph_output_archive::save_node. Node is the expected
   // node class; Node::create_for_load(*this) makes an empty one when the reference is new.
@@ -315,8 +371,26 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   std::size_t filled_ = 0;
   small_vector<const function_entry*, 8> functions_;
   bool finished_ = false;
-  std::array<std::shared_ptr<void>, 4> shared_inline_;  // Cereal shared-pointer ids 1 to 4
-  std::unordered_map<std::uint32_t, std::shared_ptr<void>> shared_more_;
+  // The type of a Cereal shared object: one constant per type, whose address is its identity.
+  struct shared_type {
+    std::string_view (*name)() noexcept;
+  };
+  template <class T>
+  static constexpr shared_type shared_type_of{&type_name<T>};
+  struct shared_slot {
+    std::shared_ptr<void> object;
+    const shared_type* type = nullptr;
+    bool loading = false;  // its contents are being read
+  };
+  shared_slot* find_shared(std::uint32_t id) noexcept {
+    if (id != 0 && id <= shared_dense_.size()) return &shared_dense_[id - 1];
+    if (shared_more_.empty()) return nullptr;
+    auto it = shared_more_.find(id);
+    return it == shared_more_.end() ? nullptr : &it->second;
+  }
+  small_vector<shared_slot, 4> shared_dense_;                  // ids 1, 2, ... as writers number them
+  std::unordered_map<std::uint32_t, shared_slot> shared_more_;  // any other id
+  bool weak_next_ = false;
 };
 
 // ---- Cereal hooks: primitives, names, sizes, raw data --------------------------------------
@@ -357,24 +431,110 @@ void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::SizeTag<T>& t) {
   t.size = static_cast<std::remove_reference_t<T>>(ar.read_length());
 }
 
-// Cereal's std::shared_ptr encoding (docs/format.md, 4.2), read for a default-constructible type
-// without load_and_construct: the object and its control block in one allocation, where
-// Cereal's own loader makes two. Overload resolution prefers this to Cereal's (it is more
-// specialized); everything else about pointers stays Cereal's.
+// Cereal's std::shared_ptr and std::weak_ptr encoding (docs/format.md, 4.2), by revenant's own
+// saver and loader for every T, in place of Cereal's (overload resolution prefers these: they are
+// more specialized). They write and read the same bytes as Cereal's, but keep the archives' books
+// on every object (see graph_input_archive::define_shared): a back-reference is loaded only if it
+// names an object of the type the reader expects, and a strong one only if that object's load is
+// complete. A polymorphic pointer ends here too, for its concrete type.
 template <class T>
-  requires(std::is_default_constructible_v<std::remove_const_t<T>> &&
-           !cereal::traits::has_load_and_construct<T, graph_input_archive>::value)
+void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar,
+                               const cereal::memory_detail::PtrWrapper<const std::shared_ptr<T>&>& wrapper) {
+  const std::uint32_t id = ar.register_shared(wrapper.ptr, ar.take_weak(), &type_name<std::remove_const_t<T>>);
+  ar(cereal::make_nvp("id", id));
+  if ((id & 0x80000000u) != 0) {
+    ar(cereal::make_nvp("data", *wrapper.ptr));
+    ar.shared_written(id);
+  }
+}
+
+template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::memory_detail::PtrWrapper<std::shared_ptr<T>&>& wrapper) {
+  using object_type = std::remove_const_t<T>;
+  const bool weak = ar.take_weak();
+  const std::size_t at = ar.position();
   std::uint32_t id;
   ar(cereal::make_nvp("id", id));
   if ((id & 0x80000000u) == 0) {
-    wrapper.ptr = std::static_pointer_cast<T>(ar.getSharedPointer(id));
+    wrapper.ptr = ar.shared_back_reference<object_type>(at, id, weak);
     return;
   }
-  auto object = std::make_shared<std::remove_const_t<T>>();
-  ar.registerSharedPointer(id, object);
-  ar(cereal::make_nvp("data", *object));
-  wrapper.ptr = std::move(object);
+  id &= ~0x80000000u;
+  if constexpr (cereal::traits::has_load_and_construct<T, graph_input_archive>::value) {
+    // The user's load_and_construct builds the object in raw storage, registered first so that
+    // back-references met meanwhile resolve to it. The object is destroyed if, and as soon as,
+    // it was constructed — also when the load throws after constructing it (Cereal's own loader
+    // then leaks what the object owns).
+    using storage = std::aligned_storage_t<sizeof(object_type), alignof(object_type)>;
+    auto built = std::make_shared<bool>(false);
+    std::shared_ptr<object_type> object(reinterpret_cast<object_type*>(new storage()), [built](object_type* p) {
+      if (*built) p->~object_type();
+      delete reinterpret_cast<storage*>(p);
+    });
+    ar.define_shared(at, id, object);
+    if constexpr (cereal::traits::has_shared_from_this<object_type>::value) {
+      cereal::memory_detail::EnableSharedStateHelper<object_type> state(object.get());
+      cereal::memory_detail::LoadAndConstructLoadWrapper<graph_input_archive, object_type> construct(
+          object.get(), [&state, &built] {
+            state.restore();
+            *built = true;
+          });
+      ar(cereal::make_nvp("data", construct));
+    } else {
+      cereal::memory_detail::LoadAndConstructLoadWrapper<graph_input_archive, object_type> construct(
+          object.get(), [&built] { *built = true; });
+      ar(cereal::make_nvp("data", construct));
+    }
+    if (!*built) ar.fail(snapshot_errc::malformed, "a load_and_construct function returned without constructing");
+    ar.shared_loaded(id);
+    wrapper.ptr = std::move(object);
+  } else {
+    // The object and its control block in one allocation where it can be (Cereal's own loader
+    // makes two); a type only cereal::access may construct is built the way Cereal builds it.
+    std::shared_ptr<object_type> object;
+    if constexpr (std::is_default_constructible_v<object_type>)
+      object = std::make_shared<object_type>();
+    else
+      object.reset(cereal::detail::Construct<object_type, graph_input_archive>::load_andor_construct());
+    ar.define_shared(at, id, object);
+    ar(cereal::make_nvp("data", *object));
+    ar.shared_loaded(id);
+    wrapper.ptr = std::move(object);
+  }
+}
+
+// A std::weak_ptr is a std::shared_ptr on disk; the pointer saver and loader are told it is weak,
+// since a weak reference back to an object whose contents are still being written or read is
+// legitimate (it makes no cycle of ownership). Same calls as Cereal's, so the same bytes.
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const std::weak_ptr<T>& ptr) {
+  const std::shared_ptr<T> object = ptr.lock();
+  ar.expect_weak(true);
+  struct reset {
+    graph_output_archive& ar;
+    ~reset() { ar.expect_weak(false); }
+  } guard{ar};
+  if constexpr (std::is_polymorphic_v<T>)
+    ar(cereal::make_nvp("locked_ptr", object));
+  else
+    ar(cereal::make_nvp("ptr_wrapper", cereal::memory_detail::make_ptr_wrapper(object)));
+}
+
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, std::weak_ptr<T>& ptr) {
+  std::shared_ptr<T> object;
+  {
+    ar.expect_weak(true);
+    struct reset {
+      graph_input_archive& ar;
+      ~reset() { ar.expect_weak(false); }
+    } guard{ar};
+    if constexpr (std::is_polymorphic_v<T>)
+      ar(cereal::make_nvp("locked_ptr", object));
+    else
+      ar(cereal::make_nvp("ptr_wrapper", cereal::memory_detail::make_ptr_wrapper(object)));
+  }
+  ptr = object;
 }
 
 template <class T>

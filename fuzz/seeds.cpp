@@ -1,0 +1,213 @@
+// Writes the fuzz targets' seed corpus: real encodings, made by the library's own encoders from
+// values of every shape the decoders meet (actors with timers, asks and cycles; closure graphs;
+// envelopes of every registered message type; records; mailbox keys).
+//
+//   revenant_fuzz_seeds <dir>    writes <dir>/<target>/<seed> for every target
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "fuzz/registrations.hpp"
+#include "storage/store.hpp"
+
+namespace {
+
+using namespace revenant;
+namespace fs = std::filesystem;
+using runtime_internal::actor_image;
+
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
+}
+// A snapshot (or envelope) seed, in both of fuzz::as_snapshot's forms.
+void write_framed(const fs::path& dir, const std::string& name, const std::string& snapshot) {
+  const auto forms = fuzz::framed_seeds(snapshot);
+  write(dir, name + "-payload", forms[0]);
+  write(dir, name + "-stored", forms[1]);
+}
+
+actor_ref stand_in(std::string name) { return actor_ref(std::make_shared<fuzz::stand_in_actor>(1, std::move(name))); }
+
+std::int64_t ns_from_now(std::chrono::nanoseconds d) {
+  return (std::chrono::system_clock::now() + d).time_since_epoch() / std::chrono::nanoseconds(1);
+}
+
+// The two-state machine of fuzz/registrations.hpp, in its even state; also returns the tally and
+// the cell that leads back to the even state.
+struct machine {
+  behavior even;
+  fuzz::tally_ptr tally;
+  fuzz::behavior_slot to_even;
+};
+machine make_machine() {
+  machine m;
+  m.tally = std::make_shared<fuzz::tally>();
+  m.tally->total = 42;
+  m.tally->log = {"opened", "deposit 42"};
+  m.to_even = make_cell<behavior>();
+  auto to_odd = make_cell<behavior>();
+  m.even = fuzz::even_fn.bind(m.tally, to_odd);
+  m.to_even.set(m.even);
+  to_odd.set(fuzz::odd_fn.bind(m.tally, m.to_even));
+  return m;
+}
+
+// Images as a durable actor writes them: the machine alone; the machine with asks outstanding
+// (continuations sharing its state and closing cycles into it), timers (one delivering a plain
+// message, one a closure) and a restart snapshot; and an actor with no behavior left.
+std::vector<std::pair<std::string, actor_image>> make_images() {
+  std::vector<std::pair<std::string, actor_image>> images;
+  {
+    actor_image plain;
+    plain.current = make_machine().even;
+    images.emplace_back("machine", std::move(plain));
+  }
+  {
+    const machine m = make_machine();
+    actor_image busy;
+    busy.current = m.even;
+    busy.policy = static_cast<std::uint8_t>(restart_policy::restart);
+    busy.max_restarts = 3;
+    busy.window_ms = 1000;
+    busy.capacity = 64;
+    const machine fresh = make_machine();
+    busy.initial = encode_snapshot(fresh.even);
+    release(fresh.even);
+    busy.last_request = 2;
+    busy.pending.push_back({1, ns_from_now(std::chrono::seconds(5)),
+                            fuzz::got_answer_fn.bind(m.tally, m.to_even, reply_address{stand_in("teller"), 7})});
+    busy.pending.push_back({2, ns_from_now(std::chrono::hours(1)),
+                            fuzz::got_answer_fn.bind(m.tally, m.to_even, reply_address{})});
+    busy.last_timer = 2;
+    busy.timers.push_back({1, ns_from_now(std::chrono::milliseconds(50)), 0,
+                           encode_envelope(*make_message<test::add>(test::add{5}), "busy")});
+    busy.timers.push_back({2, ns_from_now(std::chrono::seconds(1)), 1'000'000'000,
+                           encode_envelope(*make_message<detail::timer_action>(
+                                               detail::timer_action{fuzz::tick_fn.bind(m.tally)}),
+                                           "busy")});
+    images.emplace_back("busy", std::move(busy));
+  }
+  images.emplace_back("stopped", actor_image{});
+  return images;
+}
+
+fuzz::graph_root make_graph() {
+  fuzz::graph_root g;
+  g.f3 = test::f1("hello");
+  g.g2 = test::g1();
+  g.parity = test::make_parity();
+  g.light = test::make_traffic_light();
+  g.deposit = test::deposit_fn.bind(std::make_shared<test::account>(test::account{100}));
+  g.tree = std::make_shared<fuzz::family>();
+  g.tree->v = 1;
+  for (std::int32_t i = 2; i <= 3; ++i) {
+    auto kid = std::make_shared<fuzz::family>();
+    kid->v = i;
+    kid->parent = g.tree;
+    g.tree->kids.push_back(kid);
+  }
+  auto sq = std::make_shared<fuzz::square>();
+  sq->side = 3;
+  auto st = std::make_shared<fuzz::strip>();
+  st->length = 12;
+  st->label = "strip";
+  g.shapes = {sq, st, sq};
+  g.favourite = st;
+  g.made = std::make_shared<fuzz::built>(9);
+  g.table = {{"count", std::int64_t{3}}, {"name", std::string("graph")}, {"weight", std::optional<double>(2.5)}};
+  return g;
+}
+
+// One envelope of every registered message type, some of them asks or replies.
+std::vector<std::pair<std::string, std::string>> make_envelopes() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](std::string name, message_ptr m, std::string_view sender, std::uint64_t request = 0,
+                 std::uint64_t response = 0) {
+    message_access::request_id(*m) = request;
+    message_access::response_to(*m) = response;
+    out.emplace_back(std::move(name), encode_envelope(*m, sender));
+    fuzz::release_message(*m);
+  };
+  add("add", make_message<test::add>(test::add{-7}), "teller");
+  add("get", make_message<test::get>(), "", 3);
+  add("value_is", make_message<test::value_is>(test::value_is{99}), "account/1", 0, 3);
+  add("quit", make_message<test::quit>(), "");
+  fuzz::note n;
+  n.text = "note";
+  n.numbers = {1, -2, 3};
+  n.weight = 0.5;
+  n.counts = {{"a", 1}, {"b", 2}};
+  n.flags = {true, false, true};
+  add("note", make_message<fuzz::note>(std::move(n)), "teller");
+  {
+    // A slot holding a behavior that captures the slot: a cycle inside a message.
+    fuzz::callback c;
+    c.account = std::make_shared<test::account>(test::account{5});
+    c.weak = c.account;
+    c.deposit = test::deposit_fn.bind(c.account);
+    c.slot = make_cell<behavior>();
+    c.slot.set(fuzz::odd_fn.bind(std::make_shared<fuzz::tally>(), c.slot));
+    add("callback", make_message<fuzz::callback>(std::move(c)), "teller", 4);
+  }
+  add("routed", make_message<fuzz::routed>(fuzz::routed{reply_address{stand_in("teller"), 11},
+                                                         {stand_in("a"), actor_ref(), stand_in("b/c")},
+                                                         std::string("tag")}),
+      "router");
+  add("ask_error", make_message<ask_error>(ask_error{ask_errc::timeout}), "", 0, 9);
+  add("down", make_message<down>(down{"child", exit_reason::failed, "boom"}), "child");
+  add("timer_action", make_message<detail::timer_action>(detail::timer_action{fuzz::tick_fn.bind(std::make_shared<fuzz::tally>())}), "self");
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: revenant_fuzz_seeds <dir>\n";
+    return 64;
+  }
+  const fs::path root = argv[1];
+  try {
+    std::size_t count = 0;
+    for (auto& [name, image] : make_images()) {
+      const std::string snapshot = encode_snapshot(image);
+      write_framed(root / "image_fuzzer", name, snapshot);
+      actor_record_info info;
+      info.behavior = std::string(image.current.function_name());
+      info.pending_asks = static_cast<std::uint32_t>(image.pending.size());
+      info.timers = static_cast<std::uint32_t>(image.timers.size());
+      info.steps = 17;
+      const std::string record = encode_actor_record(info, snapshot);
+      write(root / "actor_record_fuzzer", name + "-stored", '\0' + record);
+      write(root / "actor_record_fuzzer", name + "-resealed", '\3' + record);
+      release(image);
+      count += 4;
+    }
+    {
+      const fuzz::graph_root graph = make_graph();
+      write_framed(root / "closure_graph_fuzzer", "graph", encode_snapshot(graph));
+      release(graph);
+      write_framed(root / "closure_graph_fuzzer", "empty", encode_snapshot(fuzz::graph_root{}));
+      count += 4;
+    }
+    for (const auto& [name, envelope] : make_envelopes()) {
+      write_framed(root / "envelope_fuzzer", name, envelope);
+      count += 2;
+    }
+    const std::pair<const char*, std::uint64_t> keys[] = {
+        {"account/42", 1}, {"a", 256}, {"bank/teller", std::uint64_t{1} << 40}, {"x", ~std::uint64_t{0}}};
+    for (const auto& [actor, seq] : keys) {
+      write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), store::mailbox_key(actor, seq));
+      ++count;
+    }
+    std::cout << "revenant_fuzz_seeds: " << count << " seeds in " << root.string() << '\n';
+  } catch (const std::exception& e) {
+    std::cerr << "revenant_fuzz_seeds: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
