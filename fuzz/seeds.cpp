@@ -3,10 +3,13 @@
 // envelopes of every registered message type; records; mailbox keys).
 //
 //   revenant_fuzz_seeds <dir>    writes <dir>/<target>/<seed> for every target
+#include <rocksdb/write_batch.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "fuzz/registrations.hpp"
 #include "storage/store.hpp"
@@ -203,6 +206,31 @@ int main(int argc, char** argv) {
     for (const auto& [actor, seq] : keys) {
       write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), store::mailbox_key(actor, seq));
       ++count;
+    }
+    {
+      // Real write-ahead logs: a store given a few batches, closed, its log copied (as stored,
+      // and as well-formed batches for the writer mode of wal_fuzzer).
+      const fs::path scratch = root / "wal_fuzzer.store";
+      fs::remove_all(scratch);
+      {
+        store db(scratch.string());
+        for (int i = 0; i < 40; ++i) {
+          rocksdb::WriteBatch batch;
+          batch.Put(db.actors(), "actor/" + std::to_string(i), std::string(static_cast<std::size_t>(i) * 300, 'r'));
+          batch.Delete(db.mailbox(), store::mailbox_key("actor/" + std::to_string(i), 7));
+          db.write(batch, false);
+        }
+      }
+      for (const auto& entry : fs::directory_iterator(scratch))
+        if (entry.path().extension() == ".log" && fs::file_size(entry.path()) > 0) {
+          std::ifstream in(entry.path(), std::ios::binary);
+          const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          write(root / "wal_fuzzer", "log-" + entry.path().stem().string(), '\0' + bytes);
+          ++count;
+        }
+      write(root / "wal_fuzzer", "batches", std::string("\1\x05\xff\x40\x80\x01", 6));
+      ++count;
+      fs::remove_all(scratch);
     }
     std::cout << "revenant_fuzz_seeds: " << count << " seeds in " << root.string() << '\n';
   } catch (const std::exception& e) {
