@@ -92,9 +92,9 @@ struct dead_letter {
 
 // What happens to queued messages when the system shuts down.
 enum class shutdown_policy : std::uint8_t {
-  drain = 1,  // keep running until no actor has a message or an armed timer left (or the
-              // deadline passes), then stop. An actor's ask clock counts as armed until the
-              // deadline of its last ask, even once that ask is answered.
+  drain = 1,  // keep running until no actor has a message, an armed timer or a pending ask
+              // left (or the deadline passes), then stop. A pending ask counts until it is
+              // answered or times out; an answered ask does not keep the system running.
   drop = 2,   // stop now; queued messages become dead letters
 };
 

@@ -442,6 +442,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     x.deadlines.emplace(deadline, id);
     // The clock only ever waits for the earliest deadline; later ones cost no Asio call.
     if (!x.clock_armed || deadline < x.clock_deadline) arm_ask_clock(deadline);
+    if (!x.ask_hold) x.ask_hold.emplace(system_->io->get_executor());
     send(to, std::move(m));
   }
 
@@ -492,6 +493,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::optional<asio::steady_timer> ask_clock;  // one per actor, set for the earliest deadline
     std::chrono::steady_clock::time_point clock_deadline{};
     bool clock_armed = false;
+    // What keeps the io_context running for this actor's asks: held while any ask is pending,
+    // released once none is (the clock's own wait never counts: see arm_ask_clock). So an
+    // answered ask does not hold a draining shutdown until its deadline.
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> ask_hold;
     // Supervision other than the default (stop on the first failure).
     std::optional<supervision> supervised;
     std::string initial;                                      // snapshot, for restart_policy::restart
@@ -514,19 +519,53 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     };
   }
 
+  // The ask clock's wait handler: signal_on_expiry(ask_check), for a wait that arm_ask_clock
+  // took out of the io_context's work count. Whether it runs (expired or cancelled), it first
+  // gives that unit back, since Asio takes one away when a handler returns.
+  auto ask_clock_handler() {
+    return [weak = weak_from_this(), work = system_->io->get_executor()](const asio::error_code& error) {
+      work.on_work_started();
+      if (error) return;
+      if (auto self = weak.lock()) {
+        message_ptr m = make_message<ask_check>();
+        sender_of(*m) = self;
+        self->enqueue(std::move(m));
+      }
+    };
+  }
+
   extras& more() {
     if (!extras_) extras_ = std::make_unique<extras>();
     return *extras_;
   }
 
+  // Arms the clock for deadline. It stays armed when its asks are answered (re-arming per ask
+  // would cost a timer-queue update, often a system call, on the ask path), so its wait must
+  // not keep the io_context running: Asio counts a pending wait as one unit of outstanding
+  // work, and this gives that unit back at once (ask_clock_handler takes it again before
+  // Asio releases it). What keeps the system running for a pending ask is ask_hold.
+  // The count cannot reach zero here: the caller runs in a handler (which is counted work
+  // itself) or before the workers start, while the system's own work guard is held.
   void arm_ask_clock(std::chrono::steady_clock::time_point deadline) {
     extras& x = *extras_;
     if (!x.ask_clock) x.ask_clock.emplace(*system_->io);
     x.ask_clock->expires_at(deadline);  // cancels an earlier wait, whose handler then does nothing
-    x.ask_clock->async_wait(signal_on_expiry(ask_check{}));
+    x.ask_clock->async_wait(ask_clock_handler());
+    system_->io->get_executor().on_work_finished();
     x.clock_deadline = deadline;
     x.clock_armed = true;
   }
+
+  // Once no ask is pending, this actor no longer keeps the io_context running.
+  void release_ask_hold_if_idle() noexcept {
+    if (extras_ && extras_->pending.empty()) extras_->ask_hold.reset();
+  }
+  // Calls release_ask_hold_if_idle() when it goes out of scope (after a continuation, which
+  // may ask again and so keep the hold, has run or thrown).
+  struct ask_hold_check {
+    actor_cell& cell;
+    ~ask_hold_check() { cell.release_ask_hold_if_idle(); }
+  };
 
   void drop_answered_deadlines() {
     extras& x = *extras_;
@@ -541,6 +580,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     continuation then = std::move(it->second.then);
     extras_->pending.erase(it);
     drop_answered_deadlines();
+    ask_hold_check check{*this};
     then(*this, m);
   }
 
@@ -561,6 +601,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     }
     drop_answered_deadlines();
     if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+    ask_hold_check check{*this};
     const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
     for (auto& then : expired) then(*this, *error);
   }
@@ -656,6 +697,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<continuation> waiting = take_pending();
     extras_->deadlines = {};
     extras_->timers.clear();
+    extras_->ask_hold.reset();
     release(std::tuple{behavior_, waiting});
     behavior_ = std::move(fresh);
   }
@@ -802,7 +844,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         x.pending.emplace(p.request, pending_ask{std::move(p.then), deadline});
         x.deadlines.emplace(deadline, p.request);
       }
-      if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+      if (!x.deadlines.empty()) {
+        arm_ask_clock(x.deadlines.top().first);
+        x.ask_hold.emplace(system_->io->get_executor());
+      }
       system_->recovered.continuations.fetch_add(image.pending.size(), std::memory_order_relaxed);
       const std::string subject = "timer payload of actor \"" + name() + "\"";
       for (auto& t : image.timers) {
