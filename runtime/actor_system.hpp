@@ -1,7 +1,8 @@
 // The actor system: owns the worker threads (an Asio io_context) and every actor spawned in it.
 //
 // Thread-safety: every member function may be called from any thread, including from inside
-// behaviors, except shutdown() and the destructor, which must not be called from a behavior.
+// behaviors, except shutdown(), lift_quarantine() and the destructor, which must not be called
+// from a behavior.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -17,6 +19,7 @@
 
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
+#include "runtime/errors.hpp"
 #include "storage/snapshot.hpp"
 
 namespace revenant {
@@ -69,10 +72,14 @@ struct recovery_report {
   std::uint64_t quarantined = 0;             // actors whose records could not be rebuilt
 };
 
-// A durable actor that is kept out of service, with its record and mailbox left in the store.
+// A durable actor that is kept out of service, with its record and mailbox left in the store
+// (docs/design.md, "Quarantine"). What is stored is read when the value is made.
 struct quarantined_actor {
   std::string name;
-  std::string reason;  // the decode error (naming the actor), or why its behavior failed
+  std::string reason;                 // the decode error (naming the actor), or why its behavior failed
+  bool record_stored = false;         // its record is in the store: lift_quarantine rebuilds it from there
+  std::uint64_t mailbox_entries = 0;  // messages kept in its mailbox: handled first once lifted
+  std::uint64_t journal_entries = 0;  // steps kept in its journal (snapshot_every > 1): replayed once lifted
 };
 
 // Why a message could not be delivered.
@@ -81,6 +88,7 @@ enum class dead_letter_reason : std::uint8_t {
   no_recipient = 2, // sent to an empty actor_ref (e.g. a reply to a message from outside)
   shutdown = 3,     // the system was shutting down
   mailbox_full = 4, // the recipient's mailbox was at its capacity (supervision::mailbox_capacity)
+  discarded = 5,    // kept in a quarantined actor's mailbox, then discarded (discard_quarantined)
 };
 
 // A message that reached no behavior. Valid only during the dead-letter handler's call.
@@ -117,22 +125,25 @@ class actor_system {
   // std::logic_error after shutdown.
   actor_ref spawn(std::string name, behavior initial, supervision policy = {});
   // The running actor with this name, or an empty reference. A durable actor that is in the
-  // store but not yet active is activated (rebuilt on its first message).
+  // store but not yet active is activated (rebuilt on its first message). A quarantined actor
+  // is not running: its reference is empty too (quarantine_of tells that case apart).
   actor_ref find(std::string_view name) const;
 
   // Starts a durable actor: its behavior graph, pending continuations, timers and mailbox are
   // checkpointed into the store with every step (docs/design.md, "Durability"), and it lives
   // until it stops, across process restarts. Returns once its first record is committed.
   // Throws std::logic_error without a store or after shutdown; std::invalid_argument if the
-  // name is empty, holds a zero byte, or is taken (running or stored); whatever encoding the
-  // behavior throws (every captured type must be serializable).
+  // name is empty, holds a zero byte, or is taken (running or stored), actor_quarantined (an
+  // invalid_argument) if it is quarantined; whatever encoding the behavior throws (every
+  // captured type must be serializable).
   actor_ref spawn_durable(std::string name, behavior initial, supervision policy = {});
 
   // Sends value to the actor named name from outside the system. For a durable actor the
   // future is ready once the message is committed (it will then be handled even if the process
   // dies); for a transient one, once it is queued. The future holds std::invalid_argument if no
-  // such actor exists, std::logic_error if T is not a registered message type (durable
-  // recipients only) or the system is shut down, store_error if the commit failed.
+  // such actor exists, actor_quarantined if it is quarantined, std::logic_error if T is not a
+  // registered message type (durable recipients only) or the system is shut down, store_error
+  // if the commit failed.
   template <class T>
   std::future<void> send(std::string_view name, T&& value) {
     return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
@@ -141,8 +152,29 @@ class actor_system {
   // Blocks until every step and message submitted to the store so far is committed.
   // Throws store_error if a commit failed. No-op without a store.
   void sync();
-  // Durable actors kept out of service (this run's and earlier runs').
+  // Durable actors kept out of service (this run's and earlier runs'), by name.
   std::vector<quarantined_actor> quarantined() const;
+  // The quarantine of the actor named name, if it is quarantined (else nothing: it is running,
+  // stored, or does not exist). Throws store_error if the store cannot be read.
+  std::optional<quarantined_actor> quarantine_of(std::string_view name) const;
+  // Puts a quarantined actor back in service, once what made it fail is fixed: commits the
+  // removal of its quarantine entry, rebuilds it from its record (replaying its journal) and
+  // has it handle the messages its mailbox kept, oldest first, before anything sent later.
+  // Returns once it has handled them and committed that step. If it fails again (its record
+  // or a kept message still cannot be decoded, or its behavior fails for good on a kept
+  // message), it is quarantined again, and this throws actor_quarantined with the new reason.
+  // References taken before the quarantine still name the old incarnation (their messages
+  // are dead letters): find() it again. Crash-safe: killed at any instant, the store is as
+  // before the call (quarantined) or after it (in service, its kept messages not yet handled
+  // or handled exactly once). Throws std::invalid_argument if name is not quarantined,
+  // std::logic_error without a store or after shutdown, store_error if the commit failed.
+  actor_ref lift_quarantine(std::string_view name);
+  // Removes a quarantined actor for good: its record, mailbox, journal, wake and quarantine
+  // entries are erased in one commit (a crash leaves all of them or none). Its kept messages
+  // become dead letters (reason discarded; one that cannot be decoded is counted, not shown to
+  // the handler). Returns how many there were. Its name is free again once this returns.
+  // Throws as lift_quarantine does.
+  std::uint64_t discard_quarantined(std::string_view name);
   // What recovery has done so far.
   recovery_report recovery() const;
 

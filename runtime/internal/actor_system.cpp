@@ -48,11 +48,14 @@ const message_type<timer_fired> timer_fired_type{"revenant.timer_fired"};
 struct ask_check {};
 // Sent at open to a durable actor that has timers or asks waiting: it activates (re-arming them).
 struct wake_up {};
+// Queued behind the messages a lifted quarantine kept: once the actor reaches it and commits,
+// lift_quarantine() returns.
+struct lift_probe {};
 
 // The runtime's own signals to an actor: never refused by a mailbox bound, never counted in it,
 // never shown as dead letters, never written to a durable mailbox.
 bool is_runtime_signal(const message& m) noexcept {
-  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>();
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>();
 }
 
 // Wall-clock nanoseconds since the epoch: what a durable deadline is stored as, since a steady
@@ -136,6 +139,8 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::optional<store> db;
   std::unique_ptr<committer> commits;
   std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
+  // Quarantined names a lift_quarantine or discard_quarantined is working on. Guarded by mutex.
+  std::unordered_set<std::string> quarantine_busy;
   // Durable actors that stopped and whose erasure is not committed yet: their records are still
   // in the store, but they must not be brought back. Guarded by mutex.
   std::unordered_set<std::string> erasing;
@@ -146,7 +151,8 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   void recover();
   void recover_all();
   // Keeps name out of service with its record and mailbox as they are; reason is stored.
-  void quarantine(const std::string& name, const std::string& reason);
+  // on_commit runs once that is committed.
+  void quarantine(const std::string& name, const std::string& reason, std::function<void()> on_commit = {});
   // Queues a step for commit; returns its last sequence number, or nothing once the store is
   // closed (after shutdown).
   std::optional<std::uint64_t> submit(step s);
@@ -160,6 +166,21 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
                   const std::shared_ptr<detail::actor_base>& parent);
   void forget(const actor_cell& cell);
   void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
+
+  // Why name resolves to no actor: actor_quarantined if it is quarantined, else
+  // std::invalid_argument ("no actor named").
+  std::exception_ptr no_actor(const std::string& name) const;
+  // What the store holds of a quarantined actor.
+  quarantined_actor describe_quarantined(const std::string& name, const std::string& reason) const;
+  // The mailbox (or journal) entries of actor, in sequence order: raw key seq and envelope.
+  std::vector<std::pair<std::uint64_t, std::string>> stored_entries(rocksdb::ColumnFamilyHandle* family,
+                                                                    const std::string& actor) const;
+  // Claims name, which must be quarantined, for a lift or a discard: waits until its failed
+  // incarnation (if it failed in this process) has left the table, so that its quarantine step
+  // is submitted before anything the caller submits. Returns the reason. Throws
+  // std::invalid_argument if name is not quarantined or is claimed already, std::logic_error
+  // after shutdown.
+  std::string claim_quarantined(const std::string& name);
 };
 
 namespace {
@@ -177,6 +198,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;          // journal mode: entries of the current step
     std::vector<std::uint64_t> timed_out;   // journal mode: asks the last ask_check timed out
+    bool lift_reached = false;              // this run handled the lift_probe
   };
   // Durable actors only: where the actor stands with the store.
   struct durable_part {
@@ -186,6 +208,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     // Journal mode (snapshot_every > 1).
     bool replaying = false;                 // re-handling journal entries: sends are dropped
     bool journal_stored = false;            // the store may hold journal entries of this actor
+    bool replay_stored_journal = false;     // activation replays the journal (lifted quarantine)
+    // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
+    // if the actor is quarantined again (or the system shuts down) first.
+    std::shared_ptr<std::promise<void>> lift_waiter;
     std::uint32_t since_snapshot = 0;       // journaled steps since the record was written
     std::uint64_t steps = 0;    // records committed, as stored in the record
     std::unique_ptr<run_buffers> buffers;
@@ -319,6 +345,8 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       const bool failed_before = exit_ == exit_reason::failed;
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
+      else if (m->is<lift_probe>())
+        durable_->run().lift_reached = true;
       else if (!m->is<wake_up>())
         handle(*m);
       if (durable_) {
@@ -350,6 +378,12 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       rest = cached;
     }
     if (durable_ && reason != dead_letter_reason::shutdown && !durable_->ended) commit_end(rest);
+    if (durable_ && durable_->lift_waiter) {
+      // Lifted, and shut down before it handled what it kept (a failure answered it above).
+      durable_->lift_waiter->set_exception(std::make_exception_ptr(
+          std::logic_error("revenant: the actor system shut down before \"" + name() + "\" handled its kept messages")));
+      durable_->lift_waiter.reset();
+    }
     if (durable_ && reason == dead_letter_reason::shutdown) {
       // Still in the store: handled by the next process, not dead.
       while (rest != nullptr) {
@@ -800,7 +834,8 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
       }
       take_up(std::move(image), record.steps);
-      if (!system_->journaled.empty() && system_->journaled.contains(given_name())) replay_journal();
+      if (durable_->replay_stored_journal || (!system_->journaled.empty() && system_->journaled.contains(given_name())))
+        replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
@@ -812,13 +847,40 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   // stored, its record and mailbox are left as they are, and it finishes in memory.
   void quarantine_now(const std::string& reason) {
     durable_->ended = true;
-    system_->quarantine(name(), reason);
+    system_->quarantine(name(), reason, lift_failed(reason));
     exit_ = exit_reason::failed;
     more().exit_detail = reason;
     finish(dead_letter_reason::stopped);
   }
 
+  // A lifted quarantine (before anyone can reach this actor): the next run starts with the
+  // kept messages (oldest first), then reports through waiter; replay_journal says whether
+  // the store may hold journal entries to replay.
+  void lift(std::vector<message_ptr> kept, std::shared_ptr<std::promise<void>> waiter) {
+    kept.push_back(make_message<lift_probe>());
+    durable_->lift_waiter = std::move(waiter);
+    durable_->replay_stored_journal = true;
+    message* fifo = nullptr;
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+      next_of(**it) = fifo;
+      fifo = it->release();
+    }
+    cache_ = fifo;  // worker side, but no worker runs this actor before schedule() below
+  }
+  // Keeps pushes from scheduling this actor (they see it as scheduled) until start() does:
+  // called before it is visible.
+  void hold() noexcept { inbox_.store(nullptr, std::memory_order_relaxed); }
+  void start() { system_->schedule(shared_from_this()); }
+
  private:
+  // What the step that quarantines a lifted actor again does once committed: tells the lift.
+  std::function<void()> lift_failed(const std::string& reason) {
+    if (!durable_->lift_waiter) return {};
+    return [waiter = std::exchange(durable_->lift_waiter, nullptr), name = name(), reason] {
+      waiter->set_exception(std::make_exception_ptr(actor_quarantined(name, reason)));
+    };
+  }
+
   void take_up(actor_image image, std::uint64_t steps) {
     durable_->loaded = true;
     durable_->steps = steps;
@@ -877,7 +939,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         response_to_of(*e) = request;
         add_entry(*e);
       }
-    } else if (!m.is<wake_up>()) {
+    } else if (!m.is<wake_up>() && !m.is<lift_probe>()) {
       add_entry(m);
     }
     durable_->run().timed_out.clear();
@@ -941,6 +1003,8 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       s.wake = waiting ? 1 : 0;
       durable_->wake_stored = waiting;
     }
+    if (std::exchange(durable_->run().lift_reached, false) && durable_->lift_waiter)
+      s.on_commit = [waiter = std::exchange(durable_->lift_waiter, nullptr)] { waiter->set_value(); };
     system_->submit(std::move(s));
     return true;
   }
@@ -961,6 +1025,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       durable_->run().outbox.clear();
       durable_->run().journal.clear();
       s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
+      s.on_commit = lift_failed(s.quarantine);
       system_->note_quarantined(name(), s.quarantine);
     } else {
       s.record = step::record_op::erase;
@@ -968,9 +1033,13 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         std::lock_guard lock(system_->mutex);
         system_->erasing.insert(name());
       }
-      s.on_commit = [system = system_, erased = name()] {
-        std::lock_guard lock(system->mutex);
-        system->erasing.erase(erased);
+      // A lifted actor that stops while handling what it kept has handled it.
+      s.on_commit = [system = system_, erased = name(), waiter = std::exchange(durable_->lift_waiter, nullptr)] {
+        {
+          std::lock_guard lock(system->mutex);
+          system->erasing.erase(erased);
+        }
+        if (waiter) waiter->set_value();
       };
       s.outbox.swap(durable_->run().outbox);
       if (durable_->wake_stored) s.wake = 0;
@@ -1100,12 +1169,14 @@ void actor_system::impl::note_quarantined(const std::string& name, const std::st
   quarantine_list[name] = reason;
 }
 
-void actor_system::impl::quarantine(const std::string& name, const std::string& reason) {
+void actor_system::impl::quarantine(const std::string& name, const std::string& reason,
+                                    std::function<void()> on_commit) {
   std::fprintf(stderr, "revenant: actor \"%s\" quarantined: %s\n", name.c_str(), reason.c_str());
   note_quarantined(name, reason);
   step s;
   s.actor = name;
   s.quarantine = reason;
+  s.on_commit = std::move(on_commit);
   submit(std::move(s));
 }
 
@@ -1118,6 +1189,63 @@ void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
   s.actor = name;
   s.consumed.push_back(seq);
   submit(std::move(s));
+}
+
+std::exception_ptr actor_system::impl::no_actor(const std::string& name) const {
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = quarantine_list.find(name); it != quarantine_list.end())
+      return std::make_exception_ptr(actor_quarantined(name, it->second));
+  }
+  return std::make_exception_ptr(std::invalid_argument("revenant: no actor named \"" + name + "\""));
+}
+
+std::vector<std::pair<std::uint64_t, std::string>> actor_system::impl::stored_entries(
+    rocksdb::ColumnFamilyHandle* family, const std::string& actor) const {
+  std::vector<std::pair<std::uint64_t, std::string>> entries;
+  const std::string prefix = actor + std::string(1, '\0');
+  auto it = db->scan(family);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view name;
+    std::uint64_t seq = 0;
+    if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), name, seq))
+      entries.emplace_back(seq, it->value().ToString());
+  }
+  db->check_scan(*it, "the entries of actor \"" + actor + "\"");
+  return entries;
+}
+
+quarantined_actor actor_system::impl::describe_quarantined(const std::string& name, const std::string& reason) const {
+  quarantined_actor q{name, reason};
+  if (!db) return q;
+  q.record_stored = db->get(db->actors(), name).has_value();
+  q.mailbox_entries = stored_entries(db->mailbox(), name).size();
+  q.journal_entries = stored_entries(db->journal(), name).size();
+  return q;
+}
+
+std::string actor_system::impl::claim_quarantined(const std::string& name) {
+  if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
+  for (int waited_ms = 0;; ++waited_ms) {
+    {
+      std::lock_guard lock(mutex);
+      if (shut_down) throw std::logic_error("revenant: the actor system is shut down");
+      auto it = quarantine_list.find(name);
+      if (it == quarantine_list.end())
+        throw std::invalid_argument("revenant: actor \"" + name + "\" is not quarantined");
+      if (quarantine_busy.contains(name))
+        throw std::invalid_argument("revenant: the quarantine of actor \"" + name +
+                                    "\" is being lifted or discarded already");
+      // The incarnation that failed leaves the table only after submitting its quarantine step.
+      if (!named.contains(name)) {
+        quarantine_busy.insert(name);
+        return it->second;
+      }
+    }
+    if (waited_ms == 10'000)
+      throw std::logic_error("revenant: actor \"" + name + "\" is still stopping after its quarantine");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 namespace {
@@ -1443,8 +1571,9 @@ actor_ref actor_system::spawn_durable(std::string name, behavior initial, superv
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-    if (impl_->named.contains(name) || impl_->quarantine_list.contains(name) || impl_->erasing.contains(name) ||
-        impl_->db->get(impl_->db->actors(), name))
+    if (auto q = impl_->quarantine_list.find(name); q != impl_->quarantine_list.end())
+      throw actor_quarantined(name, q->second);
+    if (impl_->named.contains(name) || impl_->erasing.contains(name) || impl_->db->get(impl_->db->actors(), name))
       throw std::invalid_argument("revenant: a durable actor named \"" + name +
                                   "\" already exists (running, stored or quarantined)");
     impl_->named.insert(cell);
@@ -1460,7 +1589,7 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   std::future<void> result = ack.get_future();
   try {
     std::shared_ptr<actor_cell> cell = impl_->resolve_cell(std::string(name));
-    if (!cell) throw std::invalid_argument("revenant: no actor named \"" + std::string(name) + "\"");
+    if (!cell) std::rethrow_exception(impl_->no_actor(std::string(name)));
     if (!cell->durable()) {
       cell->enqueue(std::move(m));
       ack.set_value();
@@ -1482,11 +1611,148 @@ void actor_system::sync() {
 }
 
 std::vector<quarantined_actor> actor_system::quarantined() const {
-  std::lock_guard lock(impl_->mutex);
+  std::vector<std::pair<std::string, std::string>> listed;
+  {
+    std::lock_guard lock(impl_->mutex);
+    listed.assign(impl_->quarantine_list.begin(), impl_->quarantine_list.end());
+  }
+  std::sort(listed.begin(), listed.end());
   std::vector<quarantined_actor> out;
-  for (const auto& [name, reason] : impl_->quarantine_list) out.push_back(quarantined_actor{name, reason});
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& [name, reason] : listed) out.push_back(impl_->describe_quarantined(name, reason));
   return out;
+}
+
+std::optional<quarantined_actor> actor_system::quarantine_of(std::string_view name_view) const {
+  const std::string name(name_view);
+  std::string reason;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->quarantine_list.find(name);
+    if (it == impl_->quarantine_list.end()) return std::nullopt;
+    reason = it->second;
+  }
+  return impl_->describe_quarantined(name, reason);
+}
+
+actor_ref actor_system::lift_quarantine(std::string_view name_view) {
+  const std::string name(name_view);
+  impl_->claim_quarantined(name);
+  auto release_claim = [&] {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+  };
+  // 1. The store: no quarantine entry, and the wake entry the record calls for (it is not kept
+  // while quarantined, docs/format.md 8.8).
+  try {
+    step lifted;
+    lifted.actor = name;
+    lifted.lift_quarantine = true;
+    lifted.wake = 0;
+    if (auto record = impl_->db->get(impl_->db->actors(), name)) {
+      try {
+        const actor_record_view header = decode_actor_record(*record, "actor \"" + name + "\"");
+        if (header.pending_asks + header.timers > 0) lifted.wake = 1;
+      } catch (const snapshot_error&) {
+        // Activation reports it (and quarantines the actor again).
+      }
+    }
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    lifted.ack.emplace(std::move(committed));
+    if (!impl_->submit(std::move(lifted))) throw std::logic_error("revenant: the actor system is shut down");
+    done.get();
+  } catch (...) {
+    release_claim();
+    throw;
+  }
+  // 2. In memory: a new incarnation takes the name, held until it has what its mailbox kept.
+  // The mailbox is read under the lock that ends the quarantine: a message that reaches the old
+  // incarnation before is in it; one that arrives after is discarded as sent to a stopped actor.
+  std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
+      impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name, behavior{}, supervision{}, false);
+  cell->hold();
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+    impl_->quarantine_list.erase(name);
+    kept = impl_->stored_entries(impl_->db->mailbox(), name);
+    impl_->named.insert(cell);
+  }
+  std::vector<message_ptr> messages;
+  messages.reserve(kept.size());
+  try {
+    detail::resolver_scope scope(impl_.get());
+    for (auto& [seq, envelope] : kept) {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = impl_->resolve_cell(d.header.sender);
+      message_access::durable_seq(*d.value) = seq;
+      messages.push_back(std::move(d.value));
+    }
+  } catch (const std::exception& e) {
+    // No worker runs it (held): quarantined again from here, its messages kept in the store.
+    const std::string reason = e.what();
+    messages.clear();
+    cell->quarantine_now(reason);
+    impl_->commits->sync();
+    throw actor_quarantined(name, reason);
+  }
+  auto waiter = std::make_shared<std::promise<void>>();
+  std::future<void> handled = waiter->get_future();
+  cell->lift(std::move(messages), std::move(waiter));
+  cell->start();
+  handled.get();
+  return actor_ref(std::move(cell));
+}
+
+std::uint64_t actor_system::discard_quarantined(std::string_view name_view) {
+  const std::string name(name_view);
+  impl_->claim_quarantined(name);
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  std::future<void> done;
+  try {
+    kept = impl_->stored_entries(impl_->db->mailbox(), name);
+    step erased;
+    erased.actor = name;
+    erased.record = step::record_op::erase;  // with its journal
+    erased.wake = 0;
+    erased.lift_quarantine = true;
+    erased.erase_mailbox = true;
+    std::promise<void> committed;
+    done = committed.get_future();
+    erased.ack.emplace(std::move(committed));
+    // Out of the quarantine list, but not to be brought back from its record until it is erased.
+    // A message reaching the old incarnation from now on is discarded like any to a stopped one.
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->commits) throw std::logic_error("revenant: the actor system is shut down");
+    impl_->quarantine_busy.erase(name);
+    impl_->quarantine_list.erase(name);
+    impl_->erasing.insert(name);
+    impl_->commits->submit(std::move(erased));
+  } catch (...) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+    throw;
+  }
+  done.get();  // on failure the name stays out of use: nothing more is committed anyway
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->erasing.erase(name);
+  }
+  detail::resolver_scope scope(impl_.get());
+  for (auto& [seq, envelope] : kept) {
+    message_ptr m;
+    try {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = impl_->resolve_cell(d.header.sender);
+      m = std::move(d.value);
+    } catch (const std::exception&) {
+      impl_->dead_letter_count.fetch_add(1, std::memory_order_relaxed);  // cannot be shown
+      continue;
+    }
+    impl_->dead(name, std::move(m), dead_letter_reason::discarded);
+  }
+  return kept.size();
 }
 
 recovery_report actor_system::recovery() const {

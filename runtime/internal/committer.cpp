@@ -149,6 +149,15 @@ void committer::commit(std::vector<step>& group, bool defer) {
     if (s.wake == 1) batch.Put(db_.wake(), s.actor, rocksdb::Slice());
     if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
     if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
+    if (s.lift_quarantine) batch.Delete(db_.quarantine(), s.actor);
+    if (s.erase_mailbox) {
+      // Entries put by earlier groups; a put of this group lands after it (an orphan, which
+      // recovery deletes: docs/format.md 8.8).
+      std::string from(s.actor), to(s.actor);
+      from.push_back('\0');
+      to.push_back('\1');
+      batch.DeleteRange(db_.mailbox(), from, to);
+    }
   }
   // A deferrable entry of this group waits for the next one if there is one already queued
   // (its consumer is likely in it); a held entry waits no longer than that.

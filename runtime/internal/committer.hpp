@@ -45,6 +45,8 @@ struct step {
   std::vector<outgoing> outbox;
   std::int8_t wake = -1;                // -1: unchanged, 0: remove the wake entry, 1: set it
   std::string quarantine;               // non-empty: record `actor` as quarantined, saying this
+  bool lift_quarantine = false;         // delete `actor`'s quarantine entry (after any put above)
+  bool erase_mailbox = false;           // delete every mailbox entry of `actor` (a discard)
   std::vector<outgoing> journal;        // entries appended to `actor`'s journal (envelope; seq by submit)
   bool clear_journal = false;           // the record written here includes every journal entry
   std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
