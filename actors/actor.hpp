@@ -229,7 +229,8 @@ class context {
  public:
   // This actor.
   virtual actor_ref self() const = 0;
-  // The sender of the message being handled; empty if it came from outside the system.
+  // The sender of the message being handled; empty if it came from outside the system, except
+  // for an outside ask (actor_system::ask), whose sender is where its reply goes.
   virtual actor_ref sender() const = 0;
   // Makes next the behavior for every later message (the current call finishes first).
   virtual void become(behavior next) = 0;

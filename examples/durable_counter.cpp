@@ -1,12 +1,14 @@
 // A durable counter with a bug: its behavior throws on a negative amount. The message that made
 // it fail stays in the store with the quarantined actor; once the fix is in, lifting the
-// quarantine hands the actor that message again.
+// quarantine hands the actor that message again. The program asks the counter for its total
+// from outside the system, with a future.
 //
 //   durable_counter [store-dir]    (default: durable_counter.db, created afresh)
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
   revenant::actor_system system(store, config);
   system.spawn_durable("counter", counter::count_fn.bind(std::make_shared<counter::state>()));
   system.send("counter", counter::add{5}).get();
+  std::future<counter::total> answer = system.ask<counter::total>("counter", counter::get_total{}, 1s);
+  std::cout << "total: " << answer.get().value << '\n';  // or ask_failed, if no reply within 1 s
 
   system.send("counter", counter::add{-2}).get();  // committed; handling it throws: quarantined
   while (!system.quarantine_of("counter")) std::this_thread::sleep_for(1ms);
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
 
   counter::negative_amounts_fixed = true;  // the fix is deployed
   system.lift_quarantine("counter");       // it handles the kept add{-2} before returning
-  std::cout << "lifted: " << (system.quarantine_of("counter") ? "still quarantined" : "in service") << '\n';
+  std::cout << "lifted: " << (system.quarantine_of("counter") ? "still quarantined" : "in service") << ", total "
+            << system.ask<counter::total>("counter", counter::get_total{}, 1s).get().value << '\n';
   return 0;
 }

@@ -149,6 +149,31 @@ class actor_system {
     return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
   }
 
+  // Asks the actor named name from outside the system: sends value, with a sender the
+  // recipient can reply to (context::reply, reply_later), and returns a future for the reply,
+  // which must be an R (copied out of the message). No actor is created for it, and nothing of
+  // it is left once it is answered or timed out: an answered ask does not keep a draining
+  // shutdown waiting (a pending one does, until its timeout). The future holds the R, or
+  // ask_failed (code timeout: no reply within timeout; target_stopped: not delivered, or the
+  // recipient stopped or the system shut down before replying; mailbox_full), unexpected_reply
+  // if the reply is not an R, std::invalid_argument if no such actor exists or timeout is
+  // negative, actor_quarantined, std::logic_error if T is not a registered message type
+  // (durable recipients) or the system is shut down.
+  // A durable recipient: the request is written to its mailbox as a send's is, and the reply
+  // is released once the step that made it is committed (if the store has failed, it never is:
+  // the ask times out). The answer is at most once: the
+  // asker is not durable, so a reply due after a crash (the request handled in the next
+  // process, or a reply_address kept in the recipient's state) has nowhere to go and is a
+  // dead letter, and this future then times out or breaks with the process.
+  // Inside a behavior, use context::ask instead: waiting on this future there blocks a worker.
+  template <class R, class T>
+  std::future<R> ask(std::string_view name, T&& value, std::chrono::nanoseconds timeout) {
+    auto reply = std::make_unique<detail::outside_reply_of<R>>(name);
+    std::future<R> result = reply->get_future();
+    ask_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)), timeout, std::move(reply));
+    return result;
+  }
+
   // Blocks until every step and message submitted to the store so far is committed.
   // Throws store_error if a commit failed. No-op without a store.
   void sync();
@@ -205,6 +230,8 @@ class actor_system {
  private:
   detail::actor_resolver* resolver() const noexcept;
   std::future<void> send_message(std::string_view name, message_ptr m);
+  void ask_message(std::string_view name, message_ptr m, std::chrono::nanoseconds timeout,
+                   std::unique_ptr<detail::outside_reply> reply);
   void start_workers();
   std::shared_ptr<impl> impl_;
 };

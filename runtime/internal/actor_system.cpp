@@ -148,6 +148,22 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
     std::atomic<std::uint64_t> activated{0}, requeued{0}, continuations{0}, timers{0}, quarantined{0};
   } recovered;
 
+  // Asks from outside the system (actor_system::ask): the sender their requests carry, what
+  // each waits for, and one clock for their deadlines, armed only while an ask is pending (so
+  // an answered one does not hold a draining shutdown). Declared after `io`: the clock must go
+  // first. Made on the first outside ask.
+  using deadline_entry = std::pair<std::chrono::steady_clock::time_point, std::uint64_t>;
+  std::mutex outside_mutex;
+  std::shared_ptr<detail::actor_base> outside_asker;                                    // guarded by outside_mutex
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::outside_reply>> outside_pending;  // guarded by outside_mutex
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> outside_deadlines;  // likewise;
+                                                                                        // answered ones removed lazily
+  std::optional<asio::steady_timer> outside_clock;                                      // guarded by outside_mutex
+  std::chrono::steady_clock::time_point outside_clock_at{};                             // guarded by outside_mutex
+  bool outside_clock_armed = false;                                                     // guarded by outside_mutex
+  bool outside_closed = false;       // shutdown has answered every outside ask; guarded by outside_mutex
+  std::uint64_t outside_last_request = 0;                                               // guarded by outside_mutex
+
   void recover();
   void recover_all();
   // Keeps name out of service with its record and mailbox as they are; reason is stored.
@@ -175,6 +191,23 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // The mailbox (or journal) entries of actor, in sequence order: raw key seq and envelope.
   std::vector<std::pair<std::uint64_t, std::string>> stored_entries(rocksdb::ColumnFamilyHandle* family,
                                                                     const std::string& actor) const;
+  // The sender of outside asks (made on first use).
+  std::shared_ptr<detail::actor_base> outside_sender();
+  // Registers an outside ask due at deadline; returns its request id. After shutdown, fails
+  // reply (std::logic_error) and returns 0.
+  std::uint64_t add_outside_ask(std::unique_ptr<detail::outside_reply> reply,
+                                std::chrono::steady_clock::time_point deadline);
+  // Completes an outside ask with reply (or error, if reply is null); nothing if it has
+  // completed already (a late reply).
+  void complete_outside_ask(std::uint64_t request, const message* reply, std::exception_ptr error);
+  // The clock fired: times out every outside ask past its deadline.
+  void time_out_outside_asks();
+  // At shutdown: answers every outside ask still pending with target_stopped, and stops taking
+  // new ones.
+  void close_outside_asks();
+  // Under outside_mutex.
+  void arm_outside_clock(std::chrono::steady_clock::time_point at);
+
   // Claims name, which must be quarantined, for a lift or a discard: waits until its failed
   // incarnation (if it failed in this process) has left the table, so that its quarantine step
   // is submitted before anything the caller submits. Returns the reason. Throws
@@ -1138,6 +1171,117 @@ class detached_actor final : public detail::actor_base {
 
 }  // namespace
 
+namespace {
+
+// The sender of every ask from outside the system: not an actor (it has no mailbox, is never
+// scheduled and never stops), just where replies are routed to the futures waiting for them.
+class outside_reply_point final : public detail::actor_base {
+ public:
+  explicit outside_reply_point(std::weak_ptr<actor_system::impl> system) : actor_base(0, {}), system_(std::move(system)) {}
+  void enqueue(message_ptr m) override {
+    auto system = system_.lock();
+    if (!system) return;
+    if (const std::uint64_t request = message_access::response_to(*m)) {
+      system->complete_outside_ask(request, m.get(), nullptr);
+      return;
+    }
+    system->dead({}, std::move(m), dead_letter_reason::no_recipient);  // not a reply: nobody reads it
+  }
+  void add_watcher(const std::shared_ptr<detail::actor_base>&) override {}  // never stops
+
+ private:
+  std::weak_ptr<actor_system::impl> system_;
+};
+
+}  // namespace
+
+std::shared_ptr<detail::actor_base> actor_system::impl::outside_sender() {
+  std::lock_guard lock(outside_mutex);
+  if (!outside_asker) outside_asker = std::make_shared<outside_reply_point>(weak_from_this());
+  return outside_asker;
+}
+
+std::uint64_t actor_system::impl::add_outside_ask(std::unique_ptr<detail::outside_reply> reply,
+                                                  std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard lock(outside_mutex);
+  if (outside_closed) {
+    reply->fail(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
+    return 0;
+  }
+  const std::uint64_t request = ++outside_last_request;
+  outside_pending.emplace(request, std::move(reply));
+  outside_deadlines.emplace(deadline, request);
+  if (!outside_clock_armed || deadline < outside_clock_at) arm_outside_clock(deadline);
+  return request;
+}
+
+void actor_system::impl::arm_outside_clock(std::chrono::steady_clock::time_point at) {
+  if (!outside_clock) outside_clock.emplace(*io);
+  outside_clock->expires_at(at);  // cancels an earlier wait, whose handler then does nothing
+  outside_clock->async_wait([weak = weak_from_this()](const asio::error_code& error) {
+    if (error) return;
+    if (auto system = weak.lock()) system->time_out_outside_asks();
+  });
+  outside_clock_at = at;
+  outside_clock_armed = true;
+}
+
+void actor_system::impl::complete_outside_ask(std::uint64_t request, const message* reply, std::exception_ptr error) {
+  std::unique_ptr<detail::outside_reply> waiting;
+  {
+    std::lock_guard lock(outside_mutex);
+    auto it = outside_pending.find(request);
+    if (it == outside_pending.end()) return;  // answered already, or timed out
+    waiting = std::move(it->second);
+    outside_pending.erase(it);
+    if (outside_pending.empty()) {
+      // Nothing left to time out: the clock must not keep the system running.
+      outside_deadlines = {};
+      if (outside_clock_armed) outside_clock->cancel();
+      outside_clock_armed = false;
+    }
+  }
+  if (reply != nullptr)
+    waiting->answer(*reply);
+  else
+    waiting->fail(std::move(error));
+}
+
+void actor_system::impl::time_out_outside_asks() {
+  std::vector<std::unique_ptr<detail::outside_reply>> expired;
+  {
+    std::lock_guard lock(outside_mutex);
+    outside_clock_armed = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (!outside_deadlines.empty() && outside_deadlines.top().first <= now) {
+      if (auto it = outside_pending.find(outside_deadlines.top().second); it != outside_pending.end()) {
+        expired.push_back(std::move(it->second));
+        outside_pending.erase(it);
+      }
+      outside_deadlines.pop();
+    }
+    while (!outside_deadlines.empty() && !outside_pending.contains(outside_deadlines.top().second))
+      outside_deadlines.pop();
+    if (!outside_deadlines.empty()) arm_outside_clock(outside_deadlines.top().first);
+  }
+  const message_ptr timeout = make_message<ask_error>(ask_error{ask_errc::timeout});
+  for (auto& reply : expired) reply->answer(*timeout);
+}
+
+void actor_system::impl::close_outside_asks() {
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::outside_reply>> left;
+  {
+    std::lock_guard lock(outside_mutex);
+    outside_closed = true;
+    left.swap(outside_pending);
+    outside_deadlines = {};
+    outside_clock.reset();
+    outside_clock_armed = false;
+  }
+  const message_ptr stopped = make_message<ask_error>(ask_error{ask_errc::target_stopped});
+  for (auto& [_, reply] : left) reply->answer(*stopped);
+}
+
 std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
   if (auto cell = resolve_cell(name)) return cell;
   return std::make_shared<detached_actor>(weak_from_this(), name);
@@ -1606,6 +1750,35 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   return result;
 }
 
+void actor_system::ask_message(std::string_view name_view, message_ptr m, std::chrono::nanoseconds timeout,
+                               std::unique_ptr<detail::outside_reply> reply) {
+  const std::string name(name_view);
+  std::shared_ptr<actor_cell> cell;
+  try {
+    if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
+    if (!impl_->accepting.load(std::memory_order_relaxed)) throw std::logic_error("revenant: the actor system is shut down");
+    cell = impl_->resolve_cell(name);
+    if (!cell) std::rethrow_exception(impl_->no_actor(name));
+  } catch (...) {
+    reply->fail(std::current_exception());
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = timeout >= std::chrono::steady_clock::time_point::max() - now
+                            ? std::chrono::steady_clock::time_point::max()
+                            : now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  message_access::sender(*m) = impl_->outside_sender();
+  const std::uint64_t request = impl_->add_outside_ask(std::move(reply), deadline);
+  if (request == 0) return;  // shut down meanwhile: answered
+  message_access::request_id(*m) = request;
+  try {
+    // Undeliverable (stopped, mailbox full, store closed): answered at once with an ask_error.
+    cell->enqueue(std::move(m));
+  } catch (...) {
+    impl_->complete_outside_ask(request, nullptr, std::current_exception());  // e.g. not registered
+  }
+}
+
 void actor_system::sync() {
   if (impl_->commits) impl_->commits->sync();
 }
@@ -1830,6 +2003,8 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
   }
   for (auto& cell : remaining) cell->finish(dead_letter_reason::shutdown);
+  // Their queued requests are answered above (dead letters); asks still pending never will be.
+  impl_->close_outside_asks();
   // Close the store (its lock too): another system may open it now.
   std::unique_ptr<runtime_internal::committer> commits;
   {
