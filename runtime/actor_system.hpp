@@ -55,7 +55,8 @@ struct durable_config {
   // the record). N > 1: the steps in between append the messages they handled to the actor's
   // journal, and recovery replays them against the last record — fewer bytes per step for
   // large states, but behaviors must then be deterministic (same state and message, same
-  // effect: no clocks, no randomness, no spawning). Replayed sends are not sent again.
+  // effect: no clocks, no randomness, no transient spawns). Replayed sends are not sent again,
+  // nor are durable actors spawned again (context::spawn_durable).
   std::uint32_t snapshot_every = 1;
   recovery_mode recovery = recovery_mode::lazy;
   // Eager recovery: called on the constructing thread every 65,536 actors and at the end, with

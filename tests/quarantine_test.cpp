@@ -109,6 +109,9 @@ void make_quarantined_store(const std::string& path, std::uint32_t snapshot_ever
   system.spawn_durable("picky", make_picky());
   system.send("picky", add{2}).get();
   system.send("picky", add{4}).get();
+  // Answered once the step that handled add{4} is committed: add{13} is handled in a later run,
+  // which its failure rolls back alone (a failed run keeps every message it handled).
+  REQUIRE(handled_by(system, "picky") == std::vector<std::int64_t>{2, 4});
   system.send("picky", add{13}).get();  // kept in the mailbox: the failed step is rolled back
   REQUIRE(wait_quarantined(system, "picky"));
 }
@@ -427,8 +430,8 @@ TEST_CASE("a discard killed at any instant leaves all of the actor or none of it
     REQUIRE(r.signal == SIGKILL);
     const traces t = traces_of(path, "victim");
     if (t.quarantine) {
-      CHECK(t.record);  // before the discard: everything kept
-      CHECK(t.mailbox == 1);
+      CHECK(t.record);  // before the discard: everything kept (its add, and one a reopen may
+      CHECK(t.mailbox >= 1);  // have sent while a kept add was quarantining it again)
     } else if (!t.record) {
       CHECK(t.mailbox == 0);  // after it (or before the spawn): nothing at all
       CHECK(t.journal == 0);

@@ -141,6 +141,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
   // Quarantined names a lift_quarantine or discard_quarantined is working on. Guarded by mutex.
   std::unordered_set<std::string> quarantine_busy;
+  // Durable actors spawned by a durable actor's step that is not committed yet: their names are
+  // taken, but they do not exist until the step is written. Guarded by mutex.
+  std::unordered_set<std::string> spawning;
   // Durable actors that stopped and whose erasure is not committed yet: their records are still
   // in the store, but they must not be brought back. Guarded by mutex.
   std::unordered_set<std::string> erasing;
@@ -191,6 +194,13 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // The mailbox (or journal) entries of actor, in sequence order: raw key seq and envelope.
   std::vector<std::pair<std::uint64_t, std::string>> stored_entries(rocksdb::ColumnFamilyHandle* family,
                                                                     const std::string& actor) const;
+  // Throws std::invalid_argument unless name can name a durable actor.
+  static void check_durable_name(const std::string& name);
+  // Under mutex: throws unless name is free for a new durable actor (actor_quarantined if it
+  // is quarantined, std::invalid_argument if it is running, stored or being spawned), or
+  // std::logic_error after shutdown.
+  void check_durable_name_free(const std::string& name) const;
+
   // The sender of outside asks (made on first use).
   std::shared_ptr<detail::actor_base> outside_sender();
   // Registers an outside ask due at deadline; returns its request id. After shutdown, fails
@@ -208,6 +218,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // Under outside_mutex.
   void arm_outside_clock(std::chrono::steady_clock::time_point at);
 
+  // Makes cell, a new durable actor, visible and submits its first record; the future is ready
+  // once that is committed. Throws as check_durable_name_free, or what encoding throws.
+  std::future<void> start_durable(const std::shared_ptr<actor_cell>& cell);
   // Claims name, which must be quarantined, for a lift or a discard: waits until its failed
   // incarnation (if it failed in this process) has left the table, so that its quarantine step
   // is submitted before anything the caller submits. Returns the reason. Throws
@@ -232,6 +245,13 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<outgoing> journal;          // journal mode: entries of the current step
     std::vector<std::uint64_t> timed_out;   // journal mode: asks the last ask_check timed out
     bool lift_reached = false;              // this run handled the lift_probe
+    // Durable actors spawned by this step (context::spawn_durable): their names are reserved,
+    // and they come to exist when the step is written.
+    struct child {
+      std::shared_ptr<actor_cell> cell;
+      step::spawned stored;
+    };
+    std::vector<child> children;
   };
   // Durable actors only: where the actor stands with the store.
   struct durable_part {
@@ -375,6 +395,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
         queued_.fetch_sub(1, std::memory_order_relaxed);
       const std::size_t sent_before = durable_ ? durable_->run().outbox.size() : 0;
+      const std::size_t spawned_before = durable_ ? durable_->run().children.size() : 0;
       const bool failed_before = exit_ == exit_reason::failed;
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
@@ -385,7 +406,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       if (durable_) {
         // What a failed call sent is not sent. A message that made the actor fail for good stays
         // in the store with the quarantined actor; one that supervision got past is consumed.
-        if (std::exchange(call_failed_, false)) durable_->run().outbox.resize(sent_before);
+        if (std::exchange(call_failed_, false)) {
+          durable_->run().outbox.resize(sent_before);
+          abandon_children(spawned_before);
+        }
         const bool kept = exit_ == exit_reason::failed && !failed_before;
         if (const std::uint64_t seq = message_access::durable_seq(*m); seq != 0 && !kept)
           durable_->run().consumed.push_back(seq);
@@ -411,6 +435,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       rest = cached;
     }
     if (durable_ && reason != dead_letter_reason::shutdown && !durable_->ended) commit_end(rest);
+    if (durable_) abandon_children(0);  // a run that ended without a step (shutdown)
     if (durable_ && durable_->lift_waiter) {
       // Lifted, and shut down before it handled what it kept (a failure answered it above).
       durable_->lift_waiter->set_exception(std::make_exception_ptr(
@@ -475,6 +500,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   void watch(const actor_ref& target) override {
     if (target) target.base()->add_watcher(shared_from_this());
   }
+  actor_ref spawn_durable(std::string name, behavior initial, supervision policy) override;
 
  protected:
   void send(const actor_ref& to, message_ptr m) override {
@@ -900,12 +926,44 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     }
     cache_ = fifo;  // worker side, but no worker runs this actor before schedule() below
   }
+  // Releases the behavior graph of an actor that never became visible.
+  void release_unborn() { release_graph(); }
   // Keeps pushes from scheduling this actor (they see it as scheduled) until start() does:
   // called before it is visible.
   void hold() noexcept { inbox_.store(nullptr, std::memory_order_relaxed); }
   void start() { system_->schedule(shared_from_this()); }
 
  private:
+  // Drops the children spawned by this run from the from-th on: their step will not commit.
+  void abandon_children(std::size_t from) {
+    if (!durable_->buffers) return;
+    auto& children = durable_->buffers->children;
+    if (children.size() <= from) return;
+    {
+      std::lock_guard lock(system_->mutex);
+      for (std::size_t i = from; i < children.size(); ++i) system_->spawning.erase(children[i].stored.actor);
+    }
+    for (std::size_t i = from; i < children.size(); ++i) children[i].cell->release_unborn();
+    children.resize(from);
+  }
+  // Moves this run's children into s: written with it, visible once it is.
+  void commit_children(step& s) {
+    if (!durable_->buffers || durable_->buffers->children.empty()) return;
+    std::vector<std::shared_ptr<actor_cell>> cells;
+    for (auto& child : durable_->buffers->children) {
+      s.spawned_actors.push_back(std::move(child.stored));
+      cells.push_back(std::move(child.cell));
+    }
+    durable_->buffers->children.clear();
+    s.on_written = [system = system_, cells = std::move(cells)] {
+      std::lock_guard lock(system->mutex);
+      for (const auto& cell : cells) {
+        system->spawning.erase(cell->given_name());
+        if (!system->finished) system->named.insert(cell);
+      }
+    };
+  }
+
   // What the step that quarantines a lifted actor again does once committed: tells the lift.
   std::function<void()> lift_failed(const std::string& reason) {
     if (!durable_->lift_waiter) return {};
@@ -1017,6 +1075,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       durable_->run().outbox.clear();
       durable_->run().consumed.clear();
       durable_->run().journal.clear();
+      abandon_children(0);
       fail(std::string("its state could not be checkpointed: ") + e.what());
       finish(dead_letter_reason::stopped);
       return false;
@@ -1032,6 +1091,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     }
     s.consumed.swap(durable_->run().consumed);
     s.outbox.swap(durable_->run().outbox);
+    commit_children(s);
     if (const bool waiting = has_waiting(); waiting != durable_->wake_stored) {
       s.wake = waiting ? 1 : 0;
       durable_->wake_stored = waiting;
@@ -1057,6 +1117,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       s.consumed.clear();
       durable_->run().outbox.clear();
       durable_->run().journal.clear();
+      abandon_children(0);
       s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
       s.on_commit = lift_failed(s.quarantine);
       system_->note_quarantined(name(), s.quarantine);
@@ -1075,6 +1136,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         if (waiter) waiter->set_value();
       };
       s.outbox.swap(durable_->run().outbox);
+      commit_children(s);
       if (durable_->wake_stored) s.wake = 0;
       for (message* m = rest; m != nullptr; m = next_of(*m))
         if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
@@ -1144,6 +1206,30 @@ class durable_cell final : public actor_cell {
  private:
   durable_part part_;
 };
+
+actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
+  if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
+  actor_system::impl::check_durable_name(name);
+  // Committed when the step replayed was first taken: that child is the one to return.
+  if (durable_ && durable_->replaying) return actor_ref(system_->resolve(name));
+  std::shared_ptr<actor_cell> child = std::make_shared<durable_cell>(
+      system_, system_->next_id.fetch_add(1, std::memory_order_relaxed), name, std::move(initial), policy, true);
+  if (!durable_) {
+    (void)system_->start_durable(child);  // committed on its own; no need to wait
+    return actor_ref(std::move(child));
+  }
+  try {
+    step first = child->first_step();
+    std::lock_guard lock(system_->mutex);
+    system_->check_durable_name_free(name);
+    system_->spawning.insert(name);
+    durable_->run().children.push_back(run_buffers::child{child, step::spawned{name, std::move(first.record_bytes), first.wake == 1}});
+  } catch (...) {
+    child->release_unborn();
+    throw;
+  }
+  return actor_ref(std::move(child));
+}
 
 }  // namespace
 
@@ -1290,7 +1376,8 @@ std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::strin
 std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
   if (auto found = named.find(name)) return *found;
-  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
+  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name) || spawning.contains(name))
+    return nullptr;
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
@@ -1333,6 +1420,20 @@ void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
   s.actor = name;
   s.consumed.push_back(seq);
   submit(std::move(s));
+}
+
+void actor_system::impl::check_durable_name(const std::string& name) {
+  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
+  if (name.find('\0') != std::string::npos)
+    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+}
+
+void actor_system::impl::check_durable_name_free(const std::string& name) const {
+  if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+  if (auto q = quarantine_list.find(name); q != quarantine_list.end()) throw actor_quarantined(name, q->second);
+  if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || db->get(db->actors(), name))
+    throw std::invalid_argument("revenant: a durable actor named \"" + name +
+                                "\" already exists (running, stored or being spawned)");
 }
 
 std::exception_ptr actor_system::impl::no_actor(const std::string& name) const {
@@ -1702,30 +1803,31 @@ void actor_system::start_workers() {
 
 actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!impl_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
-  if (name.find('\0') != std::string::npos)
-    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+  impl::check_durable_name(name);
   std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
       impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name, std::move(initial), policy, true);
-  // Encoded before the actor is visible: nobody can run it meanwhile.
-  step first = cell->first_step();
-  std::promise<void> committed;
-  std::future<void> done = committed.get_future();
-  first.ack.emplace(std::move(committed));
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-    if (auto q = impl_->quarantine_list.find(name); q != impl_->quarantine_list.end())
-      throw actor_quarantined(name, q->second);
-    if (impl_->named.contains(name) || impl_->erasing.contains(name) || impl_->db->get(impl_->db->actors(), name))
-      throw std::invalid_argument("revenant: a durable actor named \"" + name +
-                                  "\" already exists (running, stored or quarantined)");
-    impl_->named.insert(cell);
-    // Submitted under the lock, so its record precedes any step the actor itself commits.
-    impl_->commits->submit(std::move(first));
-  }
+  std::future<void> done = impl_->start_durable(cell);
   done.get();
   return actor_ref(std::move(cell));
+}
+
+std::future<void> actor_system::impl::start_durable(const std::shared_ptr<actor_cell>& cell) {
+  try {
+    // Encoded before the actor is visible: nobody can run it meanwhile.
+    step first = cell->first_step();
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    first.ack.emplace(std::move(committed));
+    std::lock_guard lock(mutex);
+    check_durable_name_free(cell->given_name());
+    named.insert(cell);
+    // Submitted under the lock, so its record precedes any step the actor itself commits.
+    commits->submit(std::move(first));
+    return done;
+  } catch (...) {
+    cell->release_unborn();
+    throw;
+  }
 }
 
 std::future<void> actor_system::send_message(std::string_view name, message_ptr m) {

@@ -149,6 +149,10 @@ void committer::commit(std::vector<step>& group, bool defer) {
     if (s.wake == 1) batch.Put(db_.wake(), s.actor, rocksdb::Slice());
     if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
     if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
+    for (const auto& child : s.spawned_actors) {
+      batch.Put(db_.actors(), child.actor, child.record_bytes);
+      if (child.wake) batch.Put(db_.wake(), child.actor, rocksdb::Slice());
+    }
     if (s.lift_quarantine) batch.Delete(db_.quarantine(), s.actor);
     if (s.erase_mailbox) {
       // Entries put by earlier groups; a put of this group lands after it (an orphan, which
@@ -187,6 +191,8 @@ void committer::commit(std::vector<step>& group, bool defer) {
       if (s.ack) s.ack->set_exception(failure_);
     return;  // their messages are not released: they were never durable
   }
+  for (auto& s : group)
+    if (s.on_written) s.on_written();
   // Released in commit order: a recipient sees a sender's messages in the order they were sent.
   for (auto& s : group) {
     for (auto& out : s.outbox) {

@@ -48,9 +48,20 @@ struct step {
   bool lift_quarantine = false;         // delete `actor`'s quarantine entry (after any put above)
   bool erase_mailbox = false;           // delete every mailbox entry of `actor` (a discard)
   std::vector<outgoing> journal;        // entries appended to `actor`'s journal (envelope; seq by submit)
+  // Durable actors the step spawned (context::spawn_durable): their first records, and wake
+  // entries if they need one, written with it.
+  struct spawned {
+    std::string actor;
+    std::string record_bytes;
+    bool wake = false;
+  };
+  std::vector<spawned> spawned_actors;
   bool clear_journal = false;           // the record written here includes every journal entry
   std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
   std::function<void()> on_commit;        // run on the committer thread once committed
+  // Run on the committer thread once the batch is written, before any message of its group is
+  // delivered (so what it makes visible is there for them).
+  std::function<void()> on_written;
   std::uint64_t index = 0;                // submission number, set by submit()
 };
 
