@@ -20,6 +20,7 @@
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/log.hpp"
 #include "storage/snapshot.hpp"
 
 namespace revenant {
@@ -29,6 +30,10 @@ struct actor_system_config {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   // Messages an actor handles before it yields its worker to other actors.
   std::size_t throughput = 256;
+  // Where the library's log lines go (runtime/log.hpp): a quarantine, a behavior's failure, a
+  // failed commit, each naming the actor and the store. Empty (the default): nothing is
+  // written anywhere.
+  log_sink log = nullptr;
 };
 
 // When durable actors are rebuilt from the store.

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <algorithm>
 #include <deque>
@@ -185,6 +184,10 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
                   const std::shared_ptr<detail::actor_base>& parent);
   void forget(const actor_cell& cell);
   void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
+  // Hands a line to the configured log sink, if any (runtime/log.hpp).
+  void log(log_level level, const std::string& text) const noexcept;
+  // Where a line about a durable actor says it is: ` (store "<path>")`, or nothing.
+  std::string store_context() const;
 
   // Why name resolves to no actor: actor_quarantined if it is quarantined, else
   // std::invalid_argument ("no actor named").
@@ -770,8 +773,11 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   }
 
   void fail(const std::string& detail) {
-    std::fprintf(stderr, "revenant: actor \"%s\" %s: %s\n", name().c_str(),
-                 durable_ ? "quarantined" : "stopped", detail.c_str());
+    if (durable_)
+      system_->log(log_level::error, "revenant: actor \"" + name() + "\"" + system_->store_context() +
+                                         " quarantined: " + detail);
+    else
+      system_->log(log_level::warning, "revenant: actor \"" + name() + "\" stopped: " + detail);
     exit_ = exit_reason::failed;
     more().exit_detail = detail;
     stop_requested_ = true;
@@ -1402,7 +1408,7 @@ void actor_system::impl::note_quarantined(const std::string& name, const std::st
 
 void actor_system::impl::quarantine(const std::string& name, const std::string& reason,
                                     std::function<void()> on_commit) {
-  std::fprintf(stderr, "revenant: actor \"%s\" quarantined: %s\n", name.c_str(), reason.c_str());
+  log(log_level::error, "revenant: actor \"" + name + "\"" + store_context() + " quarantined: " + reason);
   note_quarantined(name, reason);
   step s;
   s.actor = name;
@@ -1434,6 +1440,19 @@ void actor_system::impl::check_durable_name_free(const std::string& name) const 
   if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || db->get(db->actors(), name))
     throw std::invalid_argument("revenant: a durable actor named \"" + name +
                                 "\" already exists (running, stored or being spawned)");
+}
+
+void actor_system::impl::log(log_level level, const std::string& text) const noexcept {
+  if (!config.log) return;
+  try {
+    config.log(level, text);
+  } catch (...) {
+    // A sink that throws must not take down the thread that reported.
+  }
+}
+
+std::string actor_system::impl::store_context() const {
+  return durable ? " (store \"" + durable->path + "\")" : std::string();
 }
 
 std::exception_ptr actor_system::impl::no_actor(const std::string& name) const {
@@ -1786,7 +1805,8 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
   impl_->durable = std::move(store_config);
   impl_->db.emplace(impl_->durable->path);
   impl_->commits = std::make_unique<committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
-                                               impl_->durable->max_commit_delay, impl_->durable->max_group);
+                                               impl_->durable->max_commit_delay, impl_->durable->max_group,
+                                               impl_->config.log);
   try {
     impl_->recover();
   } catch (...) {

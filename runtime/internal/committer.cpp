@@ -3,16 +3,15 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <cstdio>
 #include <string_view>
 #include <unordered_map>
 
 namespace revenant::runtime_internal {
 
 committer::committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
-                     std::size_t max_group)
+                     std::size_t max_group, log_sink log)
     : db_(db), io_(io), fsync_(fsync), max_delay_(max_delay), max_group_(std::max<std::size_t>(1, max_group)),
-      next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
+      log_(std::move(log)), next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
 
 committer::~committer() { stop(); }
 
@@ -184,7 +183,21 @@ void committer::commit(std::vector<step>& group, bool defer) {
     db_.write(batch, fsync_);
     held_ = std::move(still_held);
   } catch (...) {
-    std::fprintf(stderr, "revenant: durable commit failed; no further step will be committed\n");
+    if (log_) {
+      std::string what = "unknown error";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      try {
+        log_(log_level::error,
+             "revenant: store \"" + db_.path() + "\": commit failed; no further step will be committed: " + what);
+      } catch (...) {
+        // A sink that throws must not keep the failure from being recorded.
+      }
+    }
     std::lock_guard lock(mutex_);
     failure_ = std::current_exception();
     for (auto& s : group)

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "actors/actor.hpp"
+#include "runtime/log.hpp"
 #include "storage/store.hpp"
 
 namespace revenant::runtime_internal {
@@ -68,8 +69,9 @@ struct step {
 // Thread-safe: submit() and sync() may be called from any thread.
 class committer {
  public:
+  // log: where a failed commit is reported (may be empty).
   committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
-            std::size_t max_group);
+            std::size_t max_group, log_sink log = {});
   // Commits everything submitted, then stops the thread.
   ~committer();
   committer(const committer&) = delete;
@@ -104,6 +106,7 @@ class committer {
   const bool fsync_;
   const std::chrono::microseconds max_delay_;
   const std::size_t max_group_;
+  const log_sink log_;
 
   std::mutex mutex_;
   std::condition_variable wake_;       // the committer: steps queued, or stop
