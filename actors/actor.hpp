@@ -236,7 +236,8 @@ class context {
  public:
   // This actor.
   virtual actor_ref self() const = 0;
-  // The sender of the message being handled; empty if it came from outside the system.
+  // The sender of the message being handled; empty if it came from outside the system, except
+  // for an outside ask (actor_system::ask), whose sender is where its reply goes.
   virtual actor_ref sender() const = 0;
   // Makes next the behavior for every later message (the current call finishes first).
   virtual void become(behavior next) = 0;
@@ -247,6 +248,18 @@ class context {
   // `down`). Throws std::invalid_argument if name is taken.
   virtual actor_ref spawn(behavior initial, supervision policy = {}) = 0;
   virtual actor_ref spawn(std::string name, behavior initial, supervision policy = {}) = 0;
+  // Starts a durable actor (actor_system::spawn_durable). From a durable actor, the child's
+  // first record is committed with the current step, like a message it sends: the child can
+  // be found and runs only once that step commits, and if the step never commits (a crash,
+  // or a failure that rolls the call back) neither does the child. Messages sent to it now
+  // are released with the step. From a transient actor, the child's record is committed on its
+  // own, and the child is visible at once. Not watched (watches are not durable): watch() it
+  // if wanted. During journal replay (durable_config::snapshot_every > 1) nothing is spawned
+  // again: it returns the child the original step committed. Throws std::invalid_argument if
+  // the name is empty, holds a zero byte or is taken (running, stored, being spawned, or
+  // quarantined: actor_quarantined), std::logic_error without a store; whatever encoding the
+  // behavior throws (every captured type must be serializable).
+  virtual actor_ref spawn_durable(std::string name, behavior initial, supervision policy = {}) = 0;
   // Asks to receive a `down` message when target stops (at once if it already has).
   virtual void watch(const actor_ref& target) = 0;
 

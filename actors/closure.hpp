@@ -11,14 +11,23 @@
 //   hello("hello");  // "hello, world"
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <deque>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "actors/cell.hpp"
 #include "actors/detail/archive.hpp"
@@ -52,9 +61,13 @@ struct trailing_params<Skip, std::tuple<P...>, std::index_sequence<I...>> {
 };
 
 template <class F>
-struct function_traits;
+struct function_traits {
+  static constexpr bool is_function = false;
+  static constexpr std::size_t arity = 0;
+};
 template <class R, class... P>
 struct function_traits<R (*)(P...)> {
+  static constexpr bool is_function = true;
   static constexpr std::size_t arity = sizeof...(P);
   template <std::size_t Skip>
   using captures =
@@ -62,6 +75,105 @@ struct function_traits<R (*)(P...)> {
 };
 template <class R, class... P>
 struct function_traits<R (*)(P...) noexcept> : function_traits<R (*)(P...)> {};
+
+// Whether a snapshot can hold a T: Cereal finds exactly one way to save and to load it in the
+// graph archives. Cereal declares its functions for shared_ptr<T>, vector<T> and the other
+// standard templates for any T, so for those the elements are what is checked; a pointer to a
+// polymorphic type is left to Cereal's registration (checked when it is saved).
+template <class T>
+struct serializable
+    : std::bool_constant<cereal::traits::is_output_serializable<T, graph_output_archive>::value &&
+                         cereal::traits::is_input_serializable<T, graph_input_archive>::value> {};
+template <class T>
+struct serializable_pointee : std::bool_constant<std::is_polymorphic_v<T> || serializable<std::remove_const_t<T>>::value> {};
+template <class T>
+struct serializable<std::shared_ptr<T>> : serializable_pointee<T> {};
+template <class T>
+struct serializable<std::weak_ptr<T>> : serializable_pointee<T> {};
+template <class T, class D>
+struct serializable<std::unique_ptr<T, D>> : serializable_pointee<T> {};
+template <class T>
+struct serializable<cell<T>> : serializable<T> {};
+template <class T>
+struct serializable<std::optional<T>> : serializable<T> {};
+template <class T, std::size_t N>
+struct serializable<std::array<T, N>> : serializable<T> {};
+template <class T, class A>
+struct serializable<std::vector<T, A>> : serializable<T> {};
+template <class T, class A>
+struct serializable<std::deque<T, A>> : serializable<T> {};
+template <class K, class C, class A>
+struct serializable<std::set<K, C, A>> : serializable<K> {};
+template <class K, class H, class E, class A>
+struct serializable<std::unordered_set<K, H, E, A>> : serializable<K> {};
+template <class K, class V, class C, class A>
+struct serializable<std::map<K, V, C, A>> : std::bool_constant<serializable<K>::value && serializable<V>::value> {};
+template <class K, class V, class H, class E, class A>
+struct serializable<std::unordered_map<K, V, H, E, A>>
+    : std::bool_constant<serializable<K>::value && serializable<V>::value> {};
+template <class A, class B>
+struct serializable<std::pair<A, B>> : std::bool_constant<serializable<A>::value && serializable<B>::value> {};
+template <class... T>
+struct serializable<std::tuple<T...>> : std::bool_constant<(serializable<T>::value && ...)> {};
+template <class... T>
+struct serializable<std::variant<T...>> : std::bool_constant<(serializable<T>::value && ...)> {};
+
+// The I-th captured type T of function<Sig, Fn>, checked where an error names all of them (in
+// the compiler's "In instantiation of ... check_capture<Sig, fn, I, T>" line).
+template <class Sig, auto Fn, std::size_t I, class T>
+struct check_capture {
+  static constexpr bool is_serializable = serializable<T>::value;
+  static_assert(is_serializable,
+                "revenant::function<Sig, fn>: captured type T (or what it holds: a shared_ptr's object, a "
+                "container's elements) has no Cereal serialization: give that type a member "
+                "`template <class Archive> void serialize(Archive& ar) { ar(field1, field2); }` (or save/load)");
+  static constexpr bool is_default_constructible = std::is_default_constructible_v<T>;
+  static_assert(!is_serializable || is_default_constructible,
+                "revenant::function<Sig, fn>: captured type T must be default-constructible: a snapshot is "
+                "loaded into a default-constructed value (capture a std::shared_ptr<T> instead)");
+  static constexpr bool ok = is_serializable && is_default_constructible;
+};
+// Every captured type of function<Sig, Fn>: a base of it, so that it is checked with it.
+template <class Sig, auto Fn, class Captures, class Indices = std::make_index_sequence<std::tuple_size_v<Captures>>>
+struct check_captures;
+template <class Sig, auto Fn, class... C, std::size_t... I>
+struct check_captures<Sig, Fn, std::tuple<C...>, std::index_sequence<I...>> : check_capture<Sig, Fn, I, C>... {};
+// Whether they would pass, without reporting.
+template <class Captures>
+struct storable_captures;
+template <class... C>
+struct storable_captures<std::tuple<C...>>
+    : std::bool_constant<((serializable<C>::value && std::is_default_constructible_v<C>) && ...)> {};
+
+template <class Fn, class R, class Args, class Captures>
+struct invocable_as_closure;
+template <class Fn, class R, class... A, class... C>
+struct invocable_as_closure<Fn, R, std::tuple<A...>, std::tuple<C...>>
+    : std::bool_constant<std::is_invocable_r_v<R, Fn, A..., C&...>> {};
+
+// Whether Fn can make closures of signature Sig: what function<Sig, Fn> checks first, so that a
+// mistake is one sentence (a static_assert in function) instead of pages of Cereal and tuple
+// errors. Captures is what Fn captures (empty when that cannot be computed).
+template <class Sig, auto Fn>
+struct closure_check;
+template <class R, class... A, auto Fn>
+struct closure_check<R(A...), Fn> {
+  using traits = function_traits<decltype(Fn)>;
+  static constexpr bool is_function = traits::is_function;
+  static constexpr bool enough_parameters = is_function && traits::arity >= sizeof...(A);
+  template <bool ok, class = void>
+  struct captures_of {
+    using type = std::tuple<>;
+  };
+  template <class Unused>
+  struct captures_of<true, Unused> {
+    using type = typename traits::template captures<sizeof...(A)>;
+  };
+  using captures = typename captures_of<enough_parameters>::type;
+  // Called as a closure calls it: the call arguments, then the captured values as lvalues.
+  static constexpr bool callable =
+      enough_parameters && invocable_as_closure<decltype(Fn), R, std::tuple<A...>, captures>::value;
+};
 
 template <class Sig>
 class closure_body;
@@ -92,12 +204,13 @@ class closure_node;
 
 template <class R, class... A, auto Fn>
 class closure_node<R(A...), Fn> final : public closure_body<R(A...)> {
-  using traits = function_traits<decltype(Fn)>;
-  static_assert(traits::arity >= sizeof...(A),
-                "a registered function takes the closure's call arguments first, then its captured values");
+  using check = closure_check<R(A...), Fn>;
 
  public:
-  using captures_type = typename traits::template captures<sizeof...(A)>;
+  // Whether Fn passed function<Sig, Fn>'s checks (which report it if not): otherwise nothing
+  // below is instantiated with its captures, so that the report is the only error.
+  static constexpr bool valid = check::callable && storable_captures<typename check::captures>::value;
+  using captures_type = std::conditional_t<valid, typename check::captures, std::tuple<>>;
 
   // Set once, when function<Sig, Fn> registers; every node of this type exists after that.
   inline static const function_entry* entry = nullptr;
@@ -107,14 +220,18 @@ class closure_node<R(A...), Fn> final : public closure_body<R(A...)> {
   explicit closure_node(std::in_place_t, C&&... captures) : captures_(std::forward<C>(captures)...) {}
 
   R invoke(A... args) override {
-    return std::apply(
-        [&](auto&... captured) -> R {
-          if constexpr (std::is_void_v<R>)
-            Fn(std::forward<A>(args)..., captured...);
-          else
-            return Fn(std::forward<A>(args)..., captured...);
-        },
-        captures_);
+    if constexpr (!valid) {
+      throw bad_closure_call(type_name<R(A...)>());
+    } else {
+      return std::apply(
+          [&](auto&... captured) -> R {
+            if constexpr (std::is_void_v<R>)
+              Fn(std::forward<A>(args)..., captured...);
+            else
+              return Fn(std::forward<A>(args)..., captured...);
+          },
+          captures_);
+    }
   }
 
   const function_entry* function() const noexcept override { return entry; }
@@ -204,7 +321,8 @@ struct edge_traits<closure<Sig>> {
 // A registered function: code that closures of signature Sig can be made from and that any
 // snapshot naming it can be rebuilt with. Fn's parameters are Sig's arguments followed by the
 // captured values; the capture types are Fn's trailing parameter types, decayed, and must be
-// default-constructible and serializable with Cereal.
+// default-constructible and serializable with Cereal. Each of these is checked at compile
+// time, and a mistake is reported in one static_assert sentence that says the fix.
 //
 // Define one at namespace scope, so it registers before main:
 //   inline const revenant::function<void(), print_twice> print_twice_fn{"seed.print_twice"};
@@ -213,7 +331,21 @@ template <class Sig, auto Fn>
 class function;
 
 template <class R, class... A, auto Fn>
-class function<R(A...), Fn> {
+class function<R(A...), Fn>
+    : detail::check_captures<R(A...), Fn,
+                             std::conditional_t<detail::closure_check<R(A...), Fn>::callable,
+                                                typename detail::closure_check<R(A...), Fn>::captures, std::tuple<>>> {
+  // What can go wrong in a registration is said in one sentence each (the base checks the
+  // captured types), and nothing else: the closure type is not instantiated with a function
+  // that fails a check.
+  using check = detail::closure_check<R(A...), Fn>;
+  static_assert(check::is_function,
+                "revenant::function<Sig, fn>: fn must name a function (a lambda or a member function "
+                "cannot be registered: write a free function)");
+  static_assert(!check::is_function || check::callable,
+                "revenant::function<Sig, fn>: fn cannot be called with Sig's arguments followed by its captured "
+                "values: put the call arguments (Sig's parameters, e.g. context&, const message&) first in fn's "
+                "parameter list, and the captured values after them");
   using node = detail::closure_node<R(A...), Fn>;
   using captures_type = typename node::captures_type;
 
@@ -231,9 +363,18 @@ class function<R(A...), Fn> {
   // A new closure capturing the given values, converted to Fn's capture types.
   template <class... C>
   closure<R(A...)> bind(C&&... captures) const {
-    static_assert(sizeof...(C) == std::tuple_size_v<captures_type>,
-                  "bind() takes exactly one value per captured parameter of the function");
-    return closure<R(A...)>(std::make_shared<node>(std::in_place, std::forward<C>(captures)...));
+    if constexpr (node::valid) {
+      static_assert(sizeof...(C) == std::tuple_size_v<captures_type>,
+                    "revenant::function<Sig, fn>::bind() takes exactly one value per captured parameter of fn");
+      if constexpr (sizeof...(C) == std::tuple_size_v<captures_type>) {
+        static_assert(std::is_constructible_v<captures_type, C&&...>,
+                      "revenant::function<Sig, fn>::bind(): a value does not convert to the type of fn's "
+                      "captured parameter in its position");
+        if constexpr (std::is_constructible_v<captures_type, C&&...>)
+          return closure<R(A...)>(std::make_shared<node>(std::in_place, std::forward<C>(captures)...));
+      }
+    }
+    return closure<R(A...)>();
   }
 
   // A new closure that captures itself: Fn's first captured parameter must be a
@@ -241,19 +382,35 @@ class function<R(A...), Fn> {
   // remaining captures. The returned closure keeps itself alive: release() it when done.
   template <class... C>
   closure<R(A...)> bind_recursive(C&&... rest) const {
-    static_assert(std::tuple_size_v<captures_type> >= 1 &&
-                      std::is_same_v<std::tuple_element_t<0, captures_type>, self_ref<R(A...)>>,
-                  "bind_recursive() needs a function whose first captured parameter is a self_ref<Sig>");
-    auto self = make_cell<closure<R(A...)>>();
-    closure<R(A...)> result = bind(self, std::forward<C>(rest)...);
-    self.set(result);
-    return result;
+    if constexpr (!node::valid) {
+      return closure<R(A...)>();
+    } else {
+      static_assert(first_capture_is_self(),
+                    "revenant::function<Sig, fn>::bind_recursive() needs a fn whose first captured parameter is a "
+                    "revenant::self_ref<Sig>");
+      if constexpr (first_capture_is_self()) return bind_self(std::forward<C>(rest)...);
+      return closure<R(A...)>();
+    }
   }
 
   // The registered name.
   const std::string& name() const noexcept { return entry_->name; }
 
  private:
+  static constexpr bool first_capture_is_self() {
+    if constexpr (std::tuple_size_v<captures_type> == 0)
+      return false;
+    else
+      return std::is_same_v<std::tuple_element_t<0, captures_type>, self_ref<R(A...)>>;
+  }
+  template <class... C>
+  closure<R(A...)> bind_self(C&&... rest) const {
+    auto self = make_cell<closure<R(A...)>>();
+    closure<R(A...)> result = bind(self, std::forward<C>(rest)...);
+    self.set(result);
+    return result;
+  }
+
   const detail::function_entry* entry_;
 };
 

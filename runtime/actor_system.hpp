@@ -1,7 +1,8 @@
 // The actor system: owns the worker threads (an Asio io_context) and every actor spawned in it.
 //
 // Thread-safety: every member function may be called from any thread, including from inside
-// behaviors, except shutdown() and the destructor, which must not be called from a behavior.
+// behaviors, except shutdown(), lift_quarantine() and the destructor, which must not be called
+// from a behavior.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,8 @@
 
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
 #include "storage/snapshot.hpp"
 #include "storage/store.hpp"
 
@@ -28,6 +31,10 @@ struct actor_system_config {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   // Messages an actor handles before it yields its worker to other actors.
   std::size_t throughput = 256;
+  // Where the library's log lines go (runtime/log.hpp): a quarantine, a behavior's failure, a
+  // failed commit, each naming the actor and the store. Empty (the default): nothing is
+  // written anywhere.
+  log_sink log = nullptr;
 };
 
 // When durable actors are rebuilt from the store.
@@ -55,7 +62,8 @@ struct durable_config {
   // the record). N > 1: the steps in between append the messages they handled to the actor's
   // journal, and recovery replays them against the last record — fewer bytes per step for
   // large states, but behaviors must then be deterministic (same state and message, same
-  // effect: no clocks, no randomness, no spawning). Replayed sends are not sent again.
+  // effect: no clocks, no randomness, no transient spawns). Replayed sends are not sent again,
+  // nor are durable actors spawned again (context::spawn_durable).
   std::uint32_t snapshot_every = 1;
   recovery_mode recovery = recovery_mode::lazy;
   // Eager recovery: called on the constructing thread every 65,536 actors and at the end, with
@@ -84,10 +92,14 @@ struct recovery_report {
   std::vector<std::string> repairs;
 };
 
-// A durable actor that is kept out of service, with its record and mailbox left in the store.
+// A durable actor that is kept out of service, with its record and mailbox left in the store
+// (docs/design.md, "Quarantine"). What is stored is read when the value is made.
 struct quarantined_actor {
   std::string name;
-  std::string reason;  // the decode error (naming the actor), or why its behavior failed
+  std::string reason;                 // the decode error (naming the actor), or why its behavior failed
+  bool record_stored = false;         // its record is in the store: lift_quarantine rebuilds it from there
+  std::uint64_t mailbox_entries = 0;  // messages kept in its mailbox: handled first once lifted
+  std::uint64_t journal_entries = 0;  // steps kept in its journal (snapshot_every > 1): replayed once lifted
 };
 
 // Why a message could not be delivered.
@@ -96,6 +108,7 @@ enum class dead_letter_reason : std::uint8_t {
   no_recipient = 2, // sent to an empty actor_ref (e.g. a reply to a message from outside)
   shutdown = 3,     // the system was shutting down
   mailbox_full = 4, // the recipient's mailbox was at its capacity (supervision::mailbox_capacity)
+  discarded = 5,    // kept in a quarantined actor's mailbox, then discarded (discard_quarantined)
 };
 
 // A message that reached no behavior. Valid only during the dead-letter handler's call.
@@ -107,9 +120,9 @@ struct dead_letter {
 
 // What happens to queued messages when the system shuts down.
 enum class shutdown_policy : std::uint8_t {
-  drain = 1,  // keep running until no actor has a message or an armed timer left (or the
-              // deadline passes), then stop. An actor's ask clock counts as armed until the
-              // deadline of its last ask, even once that ask is answered.
+  drain = 1,  // keep running until no actor has a message, an armed timer or a pending ask
+              // left (or the deadline passes), then stop. A pending ask counts until it is
+              // answered or times out; an answered ask does not keep the system running.
   drop = 2,   // stop now; queued messages become dead letters
 };
 
@@ -132,32 +145,81 @@ class actor_system {
   // std::logic_error after shutdown.
   actor_ref spawn(std::string name, behavior initial, supervision policy = {});
   // The running actor with this name, or an empty reference. A durable actor that is in the
-  // store but not yet active is activated (rebuilt on its first message).
+  // store but not yet active is activated (rebuilt on its first message). A quarantined actor
+  // is not running: its reference is empty too (quarantine_of tells that case apart).
   actor_ref find(std::string_view name) const;
 
   // Starts a durable actor: its behavior graph, pending continuations, timers and mailbox are
   // checkpointed into the store with every step (docs/design.md, "Durability"), and it lives
   // until it stops, across process restarts. Returns once its first record is committed.
   // Throws std::logic_error without a store or after shutdown; std::invalid_argument if the
-  // name is empty, holds a zero byte, or is taken (running or stored); whatever encoding the
-  // behavior throws (every captured type must be serializable).
+  // name is empty, holds a zero byte, or is taken (running or stored), actor_quarantined (an
+  // invalid_argument) if it is quarantined; whatever encoding the behavior throws (every
+  // captured type must be serializable).
   actor_ref spawn_durable(std::string name, behavior initial, supervision policy = {});
 
   // Sends value to the actor named name from outside the system. For a durable actor the
   // future is ready once the message is committed (it will then be handled even if the process
   // dies); for a transient one, once it is queued. The future holds std::invalid_argument if no
-  // such actor exists, std::logic_error if T is not a registered message type (durable
-  // recipients only) or the system is shut down, store_error if the commit failed.
+  // such actor exists, actor_quarantined if it is quarantined, std::logic_error if T is not a
+  // registered message type (durable recipients only) or the system is shut down, store_error
+  // if the commit failed.
   template <class T>
   std::future<void> send(std::string_view name, T&& value) {
     return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
   }
 
+  // Asks the actor named name from outside the system: sends value, with a sender the
+  // recipient can reply to (context::reply, reply_later), and returns a future for the reply,
+  // which must be an R (copied out of the message). No actor is created for it, and nothing of
+  // it is left once it is answered or timed out: an answered ask does not keep a draining
+  // shutdown waiting (a pending one does, until its timeout). The future holds the R, or
+  // ask_failed (code timeout: no reply within timeout; target_stopped: not delivered, or the
+  // recipient stopped or the system shut down before replying; mailbox_full), unexpected_reply
+  // if the reply is not an R, std::invalid_argument if no such actor exists or timeout is
+  // negative, actor_quarantined, std::logic_error if T is not a registered message type
+  // (durable recipients) or the system is shut down.
+  // A durable recipient: the request is written to its mailbox as a send's is, and the reply
+  // is released once the step that made it is committed (if the store has failed, it never is:
+  // the ask times out). The answer is at most once: the
+  // asker is not durable, so a reply due after a crash (the request handled in the next
+  // process, or a reply_address kept in the recipient's state) has nowhere to go and is a
+  // dead letter, and this future then times out or breaks with the process.
+  // Inside a behavior, use context::ask instead: waiting on this future there blocks a worker.
+  template <class R, class T>
+  std::future<R> ask(std::string_view name, T&& value, std::chrono::nanoseconds timeout) {
+    auto reply = std::make_unique<detail::outside_reply_of<R>>(name);
+    std::future<R> result = reply->get_future();
+    ask_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)), timeout, std::move(reply));
+    return result;
+  }
+
   // Blocks until every step and message submitted to the store so far is committed.
   // Throws store_error if a commit failed. No-op without a store.
   void sync();
-  // Durable actors kept out of service (this run's and earlier runs').
+  // Durable actors kept out of service (this run's and earlier runs'), by name.
   std::vector<quarantined_actor> quarantined() const;
+  // The quarantine of the actor named name, if it is quarantined (else nothing: it is running,
+  // stored, or does not exist). Throws store_error if the store cannot be read.
+  std::optional<quarantined_actor> quarantine_of(std::string_view name) const;
+  // Puts a quarantined actor back in service, once what made it fail is fixed: commits the
+  // removal of its quarantine entry, rebuilds it from its record (replaying its journal) and
+  // has it handle the messages its mailbox kept, oldest first, before anything sent later.
+  // Returns once it has handled them and committed that step. If it fails again (its record
+  // or a kept message still cannot be decoded, or its behavior fails for good on a kept
+  // message), it is quarantined again, and this throws actor_quarantined with the new reason.
+  // References taken before the quarantine still name the old incarnation (their messages
+  // are dead letters): find() it again. Crash-safe: killed at any instant, the store is as
+  // before the call (quarantined) or after it (in service, its kept messages not yet handled
+  // or handled exactly once). Throws std::invalid_argument if name is not quarantined,
+  // std::logic_error without a store or after shutdown, store_error if the commit failed.
+  actor_ref lift_quarantine(std::string_view name);
+  // Removes a quarantined actor for good: its record, mailbox, journal, wake and quarantine
+  // entries are erased in one commit (a crash leaves all of them or none). Its kept messages
+  // become dead letters (reason discarded; one that cannot be decoded is counted, not shown to
+  // the handler). Returns how many there were. Its name is free again once this returns.
+  // Throws as lift_quarantine does.
+  std::uint64_t discard_quarantined(std::string_view name);
   // What recovery has done so far.
   recovery_report recovery() const;
 
@@ -188,6 +250,8 @@ class actor_system {
  private:
   detail::actor_resolver* resolver() const noexcept;
   std::future<void> send_message(std::string_view name, message_ptr m);
+  void ask_message(std::string_view name, message_ptr m, std::chrono::nanoseconds timeout,
+                   std::unique_ptr<detail::outside_reply> reply);
   void start_workers();
   std::shared_ptr<impl> impl_;
 };

@@ -826,3 +826,35 @@ TEST_CASE("an ask refused by a full mailbox is answered at once with mailbox_ful
   gate->gate_open = true;
   gate->changed.notify_all();
 }
+
+// --- shutdown and asks ---------------------------------------------------------------------------
+
+TEST_CASE("an answered ask does not keep a draining shutdown waiting for its timeout") {
+  auto p = std::make_shared<probe>();
+  actor_system sys(two_workers());
+  actor_ref adder = sys.spawn("adder", adder_fn.bind());
+  actor_ref asker = sys.spawn("asker", asker_fn.bind(p, std::make_shared<asker_state>()));
+  asker.tell(ask_to{adder, 2, 3, 10'000});  // answered at once; times out in 10 s if not
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  sys.shutdown(shutdown_policy::drain);
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  std::lock_guard lock(p->mutex);
+  CHECK(p->events == std::vector<std::string>{"sum 5 in asker answers 1"});
+}
+
+TEST_CASE("a pending ask keeps a draining shutdown running until it times out") {
+  auto p = std::make_shared<probe>();
+  actor_system sys(two_workers());
+  actor_ref silent = sys.spawn(count_fn.bind(std::make_shared<probe>()));  // never replies
+  actor_ref asker = sys.spawn("asker", asker_fn.bind(p, std::make_shared<asker_state>()));
+  // One ask is answered, one is not: the answered one must not release what the other holds.
+  actor_ref adder = sys.spawn(adder_fn.bind());
+  asker.tell(ask_to{silent, 1, 1, 300});
+  asker.tell(ask_to{adder, 1, 1, 10'000});
+  REQUIRE(p->wait([](probe& q) { return q.events.size() == 1; }));
+  sys.shutdown(shutdown_policy::drain);
+  std::lock_guard lock(p->mutex);
+  // The timeout ran inside the drain: the continuation saw it before shutdown returned.
+  CHECK(p->events == std::vector<std::string>{"sum 2 in asker answers 1", "error 1"});
+}

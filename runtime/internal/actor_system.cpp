@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <algorithm>
 #include <deque>
@@ -48,11 +47,14 @@ const message_type<timer_fired> timer_fired_type{"revenant.timer_fired"};
 struct ask_check {};
 // Sent at open to a durable actor that has timers or asks waiting: it activates (re-arming them).
 struct wake_up {};
+// Queued behind the messages a lifted quarantine kept: once the actor reaches it and commits,
+// lift_quarantine() returns.
+struct lift_probe {};
 
 // The runtime's own signals to an actor: never refused by a mailbox bound, never counted in it,
 // never shown as dead letters, never written to a durable mailbox.
 bool is_runtime_signal(const message& m) noexcept {
-  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>();
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>();
 }
 
 // Wall-clock nanoseconds since the epoch: what a durable deadline is stored as, since a steady
@@ -137,7 +139,12 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::unique_ptr<committer> commits;
   std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
   std::vector<std::string> repairs;                              // guarded by mutex (recovery_report)
-  std::optional<wal_loss_report> wal_dropped;                           // set once, at open
+  std::optional<wal_loss_report> wal_dropped;                    // set once, at open
+  // Quarantined names a lift_quarantine or discard_quarantined is working on. Guarded by mutex.
+  std::unordered_set<std::string> quarantine_busy;
+  // Durable actors spawned by a durable actor's step that is not committed yet: their names are
+  // taken, but they do not exist until the step is written. Guarded by mutex.
+  std::unordered_set<std::string> spawning;
   // Durable actors that stopped and whose erasure is not committed yet: their records are still
   // in the store, but they must not be brought back. Guarded by mutex.
   std::unordered_set<std::string> erasing;
@@ -145,10 +152,27 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
     std::atomic<std::uint64_t> activated{0}, requeued{0}, continuations{0}, timers{0}, quarantined{0};
   } recovered;
 
+  // Asks from outside the system (actor_system::ask): the sender their requests carry, what
+  // each waits for, and one clock for their deadlines, armed only while an ask is pending (so
+  // an answered one does not hold a draining shutdown). Declared after `io`: the clock must go
+  // first. Made on the first outside ask.
+  using deadline_entry = std::pair<std::chrono::steady_clock::time_point, std::uint64_t>;
+  std::mutex outside_mutex;
+  std::shared_ptr<detail::actor_base> outside_asker;                                    // guarded by outside_mutex
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::outside_reply>> outside_pending;  // guarded by outside_mutex
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> outside_deadlines;  // likewise;
+                                                                                        // answered ones removed lazily
+  std::optional<asio::steady_timer> outside_clock;                                      // guarded by outside_mutex
+  std::chrono::steady_clock::time_point outside_clock_at{};                             // guarded by outside_mutex
+  bool outside_clock_armed = false;                                                     // guarded by outside_mutex
+  bool outside_closed = false;       // shutdown has answered every outside ask; guarded by outside_mutex
+  std::uint64_t outside_last_request = 0;                                               // guarded by outside_mutex
+
   void recover();
   void recover_all();
   // Keeps name out of service with its record and mailbox as they are; reason is stored.
-  void quarantine(const std::string& name, const std::string& reason);
+  // on_commit runs once that is committed.
+  void quarantine(const std::string& name, const std::string& reason, std::function<void()> on_commit = {});
   // Queues a step for commit; returns its last sequence number, or nothing once the store is
   // closed (after shutdown).
   std::optional<std::uint64_t> submit(step s);
@@ -162,6 +186,52 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
                   const std::shared_ptr<detail::actor_base>& parent);
   void forget(const actor_cell& cell);
   void dead(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept;
+  // Hands a line to the configured log sink, if any (runtime/log.hpp).
+  void log(log_level level, const std::string& text) const noexcept;
+  // Where a line about a durable actor says it is: ` (store "<path>")`, or nothing.
+  std::string store_context() const;
+
+  // Why name resolves to no actor: actor_quarantined if it is quarantined, else
+  // std::invalid_argument ("no actor named").
+  std::exception_ptr no_actor(const std::string& name) const;
+  // What the store holds of a quarantined actor.
+  quarantined_actor describe_quarantined(const std::string& name, const std::string& reason) const;
+  // The mailbox (or journal) entries of actor, in sequence order: raw key seq and envelope.
+  std::vector<std::pair<std::uint64_t, std::string>> stored_entries(rocksdb::ColumnFamilyHandle* family,
+                                                                    const std::string& actor) const;
+  // Throws std::invalid_argument unless name can name a durable actor.
+  static void check_durable_name(const std::string& name);
+  // Under mutex: throws unless name is free for a new durable actor (actor_quarantined if it
+  // is quarantined, std::invalid_argument if it is running, stored or being spawned), or
+  // std::logic_error after shutdown.
+  void check_durable_name_free(const std::string& name) const;
+
+  // The sender of outside asks (made on first use).
+  std::shared_ptr<detail::actor_base> outside_sender();
+  // Registers an outside ask due at deadline; returns its request id. After shutdown, fails
+  // reply (std::logic_error) and returns 0.
+  std::uint64_t add_outside_ask(std::unique_ptr<detail::outside_reply> reply,
+                                std::chrono::steady_clock::time_point deadline);
+  // Completes an outside ask with reply (or error, if reply is null); nothing if it has
+  // completed already (a late reply).
+  void complete_outside_ask(std::uint64_t request, const message* reply, std::exception_ptr error);
+  // The clock fired: times out every outside ask past its deadline.
+  void time_out_outside_asks();
+  // At shutdown: answers every outside ask still pending with target_stopped, and stops taking
+  // new ones.
+  void close_outside_asks();
+  // Under outside_mutex.
+  void arm_outside_clock(std::chrono::steady_clock::time_point at);
+
+  // Makes cell, a new durable actor, visible and submits its first record; the future is ready
+  // once that is committed. Throws as check_durable_name_free, or what encoding throws.
+  std::future<void> start_durable(const std::shared_ptr<actor_cell>& cell);
+  // Claims name, which must be quarantined, for a lift or a discard: waits until its failed
+  // incarnation (if it failed in this process) has left the table, so that its quarantine step
+  // is submitted before anything the caller submits. Returns the reason. Throws
+  // std::invalid_argument if name is not quarantined or is claimed already, std::logic_error
+  // after shutdown.
+  std::string claim_quarantined(const std::string& name);
 };
 
 namespace {
@@ -179,6 +249,14 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;          // journal mode: entries of the current step
     std::vector<std::uint64_t> timed_out;   // journal mode: asks the last ask_check timed out
+    bool lift_reached = false;              // this run handled the lift_probe
+    // Durable actors spawned by this step (context::spawn_durable): their names are reserved,
+    // and they come to exist when the step is written.
+    struct child {
+      std::shared_ptr<actor_cell> cell;
+      step::spawned stored;
+    };
+    std::vector<child> children;
   };
   // Durable actors only: where the actor stands with the store.
   struct durable_part {
@@ -188,6 +266,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     // Journal mode (snapshot_every > 1).
     bool replaying = false;                 // re-handling journal entries: sends are dropped
     bool journal_stored = false;            // the store may hold journal entries of this actor
+    bool replay_stored_journal = false;     // activation replays the journal (lifted quarantine)
+    // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
+    // if the actor is quarantined again (or the system shuts down) first.
+    std::shared_ptr<std::promise<void>> lift_waiter;
     std::uint32_t since_snapshot = 0;       // journaled steps since the record was written
     std::uint64_t steps = 0;    // records committed, as stored in the record
     std::unique_ptr<run_buffers> buffers;
@@ -318,15 +400,21 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
         queued_.fetch_sub(1, std::memory_order_relaxed);
       const std::size_t sent_before = durable_ ? durable_->run().outbox.size() : 0;
+      const std::size_t spawned_before = durable_ ? durable_->run().children.size() : 0;
       const bool failed_before = exit_ == exit_reason::failed;
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
+      else if (m->is<lift_probe>())
+        durable_->run().lift_reached = true;
       else if (!m->is<wake_up>())
         handle(*m);
       if (durable_) {
         // What a failed call sent is not sent. A message that made the actor fail for good stays
         // in the store with the quarantined actor; one that supervision got past is consumed.
-        if (std::exchange(call_failed_, false)) durable_->run().outbox.resize(sent_before);
+        if (std::exchange(call_failed_, false)) {
+          durable_->run().outbox.resize(sent_before);
+          abandon_children(spawned_before);
+        }
         const bool kept = exit_ == exit_reason::failed && !failed_before;
         if (const std::uint64_t seq = message_access::durable_seq(*m); seq != 0 && !kept)
           durable_->run().consumed.push_back(seq);
@@ -352,6 +440,13 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       rest = cached;
     }
     if (durable_ && reason != dead_letter_reason::shutdown && !durable_->ended) commit_end(rest);
+    if (durable_) abandon_children(0);  // a run that ended without a step (shutdown)
+    if (durable_ && durable_->lift_waiter) {
+      // Lifted, and shut down before it handled what it kept (a failure answered it above).
+      durable_->lift_waiter->set_exception(std::make_exception_ptr(
+          std::logic_error("revenant: the actor system shut down before \"" + name() + "\" handled its kept messages")));
+      durable_->lift_waiter.reset();
+    }
     if (durable_ && reason == dead_letter_reason::shutdown) {
       // Still in the store: handled by the next process, not dead.
       while (rest != nullptr) {
@@ -410,6 +505,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   void watch(const actor_ref& target) override {
     if (target) target.base()->add_watcher(shared_from_this());
   }
+  actor_ref spawn_durable(std::string name, behavior initial, supervision policy) override;
 
  protected:
   void send(const actor_ref& to, message_ptr m) override {
@@ -444,6 +540,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     x.deadlines.emplace(deadline, id);
     // The clock only ever waits for the earliest deadline; later ones cost no Asio call.
     if (!x.clock_armed || deadline < x.clock_deadline) arm_ask_clock(deadline);
+    if (!x.ask_hold) x.ask_hold.emplace(system_->io->get_executor());
     send(to, std::move(m));
   }
 
@@ -494,6 +591,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::optional<asio::steady_timer> ask_clock;  // one per actor, set for the earliest deadline
     std::chrono::steady_clock::time_point clock_deadline{};
     bool clock_armed = false;
+    // What keeps the io_context running for this actor's asks: held while any ask is pending,
+    // released once none is (the clock's own wait never counts: see arm_ask_clock). So an
+    // answered ask does not hold a draining shutdown until its deadline.
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> ask_hold;
     // Supervision other than the default (stop on the first failure).
     std::optional<supervision> supervised;
     std::string initial;                                      // snapshot, for restart_policy::restart
@@ -516,19 +617,53 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     };
   }
 
+  // The ask clock's wait handler: signal_on_expiry(ask_check), for a wait that arm_ask_clock
+  // took out of the io_context's work count. Whether it runs (expired or cancelled), it first
+  // gives that unit back, since Asio takes one away when a handler returns.
+  auto ask_clock_handler() {
+    return [weak = weak_from_this(), work = system_->io->get_executor()](const asio::error_code& error) {
+      work.on_work_started();
+      if (error) return;
+      if (auto self = weak.lock()) {
+        message_ptr m = make_message<ask_check>();
+        sender_of(*m) = self;
+        self->enqueue(std::move(m));
+      }
+    };
+  }
+
   extras& more() {
     if (!extras_) extras_ = std::make_unique<extras>();
     return *extras_;
   }
 
+  // Arms the clock for deadline. It stays armed when its asks are answered (re-arming per ask
+  // would cost a timer-queue update, often a system call, on the ask path), so its wait must
+  // not keep the io_context running: Asio counts a pending wait as one unit of outstanding
+  // work, and this gives that unit back at once (ask_clock_handler takes it again before
+  // Asio releases it). What keeps the system running for a pending ask is ask_hold.
+  // The count cannot reach zero here: the caller runs in a handler (which is counted work
+  // itself) or before the workers start, while the system's own work guard is held.
   void arm_ask_clock(std::chrono::steady_clock::time_point deadline) {
     extras& x = *extras_;
     if (!x.ask_clock) x.ask_clock.emplace(*system_->io);
     x.ask_clock->expires_at(deadline);  // cancels an earlier wait, whose handler then does nothing
-    x.ask_clock->async_wait(signal_on_expiry(ask_check{}));
+    x.ask_clock->async_wait(ask_clock_handler());
+    system_->io->get_executor().on_work_finished();
     x.clock_deadline = deadline;
     x.clock_armed = true;
   }
+
+  // Once no ask is pending, this actor no longer keeps the io_context running.
+  void release_ask_hold_if_idle() noexcept {
+    if (extras_ && extras_->pending.empty()) extras_->ask_hold.reset();
+  }
+  // Calls release_ask_hold_if_idle() when it goes out of scope (after a continuation, which
+  // may ask again and so keep the hold, has run or thrown).
+  struct ask_hold_check {
+    actor_cell& cell;
+    ~ask_hold_check() { cell.release_ask_hold_if_idle(); }
+  };
 
   void drop_answered_deadlines() {
     extras& x = *extras_;
@@ -543,6 +678,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     continuation then = std::move(it->second.then);
     extras_->pending.erase(it);
     drop_answered_deadlines();
+    ask_hold_check check{*this};
     then(*this, m);
   }
 
@@ -563,6 +699,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     }
     drop_answered_deadlines();
     if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+    ask_hold_check check{*this};
     const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
     for (auto& then : expired) then(*this, *error);
   }
@@ -638,8 +775,11 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   }
 
   void fail(const std::string& detail) {
-    std::fprintf(stderr, "revenant: actor \"%s\" %s: %s\n", name().c_str(),
-                 durable_ ? "quarantined" : "stopped", detail.c_str());
+    if (durable_)
+      system_->log(log_level::error, "revenant: actor \"" + name() + "\"" + system_->store_context() +
+                                         " quarantined: " + detail);
+    else
+      system_->log(log_level::warning, "revenant: actor \"" + name() + "\" stopped: " + detail);
     exit_ = exit_reason::failed;
     more().exit_detail = detail;
     stop_requested_ = true;
@@ -658,6 +798,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     std::vector<continuation> waiting = take_pending();
     extras_->deadlines = {};
     extras_->timers.clear();
+    extras_->ask_hold.reset();
     release(std::tuple{behavior_, waiting});
     behavior_ = std::move(fresh);
   }
@@ -760,7 +901,8 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
       }
       take_up(std::move(image), record.steps);
-      if (!system_->journaled.empty() && system_->journaled.contains(given_name())) replay_journal();
+      if (durable_->replay_stored_journal || (!system_->journaled.empty() && system_->journaled.contains(given_name())))
+        replay_journal();
     } catch (const std::exception& e) {
       quarantine_now(e.what());
       return false;
@@ -772,13 +914,72 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   // stored, its record and mailbox are left as they are, and it finishes in memory.
   void quarantine_now(const std::string& reason) {
     durable_->ended = true;
-    system_->quarantine(name(), reason);
+    system_->quarantine(name(), reason, lift_failed(reason));
     exit_ = exit_reason::failed;
     more().exit_detail = reason;
     finish(dead_letter_reason::stopped);
   }
 
+  // A lifted quarantine (before anyone can reach this actor): the next run starts with the
+  // kept messages (oldest first), then reports through waiter; replay_journal says whether
+  // the store may hold journal entries to replay.
+  void lift(std::vector<message_ptr> kept, std::shared_ptr<std::promise<void>> waiter) {
+    kept.push_back(make_message<lift_probe>());
+    durable_->lift_waiter = std::move(waiter);
+    durable_->replay_stored_journal = true;
+    message* fifo = nullptr;
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+      next_of(**it) = fifo;
+      fifo = it->release();
+    }
+    cache_ = fifo;  // worker side, but no worker runs this actor before schedule() below
+  }
+  // Releases the behavior graph of an actor that never became visible.
+  void release_unborn() { release_graph(); }
+  // Keeps pushes from scheduling this actor (they see it as scheduled) until start() does:
+  // called before it is visible.
+  void hold() noexcept { inbox_.store(nullptr, std::memory_order_relaxed); }
+  void start() { system_->schedule(shared_from_this()); }
+
  private:
+  // Drops the children spawned by this run from the from-th on: their step will not commit.
+  void abandon_children(std::size_t from) {
+    if (!durable_->buffers) return;
+    auto& children = durable_->buffers->children;
+    if (children.size() <= from) return;
+    {
+      std::lock_guard lock(system_->mutex);
+      for (std::size_t i = from; i < children.size(); ++i) system_->spawning.erase(children[i].stored.actor);
+    }
+    for (std::size_t i = from; i < children.size(); ++i) children[i].cell->release_unborn();
+    children.resize(from);
+  }
+  // Moves this run's children into s: written with it, visible once it is.
+  void commit_children(step& s) {
+    if (!durable_->buffers || durable_->buffers->children.empty()) return;
+    std::vector<std::shared_ptr<actor_cell>> cells;
+    for (auto& child : durable_->buffers->children) {
+      s.spawned_actors.push_back(std::move(child.stored));
+      cells.push_back(std::move(child.cell));
+    }
+    durable_->buffers->children.clear();
+    s.on_written = [system = system_, cells = std::move(cells)] {
+      std::lock_guard lock(system->mutex);
+      for (const auto& cell : cells) {
+        system->spawning.erase(cell->given_name());
+        if (!system->finished) system->named.insert(cell);
+      }
+    };
+  }
+
+  // What the step that quarantines a lifted actor again does once committed: tells the lift.
+  std::function<void()> lift_failed(const std::string& reason) {
+    if (!durable_->lift_waiter) return {};
+    return [waiter = std::exchange(durable_->lift_waiter, nullptr), name = name(), reason] {
+      waiter->set_exception(std::make_exception_ptr(actor_quarantined(name, reason)));
+    };
+  }
+
   void take_up(actor_image image, std::uint64_t steps) {
     durable_->loaded = true;
     durable_->steps = steps;
@@ -804,7 +1005,10 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         x.pending.emplace(p.request, pending_ask{std::move(p.then), deadline});
         x.deadlines.emplace(deadline, p.request);
       }
-      if (!x.deadlines.empty()) arm_ask_clock(x.deadlines.top().first);
+      if (!x.deadlines.empty()) {
+        arm_ask_clock(x.deadlines.top().first);
+        x.ask_hold.emplace(system_->io->get_executor());
+      }
       system_->recovered.continuations.fetch_add(image.pending.size(), std::memory_order_relaxed);
       const std::string subject = "timer payload of actor \"" + name() + "\"";
       for (auto& t : image.timers) {
@@ -834,7 +1038,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         response_to_of(*e) = request;
         add_entry(*e);
       }
-    } else if (!m.is<wake_up>()) {
+    } else if (!m.is<wake_up>() && !m.is<lift_probe>()) {
       add_entry(m);
     }
     durable_->run().timed_out.clear();
@@ -885,6 +1089,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       durable_->run().outbox.clear();
       durable_->run().consumed.clear();
       durable_->run().journal.clear();
+      abandon_children(0);
       fail(std::string("its state could not be checkpointed: ") + e.what());
       finish(dead_letter_reason::stopped);
       return false;
@@ -900,10 +1105,13 @@ class actor_cell : public detail::actor_base, public context, public std::enable
     }
     s.consumed.swap(durable_->run().consumed);
     s.outbox.swap(durable_->run().outbox);
+    commit_children(s);
     if (const bool waiting = has_waiting(); waiting != durable_->wake_stored) {
       s.wake = waiting ? 1 : 0;
       durable_->wake_stored = waiting;
     }
+    if (std::exchange(durable_->run().lift_reached, false) && durable_->lift_waiter)
+      s.on_commit = [waiter = std::exchange(durable_->lift_waiter, nullptr)] { waiter->set_value(); };
     system_->submit(std::move(s));
     return true;
   }
@@ -923,7 +1131,9 @@ class actor_cell : public detail::actor_base, public context, public std::enable
       s.consumed.clear();
       durable_->run().outbox.clear();
       durable_->run().journal.clear();
+      abandon_children(0);
       s.quarantine = extras_ ? extras_->exit_detail : std::string("failed");
+      s.on_commit = lift_failed(s.quarantine);
       system_->note_quarantined(name(), s.quarantine);
     } else {
       s.record = step::record_op::erase;
@@ -931,11 +1141,16 @@ class actor_cell : public detail::actor_base, public context, public std::enable
         std::lock_guard lock(system_->mutex);
         system_->erasing.insert(name());
       }
-      s.on_commit = [system = system_, erased = name()] {
-        std::lock_guard lock(system->mutex);
-        system->erasing.erase(erased);
+      // A lifted actor that stops while handling what it kept has handled it.
+      s.on_commit = [system = system_, erased = name(), waiter = std::exchange(durable_->lift_waiter, nullptr)] {
+        {
+          std::lock_guard lock(system->mutex);
+          system->erasing.erase(erased);
+        }
+        if (waiter) waiter->set_value();
       };
       s.outbox.swap(durable_->run().outbox);
+      commit_children(s);
       if (durable_->wake_stored) s.wake = 0;
       for (message* m = rest; m != nullptr; m = next_of(*m))
         if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
@@ -1006,6 +1221,30 @@ class durable_cell final : public actor_cell {
   durable_part part_;
 };
 
+actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
+  if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
+  actor_system::impl::check_durable_name(name);
+  // Committed when the step replayed was first taken: that child is the one to return.
+  if (durable_ && durable_->replaying) return actor_ref(system_->resolve(name));
+  std::shared_ptr<actor_cell> child = std::make_shared<durable_cell>(
+      system_, system_->next_id.fetch_add(1, std::memory_order_relaxed), name, std::move(initial), policy, true);
+  if (!durable_) {
+    (void)system_->start_durable(child);  // committed on its own; no need to wait
+    return actor_ref(std::move(child));
+  }
+  try {
+    step first = child->first_step();
+    std::lock_guard lock(system_->mutex);
+    system_->check_durable_name_free(name);
+    system_->spawning.insert(name);
+    durable_->run().children.push_back(run_buffers::child{child, step::spawned{name, std::move(first.record_bytes), first.wake == 1}});
+  } catch (...) {
+    child->release_unborn();
+    throw;
+  }
+  return actor_ref(std::move(child));
+}
+
 }  // namespace
 
 namespace {
@@ -1032,6 +1271,117 @@ class detached_actor final : public detail::actor_base {
 
 }  // namespace
 
+namespace {
+
+// The sender of every ask from outside the system: not an actor (it has no mailbox, is never
+// scheduled and never stops), just where replies are routed to the futures waiting for them.
+class outside_reply_point final : public detail::actor_base {
+ public:
+  explicit outside_reply_point(std::weak_ptr<actor_system::impl> system) : actor_base(0, {}), system_(std::move(system)) {}
+  void enqueue(message_ptr m) override {
+    auto system = system_.lock();
+    if (!system) return;
+    if (const std::uint64_t request = message_access::response_to(*m)) {
+      system->complete_outside_ask(request, m.get(), nullptr);
+      return;
+    }
+    system->dead({}, std::move(m), dead_letter_reason::no_recipient);  // not a reply: nobody reads it
+  }
+  void add_watcher(const std::shared_ptr<detail::actor_base>&) override {}  // never stops
+
+ private:
+  std::weak_ptr<actor_system::impl> system_;
+};
+
+}  // namespace
+
+std::shared_ptr<detail::actor_base> actor_system::impl::outside_sender() {
+  std::lock_guard lock(outside_mutex);
+  if (!outside_asker) outside_asker = std::make_shared<outside_reply_point>(weak_from_this());
+  return outside_asker;
+}
+
+std::uint64_t actor_system::impl::add_outside_ask(std::unique_ptr<detail::outside_reply> reply,
+                                                  std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard lock(outside_mutex);
+  if (outside_closed) {
+    reply->fail(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
+    return 0;
+  }
+  const std::uint64_t request = ++outside_last_request;
+  outside_pending.emplace(request, std::move(reply));
+  outside_deadlines.emplace(deadline, request);
+  if (!outside_clock_armed || deadline < outside_clock_at) arm_outside_clock(deadline);
+  return request;
+}
+
+void actor_system::impl::arm_outside_clock(std::chrono::steady_clock::time_point at) {
+  if (!outside_clock) outside_clock.emplace(*io);
+  outside_clock->expires_at(at);  // cancels an earlier wait, whose handler then does nothing
+  outside_clock->async_wait([weak = weak_from_this()](const asio::error_code& error) {
+    if (error) return;
+    if (auto system = weak.lock()) system->time_out_outside_asks();
+  });
+  outside_clock_at = at;
+  outside_clock_armed = true;
+}
+
+void actor_system::impl::complete_outside_ask(std::uint64_t request, const message* reply, std::exception_ptr error) {
+  std::unique_ptr<detail::outside_reply> waiting;
+  {
+    std::lock_guard lock(outside_mutex);
+    auto it = outside_pending.find(request);
+    if (it == outside_pending.end()) return;  // answered already, or timed out
+    waiting = std::move(it->second);
+    outside_pending.erase(it);
+    if (outside_pending.empty()) {
+      // Nothing left to time out: the clock must not keep the system running.
+      outside_deadlines = {};
+      if (outside_clock_armed) outside_clock->cancel();
+      outside_clock_armed = false;
+    }
+  }
+  if (reply != nullptr)
+    waiting->answer(*reply);
+  else
+    waiting->fail(std::move(error));
+}
+
+void actor_system::impl::time_out_outside_asks() {
+  std::vector<std::unique_ptr<detail::outside_reply>> expired;
+  {
+    std::lock_guard lock(outside_mutex);
+    outside_clock_armed = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (!outside_deadlines.empty() && outside_deadlines.top().first <= now) {
+      if (auto it = outside_pending.find(outside_deadlines.top().second); it != outside_pending.end()) {
+        expired.push_back(std::move(it->second));
+        outside_pending.erase(it);
+      }
+      outside_deadlines.pop();
+    }
+    while (!outside_deadlines.empty() && !outside_pending.contains(outside_deadlines.top().second))
+      outside_deadlines.pop();
+    if (!outside_deadlines.empty()) arm_outside_clock(outside_deadlines.top().first);
+  }
+  const message_ptr timeout = make_message<ask_error>(ask_error{ask_errc::timeout});
+  for (auto& reply : expired) reply->answer(*timeout);
+}
+
+void actor_system::impl::close_outside_asks() {
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::outside_reply>> left;
+  {
+    std::lock_guard lock(outside_mutex);
+    outside_closed = true;
+    left.swap(outside_pending);
+    outside_deadlines = {};
+    outside_clock.reset();
+    outside_clock_armed = false;
+  }
+  const message_ptr stopped = make_message<ask_error>(ask_error{ask_errc::target_stopped});
+  for (auto& [_, reply] : left) reply->answer(*stopped);
+}
+
 std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
   if (auto cell = resolve_cell(name)) return cell;
   return std::make_shared<detached_actor>(weak_from_this(), name);
@@ -1040,7 +1390,8 @@ std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::strin
 std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
   if (auto found = named.find(name)) return *found;
-  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name)) return nullptr;
+  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name) || spawning.contains(name))
+    return nullptr;
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
@@ -1063,12 +1414,14 @@ void actor_system::impl::note_quarantined(const std::string& name, const std::st
   quarantine_list[name] = reason;
 }
 
-void actor_system::impl::quarantine(const std::string& name, const std::string& reason) {
-  std::fprintf(stderr, "revenant: actor \"%s\" quarantined: %s\n", name.c_str(), reason.c_str());
+void actor_system::impl::quarantine(const std::string& name, const std::string& reason,
+                                    std::function<void()> on_commit) {
+  log(log_level::error, "revenant: actor \"" + name + "\"" + store_context() + " quarantined: " + reason);
   note_quarantined(name, reason);
   step s;
   s.actor = name;
   s.quarantine = reason;
+  s.on_commit = std::move(on_commit);
   submit(std::move(s));
 }
 
@@ -1081,6 +1434,90 @@ void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
   s.actor = name;
   s.consumed.push_back(seq);
   submit(std::move(s));
+}
+
+void actor_system::impl::check_durable_name(const std::string& name) {
+  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
+  if (name.find('\0') != std::string::npos)
+    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+}
+
+void actor_system::impl::check_durable_name_free(const std::string& name) const {
+  if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+  if (auto q = quarantine_list.find(name); q != quarantine_list.end()) throw actor_quarantined(name, q->second);
+  if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || db->get(db->actors(), name))
+    throw std::invalid_argument("revenant: a durable actor named \"" + name +
+                                "\" already exists (running, stored or being spawned)");
+}
+
+void actor_system::impl::log(log_level level, const std::string& text) const noexcept {
+  if (!config.log) return;
+  try {
+    config.log(level, text);
+  } catch (...) {
+    // A sink that throws must not take down the thread that reported.
+  }
+}
+
+std::string actor_system::impl::store_context() const {
+  return durable ? " (store \"" + durable->path + "\")" : std::string();
+}
+
+std::exception_ptr actor_system::impl::no_actor(const std::string& name) const {
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = quarantine_list.find(name); it != quarantine_list.end())
+      return std::make_exception_ptr(actor_quarantined(name, it->second));
+  }
+  return std::make_exception_ptr(std::invalid_argument("revenant: no actor named \"" + name + "\""));
+}
+
+std::vector<std::pair<std::uint64_t, std::string>> actor_system::impl::stored_entries(
+    rocksdb::ColumnFamilyHandle* family, const std::string& actor) const {
+  std::vector<std::pair<std::uint64_t, std::string>> entries;
+  const std::string prefix = actor + std::string(1, '\0');
+  auto it = db->scan(family);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view name;
+    std::uint64_t seq = 0;
+    if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), name, seq))
+      entries.emplace_back(seq, it->value().ToString());
+  }
+  db->check_scan(*it, "the entries of actor \"" + actor + "\"");
+  return entries;
+}
+
+quarantined_actor actor_system::impl::describe_quarantined(const std::string& name, const std::string& reason) const {
+  quarantined_actor q{name, reason};
+  if (!db) return q;
+  q.record_stored = db->get(db->actors(), name).has_value();
+  q.mailbox_entries = stored_entries(db->mailbox(), name).size();
+  q.journal_entries = stored_entries(db->journal(), name).size();
+  return q;
+}
+
+std::string actor_system::impl::claim_quarantined(const std::string& name) {
+  if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
+  for (int waited_ms = 0;; ++waited_ms) {
+    {
+      std::lock_guard lock(mutex);
+      if (shut_down) throw std::logic_error("revenant: the actor system is shut down");
+      auto it = quarantine_list.find(name);
+      if (it == quarantine_list.end())
+        throw std::invalid_argument("revenant: actor \"" + name + "\" is not quarantined");
+      if (quarantine_busy.contains(name))
+        throw std::invalid_argument("revenant: the quarantine of actor \"" + name +
+                                    "\" is being lifted or discarded already");
+      // The incarnation that failed leaves the table only after submitting its quarantine step.
+      if (!named.contains(name)) {
+        quarantine_busy.insert(name);
+        return it->second;
+      }
+    }
+    if (waited_ms == 10'000)
+      throw std::logic_error("revenant: actor \"" + name + "\" is still stopping after its quarantine");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 namespace {
@@ -1301,10 +1738,11 @@ void actor_system::impl::recover() {
     const std::uint64_t stored = db->next_seq();
     db->repair_next_seq(max_seq + 1);
     commits->raise_next_seq(max_seq + 1);
+    std::string repair = "meta key next_seq was " + std::to_string(stored) + " but the store holds an entry numbered " +
+                         std::to_string(max_seq) + "; raised to " + std::to_string(max_seq + 1);
+    log(log_level::warning, "revenant: store \"" + durable->path + "\": repaired: " + repair);
     std::lock_guard lock(mutex);
-    repairs.push_back("meta key next_seq was " + std::to_string(stored) +
-                      " but the store holds an entry numbered " + std::to_string(max_seq) + "; raised to " +
-                      std::to_string(max_seq + 1));
+    repairs.push_back(std::move(repair));
   }
 }
 
@@ -1390,10 +1828,21 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
   impl_->io.emplace(static_cast<int>(impl_->config.workers));
   impl_->work.emplace(impl_->io->get_executor());
   impl_->durable = std::move(store_config);
-  impl_->db.emplace(impl_->durable->path, store_options{impl_->durable->accept_wal_loss, {}});
+  store_options opening{impl_->durable->accept_wal_loss, {}};
+  if (impl_->config.log)
+    opening.log = [sink = impl_->config.log, path = impl_->durable->path](std::string_view line) {
+      sink(log_level::warning, "revenant: store \"" + path + "\": rocksdb: " + std::string(line));
+    };
+  impl_->db.emplace(impl_->durable->path, std::move(opening));
   impl_->wal_dropped = impl_->db->wal_loss();
+  if (const auto& lost = impl_->wal_dropped)
+    impl_->log(log_level::error, "revenant: store \"" + impl_->durable->path + "\": opened past damage in " +
+                                     lost->file + " at offset " + std::to_string(lost->offset) + " (" + lost->what +
+                                     "), dropping " + std::to_string(lost->batches_dropped) +
+                                     " group commits; the damaged logs are kept in " + lost->evidence);
   impl_->commits = std::make_unique<committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
-                                               impl_->durable->max_commit_delay, impl_->durable->max_group);
+                                               impl_->durable->max_commit_delay, impl_->durable->max_group,
+                                               impl_->config.log);
   try {
     impl_->recover();
   } catch (...) {
@@ -1410,29 +1859,31 @@ void actor_system::start_workers() {
 
 actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!impl_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
-  if (name.find('\0') != std::string::npos)
-    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+  impl::check_durable_name(name);
   std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
       impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name, std::move(initial), policy, true);
-  // Encoded before the actor is visible: nobody can run it meanwhile.
-  step first = cell->first_step();
-  std::promise<void> committed;
-  std::future<void> done = committed.get_future();
-  first.ack.emplace(std::move(committed));
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-    if (impl_->named.contains(name) || impl_->quarantine_list.contains(name) || impl_->erasing.contains(name) ||
-        impl_->db->get(impl_->db->actors(), name))
-      throw std::invalid_argument("revenant: a durable actor named \"" + name +
-                                  "\" already exists (running, stored or quarantined)");
-    impl_->named.insert(cell);
-    // Submitted under the lock, so its record precedes any step the actor itself commits.
-    impl_->commits->submit(std::move(first));
-  }
+  std::future<void> done = impl_->start_durable(cell);
   done.get();
   return actor_ref(std::move(cell));
+}
+
+std::future<void> actor_system::impl::start_durable(const std::shared_ptr<actor_cell>& cell) {
+  try {
+    // Encoded before the actor is visible: nobody can run it meanwhile.
+    step first = cell->first_step();
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    first.ack.emplace(std::move(committed));
+    std::lock_guard lock(mutex);
+    check_durable_name_free(cell->given_name());
+    named.insert(cell);
+    // Submitted under the lock, so its record precedes any step the actor itself commits.
+    commits->submit(std::move(first));
+    return done;
+  } catch (...) {
+    cell->release_unborn();
+    throw;
+  }
 }
 
 std::future<void> actor_system::send_message(std::string_view name, message_ptr m) {
@@ -1440,7 +1891,7 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   std::future<void> result = ack.get_future();
   try {
     std::shared_ptr<actor_cell> cell = impl_->resolve_cell(std::string(name));
-    if (!cell) throw std::invalid_argument("revenant: no actor named \"" + std::string(name) + "\"");
+    if (!cell) std::rethrow_exception(impl_->no_actor(std::string(name)));
     if (!cell->durable()) {
       cell->enqueue(std::move(m));
       ack.set_value();
@@ -1457,16 +1908,182 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   return result;
 }
 
+void actor_system::ask_message(std::string_view name_view, message_ptr m, std::chrono::nanoseconds timeout,
+                               std::unique_ptr<detail::outside_reply> reply) {
+  const std::string name(name_view);
+  std::shared_ptr<actor_cell> cell;
+  try {
+    if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
+    if (!impl_->accepting.load(std::memory_order_relaxed)) throw std::logic_error("revenant: the actor system is shut down");
+    cell = impl_->resolve_cell(name);
+    if (!cell) std::rethrow_exception(impl_->no_actor(name));
+  } catch (...) {
+    reply->fail(std::current_exception());
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = timeout >= std::chrono::steady_clock::time_point::max() - now
+                            ? std::chrono::steady_clock::time_point::max()
+                            : now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  message_access::sender(*m) = impl_->outside_sender();
+  const std::uint64_t request = impl_->add_outside_ask(std::move(reply), deadline);
+  if (request == 0) return;  // shut down meanwhile: answered
+  message_access::request_id(*m) = request;
+  try {
+    // Undeliverable (stopped, mailbox full, store closed): answered at once with an ask_error.
+    cell->enqueue(std::move(m));
+  } catch (...) {
+    impl_->complete_outside_ask(request, nullptr, std::current_exception());  // e.g. not registered
+  }
+}
+
 void actor_system::sync() {
   if (impl_->commits) impl_->commits->sync();
 }
 
 std::vector<quarantined_actor> actor_system::quarantined() const {
-  std::lock_guard lock(impl_->mutex);
+  std::vector<std::pair<std::string, std::string>> listed;
+  {
+    std::lock_guard lock(impl_->mutex);
+    listed.assign(impl_->quarantine_list.begin(), impl_->quarantine_list.end());
+  }
+  std::sort(listed.begin(), listed.end());
   std::vector<quarantined_actor> out;
-  for (const auto& [name, reason] : impl_->quarantine_list) out.push_back(quarantined_actor{name, reason});
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (const auto& [name, reason] : listed) out.push_back(impl_->describe_quarantined(name, reason));
   return out;
+}
+
+std::optional<quarantined_actor> actor_system::quarantine_of(std::string_view name_view) const {
+  const std::string name(name_view);
+  std::string reason;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->quarantine_list.find(name);
+    if (it == impl_->quarantine_list.end()) return std::nullopt;
+    reason = it->second;
+  }
+  return impl_->describe_quarantined(name, reason);
+}
+
+actor_ref actor_system::lift_quarantine(std::string_view name_view) {
+  const std::string name(name_view);
+  impl_->claim_quarantined(name);
+  auto release_claim = [&] {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+  };
+  // 1. The store: no quarantine entry, and the wake entry the record calls for (it is not kept
+  // while quarantined, docs/format.md 8.8).
+  try {
+    step lifted;
+    lifted.actor = name;
+    lifted.lift_quarantine = true;
+    lifted.wake = 0;
+    if (auto record = impl_->db->get(impl_->db->actors(), name)) {
+      try {
+        const actor_record_view header = decode_actor_record(*record, "actor \"" + name + "\"");
+        if (header.pending_asks + header.timers > 0) lifted.wake = 1;
+      } catch (const snapshot_error&) {
+        // Activation reports it (and quarantines the actor again).
+      }
+    }
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    lifted.ack.emplace(std::move(committed));
+    if (!impl_->submit(std::move(lifted))) throw std::logic_error("revenant: the actor system is shut down");
+    done.get();
+  } catch (...) {
+    release_claim();
+    throw;
+  }
+  // 2. In memory: a new incarnation takes the name, held until it has what its mailbox kept.
+  // The mailbox is read under the lock that ends the quarantine: a message that reaches the old
+  // incarnation before is in it; one that arrives after is discarded as sent to a stopped actor.
+  std::shared_ptr<actor_cell> cell = std::make_shared<durable_cell>(
+      impl_, impl_->next_id.fetch_add(1, std::memory_order_relaxed), name, behavior{}, supervision{}, false);
+  cell->hold();
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+    impl_->quarantine_list.erase(name);
+    kept = impl_->stored_entries(impl_->db->mailbox(), name);
+    impl_->named.insert(cell);
+  }
+  std::vector<message_ptr> messages;
+  messages.reserve(kept.size());
+  try {
+    detail::resolver_scope scope(impl_.get());
+    for (auto& [seq, envelope] : kept) {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = impl_->resolve_cell(d.header.sender);
+      message_access::durable_seq(*d.value) = seq;
+      messages.push_back(std::move(d.value));
+    }
+  } catch (const std::exception& e) {
+    // No worker runs it (held): quarantined again from here, its messages kept in the store.
+    const std::string reason = e.what();
+    messages.clear();
+    cell->quarantine_now(reason);
+    impl_->commits->sync();
+    throw actor_quarantined(name, reason);
+  }
+  auto waiter = std::make_shared<std::promise<void>>();
+  std::future<void> handled = waiter->get_future();
+  cell->lift(std::move(messages), std::move(waiter));
+  cell->start();
+  handled.get();
+  return actor_ref(std::move(cell));
+}
+
+std::uint64_t actor_system::discard_quarantined(std::string_view name_view) {
+  const std::string name(name_view);
+  impl_->claim_quarantined(name);
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  std::future<void> done;
+  try {
+    kept = impl_->stored_entries(impl_->db->mailbox(), name);
+    step erased;
+    erased.actor = name;
+    erased.record = step::record_op::erase;  // with its journal
+    erased.wake = 0;
+    erased.lift_quarantine = true;
+    erased.erase_mailbox = true;
+    std::promise<void> committed;
+    done = committed.get_future();
+    erased.ack.emplace(std::move(committed));
+    // Out of the quarantine list, but not to be brought back from its record until it is erased.
+    // A message reaching the old incarnation from now on is discarded like any to a stopped one.
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->commits) throw std::logic_error("revenant: the actor system is shut down");
+    impl_->quarantine_busy.erase(name);
+    impl_->quarantine_list.erase(name);
+    impl_->erasing.insert(name);
+    impl_->commits->submit(std::move(erased));
+  } catch (...) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->quarantine_busy.erase(name);
+    throw;
+  }
+  done.get();  // on failure the name stays out of use: nothing more is committed anyway
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->erasing.erase(name);
+  }
+  detail::resolver_scope scope(impl_.get());
+  for (auto& [seq, envelope] : kept) {
+    message_ptr m;
+    try {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = impl_->resolve_cell(d.header.sender);
+      m = std::move(d.value);
+    } catch (const std::exception&) {
+      impl_->dead_letter_count.fetch_add(1, std::memory_order_relaxed);  // cannot be shown
+      continue;
+    }
+    impl_->dead(name, std::move(m), dead_letter_reason::discarded);
+  }
+  return kept.size();
 }
 
 recovery_report actor_system::recovery() const {
@@ -1548,6 +2165,8 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
   }
   for (auto& cell : remaining) cell->finish(dead_letter_reason::shutdown);
+  // Their queued requests are answered above (dead letters); asks still pending never will be.
+  impl_->close_outside_asks();
   // Close the store (its lock too): another system may open it now.
   std::unique_ptr<runtime_internal::committer> commits;
   {

@@ -3,16 +3,15 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <cstdio>
 #include <string_view>
 #include <unordered_map>
 
 namespace revenant::runtime_internal {
 
 committer::committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
-                     std::size_t max_group)
+                     std::size_t max_group, log_sink log)
     : db_(db), io_(io), fsync_(fsync), max_delay_(max_delay), max_group_(std::max<std::size_t>(1, max_group)),
-      next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
+      log_(std::move(log)), next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
 
 committer::~committer() { stop(); }
 
@@ -154,6 +153,19 @@ void committer::commit(std::vector<step>& group, bool defer) {
     if (s.wake == 1) batch.Put(db_.wake(), s.actor, rocksdb::Slice());
     if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
     if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
+    for (const auto& child : s.spawned_actors) {
+      batch.Put(db_.actors(), child.actor, child.record_bytes);
+      if (child.wake) batch.Put(db_.wake(), child.actor, rocksdb::Slice());
+    }
+    if (s.lift_quarantine) batch.Delete(db_.quarantine(), s.actor);
+    if (s.erase_mailbox) {
+      // Entries put by earlier groups; a put of this group lands after it (an orphan, which
+      // recovery deletes: docs/format.md 8.8).
+      std::string from(s.actor), to(s.actor);
+      from.push_back('\0');
+      to.push_back('\1');
+      batch.DeleteRange(db_.mailbox(), from, to);
+    }
   }
   // A deferrable entry of this group waits for the next one if there is one already queued
   // (its consumer is likely in it); a held entry waits no longer than that.
@@ -176,13 +188,29 @@ void committer::commit(std::vector<step>& group, bool defer) {
     db_.write(batch, fsync_);
     held_ = std::move(still_held);
   } catch (...) {
-    std::fprintf(stderr, "revenant: durable commit failed; no further step will be committed\n");
+    if (log_) {
+      std::string what = "unknown error";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      try {
+        log_(log_level::error,
+             "revenant: store \"" + db_.path() + "\": commit failed; no further step will be committed: " + what);
+      } catch (...) {
+        // A sink that throws must not keep the failure from being recorded.
+      }
+    }
     std::lock_guard lock(mutex_);
     failure_ = std::current_exception();
     for (auto& s : group)
       if (s.ack) s.ack->set_exception(failure_);
     return;  // their messages are not released: they were never durable
   }
+  for (auto& s : group)
+    if (s.on_written) s.on_written();
   // Released in commit order: a recipient sees a sender's messages in the order they were sent.
   for (auto& s : group) {
     for (auto& out : s.outbox) {

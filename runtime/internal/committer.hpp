@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "actors/actor.hpp"
+#include "runtime/log.hpp"
 #include "storage/store.hpp"
 
 namespace revenant::runtime_internal {
@@ -45,18 +46,32 @@ struct step {
   std::vector<outgoing> outbox;
   std::int8_t wake = -1;                // -1: unchanged, 0: remove the wake entry, 1: set it
   std::string quarantine;               // non-empty: record `actor` as quarantined, saying this
+  bool lift_quarantine = false;         // delete `actor`'s quarantine entry (after any put above)
+  bool erase_mailbox = false;           // delete every mailbox entry of `actor` (a discard)
   std::vector<outgoing> journal;        // entries appended to `actor`'s journal (envelope; seq by submit)
+  // Durable actors the step spawned (context::spawn_durable): their first records, and wake
+  // entries if they need one, written with it.
+  struct spawned {
+    std::string actor;
+    std::string record_bytes;
+    bool wake = false;
+  };
+  std::vector<spawned> spawned_actors;
   bool clear_journal = false;           // the record written here includes every journal entry
   std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
   std::function<void()> on_commit;        // run on the committer thread once committed
+  // Run on the committer thread once the batch is written, before any message of its group is
+  // delivered (so what it makes visible is there for them).
+  std::function<void()> on_written;
   std::uint64_t index = 0;                // submission number, set by submit()
 };
 
 // Thread-safe: submit() and sync() may be called from any thread.
 class committer {
  public:
+  // log: where a failed commit is reported (may be empty).
   committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
-            std::size_t max_group);
+            std::size_t max_group, log_sink log = {});
   // Commits everything submitted, then stops the thread.
   ~committer();
   committer(const committer&) = delete;
@@ -94,6 +109,7 @@ class committer {
   const bool fsync_;
   const std::chrono::microseconds max_delay_;
   const std::size_t max_group_;
+  const log_sink log_;
 
   std::mutex mutex_;
   std::condition_variable wake_;       // the committer: steps queued, or stop

@@ -203,6 +203,12 @@ store::store(const std::string& path, store_options opts) : path_(path) {
   std::string refused;
   const directory_state state = classify(path, refused);
   if (state == directory_state::refuse) throw store_error("revenant: store \"" + path + "\" " + refused);
+  if (state == directory_state::create) {
+    // Made here, so that RocksDB's creation finds it (it reports a missing one as an error).
+    std::error_code error;
+    std::filesystem::create_directories(path, error);
+    if (error) throw store_error("revenant: store \"" + path + "\" cannot be created: " + error.message());
+  }
   rocksdb::Options options;
   options.create_if_missing = state == directory_state::create;
   options.create_missing_column_families = true;

@@ -1,0 +1,101 @@
+// The errors the actor system reports about actors (as opposed to the store: store_error, and
+// to bytes: snapshot_error). Copying one never throws.
+#pragma once
+
+#include <exception>
+#include <future>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "actors/actor.hpp"
+
+namespace revenant {
+
+// The named durable actor is quarantined: kept out of service, with its record and mailbox left
+// in the store (actor_system::quarantine_of, lift_quarantine, discard_quarantined). Thrown by
+// spawn_durable for its name, and held by the futures of send() and ask() to it. An
+// invalid_argument, like any other name that cannot be used.
+class actor_quarantined : public std::invalid_argument {
+ public:
+  actor_quarantined(std::string name, std::string reason)
+      : std::invalid_argument("revenant: actor \"" + name + "\" is quarantined: " + reason),
+        detail_(std::make_shared<const detail>(detail{std::move(name), std::move(reason)})) {}
+  // The actor's name.
+  const std::string& name() const noexcept { return detail_->name; }
+  // Why it was taken out of service (a decode error naming it, or its behavior's failure).
+  const std::string& reason() const noexcept { return detail_->reason; }
+
+ private:
+  struct detail {
+    std::string name;
+    std::string reason;
+  };
+  std::shared_ptr<const detail> detail_;
+};
+
+// An ask from outside the system (actor_system::ask) completed without a reply: the ask_error
+// an actor's continuation would have received, as an exception.
+class ask_failed : public std::runtime_error {
+ public:
+  ask_failed(const std::string& name, ask_errc code)
+      : std::runtime_error("revenant: ask of actor \"" + name + "\" failed: " + describe(code)), code_(code) {}
+  // Why: timeout, target_stopped (not delivered, or the recipient stopped or the system shut
+  // down before it replied) or mailbox_full.
+  ask_errc code() const noexcept { return code_; }
+
+ private:
+  static std::string describe(ask_errc code) {
+    switch (code) {
+      case ask_errc::timeout: return "no reply within the timeout";
+      case ask_errc::target_stopped: return "the actor stopped (or the system shut down) before it replied";
+      case ask_errc::mailbox_full: return "its mailbox is full";
+    }
+    return "ask_errc " + std::to_string(static_cast<int>(code));
+  }
+  ask_errc code_;
+};
+
+// An ask from outside the system (actor_system::ask<R>) was answered with a value that is not
+// an R. Names both types.
+class unexpected_reply : public std::runtime_error {
+ public:
+  unexpected_reply(const std::string& name, std::string_view expected, std::string_view received)
+      : std::runtime_error("revenant: ask of actor \"" + name + "\" expected a reply of type " +
+                           std::string(expected) + ", got " + std::string(received)) {}
+};
+
+namespace detail {
+
+// Where the answer to one outside ask goes; completed exactly once, by the actor system.
+class outside_reply {
+ public:
+  virtual ~outside_reply() = default;
+  // The reply, or the ask_error that stands for it.
+  virtual void answer(const message& reply) = 0;
+  virtual void fail(std::exception_ptr error) = 0;
+};
+template <class R>
+class outside_reply_of final : public outside_reply {
+ public:
+  explicit outside_reply_of(std::string_view name) : name_(name) {}
+  std::future<R> get_future() { return promise_.get_future(); }
+  void answer(const message& reply) override {
+    if (const R* value = reply.get_if<R>())
+      promise_.set_value(*value);
+    else if (const ask_error* error = reply.get_if<ask_error>())
+      promise_.set_exception(std::make_exception_ptr(ask_failed(name_, error->code)));
+    else
+      promise_.set_exception(std::make_exception_ptr(unexpected_reply(name_, type_name<R>(), reply.type_name())));
+  }
+  void fail(std::exception_ptr error) override { promise_.set_exception(std::move(error)); }
+
+ private:
+  std::string name_;
+  std::promise<R> promise_;
+};
+
+}  // namespace detail
+
+}  // namespace revenant
