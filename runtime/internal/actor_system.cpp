@@ -1389,9 +1389,11 @@ std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::strin
 
 std::shared_ptr<actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
   std::lock_guard lock(mutex);
+  // Quarantined first: an actor quarantined by its own run is still registered until its run
+  // has finished, and a message sent meanwhile must get the same answer as one sent after.
+  if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
   if (auto found = named.find(name)) return *found;
-  if (!db || finished || quarantine_list.contains(name) || erasing.contains(name) || spawning.contains(name))
-    return nullptr;
+  if (!db || finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
   // A point lookup (bloom-filtered): the actor exists if its record does. Its record is decoded
   // by its first run, on a worker.
   if (!db->get(db->actors(), name)) return nullptr;
