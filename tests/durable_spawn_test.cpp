@@ -186,12 +186,6 @@ int spawn_loop(const std::vector<std::string>& args) {
 }
 const bool spawn_loop_registered = register_child("spawn.loop", spawn_loop);
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int slowdown = 3;
-#else
-constexpr int slowdown = 1;
-#endif
-
 }  // namespace
 
 TEST_CASE("a durable actor killed while spawning leaves every committed child exactly once and no other",
@@ -201,7 +195,7 @@ TEST_CASE("a durable actor killed while spawning leaves every committed child ex
   std::mt19937_64 rng(std::random_device{}());
   for (int run = 0; run < 8; ++run) {
     const std::uint32_t every = run % 2 == 0 ? 1 : 4;
-    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * slowdown)(rng));
+    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * sanitizer_slowdown)(rng));
     const auto r = run_child({"spawn.loop", path, std::to_string(every)}, delay);
     INFO("run " << run << " (snapshot every " << every << ") killed after " << delay.count()
                 << " us; child said: " << r.output);

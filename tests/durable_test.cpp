@@ -253,14 +253,6 @@ bank::audit_result reopen_and_check(const std::string& path, recovery_mode mode,
   return audit;
 }
 
-// Sanitized builds run the child about three times slower (a 450-transfer run: 50 ms release,
-// 140 ms ASan, 170 ms TSan): the kill window stretches with it, to cover the same part of a run.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int torture_slowdown = 3;
-#else
-constexpr int torture_slowdown = 1;
-#endif
-
 // kills runs of the bank client, each ended at a random instant by SIGKILL — or, with
 // power_cuts, by a power cut (fsync on; unsynced writes thrown away) and then SIGKILL.
 void run_torture(int kills, bool power_cuts = false) {
@@ -273,7 +265,7 @@ void run_torture(int kills, bool power_cuts = false) {
     // Uniform over the first 60 ms of the child's life (release build): open, recovery, creating
     // the bank, submitting, the sagas themselves (a run has about 150 new transfers to do).
     const auto delay = std::chrono::microseconds(
-        std::uniform_int_distribution<int>(2000 * torture_slowdown, 60000 * torture_slowdown)(rng));
+        std::uniform_int_distribution<int>(2000 * sanitizer_slowdown, 60000 * sanitizer_slowdown)(rng));
     // Records every step, or every 8 steps with journals replayed in between; a store written
     // one way is recovered the other way too.
     const std::uint32_t every = k % 3 == 1 ? 1 : 8;

@@ -376,12 +376,6 @@ std::int64_t last_acked(const std::string& output) {
   return last;
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int slowdown = 3;
-#else
-constexpr int slowdown = 1;
-#endif
-
 }  // namespace
 
 TEST_CASE("a lift killed at any instant leaves the actor quarantined or in service, each message handled once",
@@ -391,7 +385,7 @@ TEST_CASE("a lift killed at any instant leaves the actor quarantined or in servi
   std::mt19937_64 rng(std::random_device{}());
   std::int64_t acked = 0;
   for (int run = 0; run < 8; ++run) {
-    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * slowdown)(rng));
+    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * sanitizer_slowdown)(rng));
     const auto r = run_child({"quarantine.lift_loop", path}, delay);
     INFO("run " << run << " killed after " << delay.count() << " us; child said: " << r.output);
     REQUIRE(r.signal == SIGKILL);
@@ -424,7 +418,7 @@ TEST_CASE("a discard killed at any instant leaves all of the actor or none of it
   const std::string path = dir.path("db");
   std::mt19937_64 rng(std::random_device{}());
   for (int run = 0; run < 8; ++run) {
-    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * slowdown)(rng));
+    const auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(10000, 150000 * sanitizer_slowdown)(rng));
     const auto r = run_child({"quarantine.discard_loop", path}, delay);
     INFO("run " << run << " killed after " << delay.count() << " us; child said: " << r.output);
     REQUIRE(r.signal == SIGKILL);
