@@ -506,14 +506,23 @@ void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, cereal::memory_detail::P
 // A std::weak_ptr is a std::shared_ptr on disk; the pointer saver and loader are told it is weak,
 // since a weak reference back to an object whose contents are still being written or read is
 // legitimate (it makes no cycle of ownership). Same calls as Cereal's, so the same bytes.
+// Marks the pointer the archive meets next as weak, for as long as it lives.
+template <class Archive>
+class weak_pointer_scope {
+ public:
+  explicit weak_pointer_scope(Archive& ar) noexcept : ar_(ar) { ar_.expect_weak(true); }
+  ~weak_pointer_scope() { ar_.expect_weak(false); }
+  weak_pointer_scope(const weak_pointer_scope&) = delete;
+  weak_pointer_scope& operator=(const weak_pointer_scope&) = delete;
+
+ private:
+  Archive& ar_;
+};
+
 template <class T>
 void CEREAL_SAVE_FUNCTION_NAME(graph_output_archive& ar, const std::weak_ptr<T>& ptr) {
   const std::shared_ptr<T> object = ptr.lock();
-  ar.expect_weak(true);
-  struct reset {
-    graph_output_archive& ar;
-    ~reset() { ar.expect_weak(false); }
-  } guard{ar};
+  const weak_pointer_scope weak(ar);
   if constexpr (std::is_polymorphic_v<T>)
     ar(cereal::make_nvp("locked_ptr", object));
   else
@@ -524,11 +533,7 @@ template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, std::weak_ptr<T>& ptr) {
   std::shared_ptr<T> object;
   {
-    ar.expect_weak(true);
-    struct reset {
-      graph_input_archive& ar;
-      ~reset() { ar.expect_weak(false); }
-    } guard{ar};
+    const weak_pointer_scope weak(ar);
     if constexpr (std::is_polymorphic_v<T>)
       ar(cereal::make_nvp("locked_ptr", object));
     else
