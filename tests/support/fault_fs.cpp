@@ -135,6 +135,15 @@ std::uint64_t fault_file_system::refused_writes() const {
 
 std::uint64_t fault_file_system::cut_power() {
   std::lock_guard io(io_mutex_);  // between file operations, never inside one
+  return discard_unsynced();
+}
+
+void fault_file_system::cut_power_before(std::uint64_t operation) {
+  std::lock_guard io(io_mutex_);
+  cut_before_ = operations_ + operation;
+}
+
+std::uint64_t fault_file_system::discard_unsynced() {
   std::lock_guard lock(mutex_);
   powered_ = false;
   std::uint64_t lost = 0;
@@ -153,6 +162,13 @@ std::uint64_t fault_file_system::cut_power() {
 
 std::unique_lock<std::mutex> fault_file_system::hold() {
   std::unique_lock io(io_mutex_);
+  if (++operations_ == cut_before_) {
+    const std::uint64_t lost = discard_unsynced();
+    std::printf("power cut at operation %llu: %llu unsynced bytes thrown away\n",
+                static_cast<unsigned long long>(operations_), static_cast<unsigned long long>(lost));
+    std::fflush(stdout);
+    ::kill(::getpid(), SIGKILL);
+  }
   bool on;
   {
     std::lock_guard lock(mutex_);
@@ -194,10 +210,13 @@ void fault_file_system::synced(const std::string& name) {
 }
 
 void fault_file_system::directory_synced(const std::string& directory) {
-  const std::string dir = normal(directory);
   std::lock_guard lock(mutex_);
+  entries_durable(normal(directory));
+}
+
+void fault_file_system::entries_durable(const std::string& directory) {
   for (auto& [name, state] : files_)
-    if (directory_of(name) == dir) state.entry_synced = true;
+    if (directory_of(name) == directory) state.entry_synced = true;
 }
 
 rocksdb::IOStatus fault_file_system::track(const std::string& name, rocksdb::IOStatus s,
@@ -281,12 +300,15 @@ rocksdb::IOStatus fault_file_system::RenameFile(const std::string& from, const s
     auto it = files_.find(normal(from));
     if (it != files_.end()) {
       file_state state = it->second;
-      state.entry_synced = true;  // renames are taken as durable at once (see the header)
       files_.erase(it);
       files_[normal(to)] = state;
     } else {
       files_.erase(normal(to));
     }
+    // A rename is taken as durable at once, and metadata reaches the disk in order: every
+    // entry created in the directory before it is durable too (see the header). Without this,
+    // CURRENT could survive a cut naming a MANIFEST that did not.
+    entries_durable(directory_of(normal(to)));
   }
   return s;
 }

@@ -6,8 +6,10 @@
 // Model of durability (what a power cut keeps): a file's bytes up to its last Sync/Fsync, if
 // its directory entry was synced (a directory Fsync after its creation). Everything else is
 // lost: bytes appended since the last sync are cut off, files created since their directory's
-// last sync are deleted. Renames are taken as durable at once (RocksDB syncs the renamed file
-// before and its directory after), and deletions as well.
+// last sync are deleted. Metadata reaches the disk in order, as on a journaling file system:
+// renames and deletions are taken as durable at once (RocksDB syncs the renamed file before and
+// its directory after), and a rename makes every entry created before it in its directory
+// durable too.
 //
 // Thread-safety: every operation may come from any thread; file writes are serialised.
 #pragma once
@@ -41,6 +43,11 @@ class fault_file_system : public rocksdb::FileSystemWrapper {
   // is expected to be killed next); on disk, what a power loss would not have kept is thrown
   // away now (see above). Returns the bytes thrown away.
   std::uint64_t cut_power();
+  // Power cut at a named point: just before the `operation`-th file operation from now (1 is
+  // the next one: a create, write, sync, rename or delete, or a directory sync), the power is
+  // cut as above, "power cut at operation N" is printed on stdout, and the process dies by
+  // SIGKILL.
+  void cut_power_before(std::uint64_t operation);
 
   // ---- rocksdb::FileSystem ----
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
@@ -78,11 +85,17 @@ class fault_file_system : public rocksdb::FileSystemWrapper {
  private:
   rocksdb::IOStatus track(const std::string& name, rocksdb::IOStatus s, std::unique_ptr<rocksdb::FSWritableFile>* result,
                           bool fresh);
+  // Every entry in `directory` (normalised) survives a power cut from now on; under mutex_.
+  void entries_durable(const std::string& directory);
+  // cut_power()'s work, with io_mutex_ held by the caller.
+  std::uint64_t discard_unsynced();
 
   std::mutex io_mutex_;       // held across each real file operation (hold())
   mutable std::mutex mutex_;  // the bookkeeping below
   std::map<std::string, file_state> files_;  // guarded by mutex_; files written through this
   bool powered_ = true;                       // guarded by mutex_
+  std::uint64_t operations_ = 0;              // guarded by io_mutex_: counted by hold()
+  std::uint64_t cut_before_ = 0;              // guarded by io_mutex_: 0 is never
   bool limited_ = false;                      // guarded by mutex_
   std::uint64_t space_left_ = 0;              // guarded by mutex_
   std::uint64_t refused_ = 0;                 // guarded by mutex_
