@@ -1,0 +1,356 @@
+#include "runtime/internal/actor_cell.hpp"
+
+#include <asio/defer.hpp>
+
+#include <stdexcept>
+#include <tuple>
+
+#include "actors/graph.hpp"
+#include "storage/snapshot.hpp"
+
+namespace revenant::runtime_internal {
+namespace {
+
+const std::string no_failure;
+
+}  // namespace
+
+actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy)
+    : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, nullptr) {}
+
+actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy,
+                       cell_durability* durability)
+    : actor_base(id, std::move(name)),
+      system_(std::move(system)),
+      mailbox_(policy.mailbox_capacity),
+      durable_(durability) {
+  state_.current = std::move(initial);
+  if (policy.policy != restart_policy::stop)
+    // A restart starts from this snapshot: fresh state, not what a failure left behind.
+    state_.supervised = std::make_unique<supervisor>(
+        policy, policy.policy == restart_policy::restart ? encode_snapshot(state_.current) : std::string());
+}
+
+actor_cell::~actor_cell() { drop_list(mailbox_.drain(), dead_letter_reason::stopped); }
+
+void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
+  if (!message_access::sender(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
+    if (ack) ack->set_exception(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
+    system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
+    return;
+  }
+  if (!mailbox_.reserve(*m)) {
+    if (ack) ack->set_exception(std::make_exception_ptr(std::runtime_error("revenant: mailbox of \"" + name() + "\" is full")));
+    system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
+    return;
+  }
+  if (durable_ != nullptr && !is_runtime_signal(*m)) {
+    if (!durable_->admit(m, ack)) return;
+  } else if (ack) {
+    ack->set_value();
+  }
+  switch (mailbox_.push(m)) {
+    case mailbox::push_result::queued:
+      return;
+    case mailbox::push_result::schedule:
+      schedule();
+      return;
+    case mailbox::push_result::closed:
+      if (durable_ != nullptr) durable_->refused(*m);
+      system_->dead(name(), std::move(m), dead_letter_reason::stopped);
+      return;
+  }
+}
+
+void actor_cell::schedule() {
+  // defer, not post: when a worker schedules an actor (it sent it a message), the run is a
+  // continuation of the current one and stays on this worker's private queue instead of waking
+  // another thread — a request/reply pair then runs on one core, as in a work-stealing
+  // scheduler. From any other thread defer behaves like post.
+  asio::defer(*system_->io, [weak = weak_from_this()] {
+    if (auto c = weak.lock()) c->run();
+  });
+}
+
+void actor_cell::run() {
+  if (durable_ != nullptr && !durable_->run_starts()) return;
+  for (std::size_t handled = 0;;) {
+    if (!mailbox_.fill()) {
+      if (durable_ != nullptr && handled > 0 && !durable_->run_ends()) return;
+      handled = 0;
+      if (mailbox_.block()) return;
+      continue;  // a message arrived meanwhile
+    }
+    if (handled == system_->config.throughput) {
+      if (durable_ != nullptr && !durable_->run_ends()) return;
+      schedule();  // still scheduled: the inbox is not blocked
+      return;
+    }
+    message_ptr m = mailbox_.take();
+    ++handled;
+    if (durable_ == nullptr) {
+      if (const auto* t = m->get_if<timer_fired>())
+        fire(t->id);
+      else
+        handle(*m);
+    } else {
+      const cell_durability::mark before = durable_->message_starts();
+      const bool failed_before = has_failed();
+      if (const auto* t = m->get_if<timer_fired>())
+        fire(t->id);
+      else if (!durable_->take_signal(*m))
+        handle(*m);
+      durable_->message_done(*m, before, std::exchange(call_failed_, false), has_failed() && !failed_before);
+    }
+    if (stop_requested_) {
+      finish(dead_letter_reason::stopped);
+      return;
+    }
+  }
+}
+
+void actor_cell::finish(dead_letter_reason reason) {
+  message* rest = mailbox_.close();
+  if (durable_ != nullptr) rest = durable_->finishing(reason, rest);
+  drop_list(rest, reason);
+  down notice{name(), reason == dead_letter_reason::shutdown ? exit_reason::shutdown : exit_, {}};
+  if (failure_) notice.detail = std::move(*failure_);
+  release_graph();
+  system_->forget(*this);
+  // From here on add_watcher answers at once; everyone who asked before hears it now.
+  std::vector<std::weak_ptr<detail::actor_base>> watchers;
+  {
+    std::lock_guard lock(system_->mutex);
+    finished_ = std::make_unique<down>(notice);
+    watchers.swap(watchers_);
+  }
+  for (auto& w : watchers)
+    if (auto watcher = w.lock()) send_down(*watcher, notice);
+}
+
+void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher) {
+  std::unique_ptr<down> already;
+  {
+    std::lock_guard lock(system_->mutex);
+    if (!finished_) {
+      watchers_.push_back(watcher);
+      return;
+    }
+    already = std::make_unique<down>(*finished_);
+  }
+  send_down(*watcher, *already);
+}
+
+void actor_cell::send_down(detail::actor_base& watcher, const down& notice) {
+  message_ptr m = make_message<down>(notice);
+  message_access::sender(*m) = shared_from_this();
+  watcher.enqueue(std::move(m));
+}
+
+// ---- context ----------------------------------------------------------------------------------
+
+actor_ref actor_cell::self() const { return actor_ref(std::const_pointer_cast<actor_cell>(shared_from_this())); }
+
+actor_ref actor_cell::sender() const { return current_ ? actor_ref(message_access::sender(*current_)) : actor_ref(); }
+
+reply_address actor_cell::reply_later() const {
+  return current_ ? reply_address{sender(), message_access::request_id(*current_)} : reply_address{};
+}
+
+void actor_cell::become(behavior next) {
+  next_behavior_ = std::move(next);
+  become_pending_ = true;
+}
+
+actor_ref actor_cell::spawn(behavior initial, supervision policy) {
+  return system_->spawn({}, std::move(initial), policy, shared_from_this());
+}
+
+actor_ref actor_cell::spawn(std::string name, behavior initial, supervision policy) {
+  return system_->spawn(std::move(name), std::move(initial), policy, shared_from_this());
+}
+
+actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
+  if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
+  actor_system::impl::check_durable_name(name);
+  if (durable_ != nullptr) return durable_->spawn_child(std::move(name), std::move(initial), policy);
+  // From a transient actor: committed on its own; no need to wait.
+  std::shared_ptr<actor_cell> child = system_->make_durable_cell(name, std::move(initial), policy, true);
+  (void)system_->start_durable(child);
+  return actor_ref(std::move(child));
+}
+
+void actor_cell::watch(const actor_ref& target) {
+  if (target) target.base()->add_watcher(shared_from_this());
+}
+
+void actor_cell::send(const actor_ref& to, message_ptr m) {
+  message_access::sender(*m) = shared_from_this();
+  if (!to) {
+    system_->dead({}, std::move(m), dead_letter_reason::no_recipient);
+    return;
+  }
+  if (durable_ != nullptr && durable_->stage(to, m)) return;
+  to.base()->enqueue(std::move(m));
+}
+
+void actor_cell::send_reply(message_ptr m) {
+  if (current_ != nullptr) message_access::response_to(*m) = message_access::request_id(*current_);
+  send(sender(), std::move(m));
+}
+
+void actor_cell::send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) {
+  if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
+  message_access::request_id(*m) = clock().add_ask(std::move(then), std::chrono::steady_clock::now() + timeout);
+  send(to, std::move(m));
+}
+
+timer_id actor_cell::start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
+                                 std::unique_ptr<detail::timer_payload> payload) {
+  if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
+  if (durable_ != nullptr) durable_->timer_set(*payload);
+  return clock().start(delay, period, std::move(payload));
+}
+
+actor_clock& actor_cell::clock() {
+  if (!state_.clock) state_.clock = std::make_unique<actor_clock>(*system_->io, weak_from_this());
+  return *state_.clock;
+}
+
+// ---- handling -----------------------------------------------------------------------------------
+
+void actor_cell::fire(timer_id id) {
+  if (!state_.clock) return;
+  message_ptr m;
+  try {
+    m = state_.clock->fire(id);
+  } catch (const std::exception& e) {
+    return fail(std::string("timer payload could not be restored: ") + e.what());
+  }
+  if (!m) return;  // cancelled after it expired
+  message_access::sender(*m) = shared_from_this();
+  handle(*m);
+}
+
+void actor_cell::handle(const message& m) {
+  current_ = &m;
+  try {
+    if (const std::uint64_t request = message_access::response_to(m)) {
+      resume(request, m);
+    } else if (m.is<ask_check>()) {
+      time_out_asks();
+    } else if (const auto* t = m.get_if<detail::timer_action>()) {
+      t->action(*this);
+    } else {
+      state_.current(*this, m);
+    }
+  } catch (const std::exception& e) {
+    on_failure(m, e.what());
+  } catch (...) {
+    on_failure(m, "a non-standard exception");
+  }
+  current_ = nullptr;
+  if (become_pending_) {
+    // Swapped only now: the old behavior may have been the last owner of the code running.
+    state_.current = std::move(next_behavior_);
+    next_behavior_ = behavior{};
+    become_pending_ = false;
+  }
+}
+
+namespace {
+// Once no ask is pending, the actor no longer keeps the io_context running: checked when it goes
+// out of scope (after a continuation, which may ask again and so keep the hold, ran or threw).
+struct ask_hold_check {
+  actor_clock& clock;
+  ~ask_hold_check() { clock.release_hold_if_idle(); }
+};
+}  // namespace
+
+void actor_cell::resume(std::uint64_t request, const message& m) {
+  if (!state_.clock) return;
+  std::optional<continuation> then = state_.clock->take_waiting(request);
+  if (!then) return;  // answered already, or timed out: a late reply is dropped
+  ask_hold_check check{*state_.clock};
+  (*then)(*this, m);
+}
+
+void actor_cell::time_out_asks() {
+  if (!state_.clock) return;
+  std::vector<continuation> expired = state_.clock->take_expired();
+  ask_hold_check check{*state_.clock};
+  const auto error = make_message<ask_error>(ask_error{ask_errc::timeout});
+  for (auto& then : expired) then(*this, *error);
+}
+
+void actor_cell::on_failure(const message& m, const std::string& what) {
+  call_failed_ = true;
+  std::string detail = "behavior threw on a " + std::string(m.type_name()) + ": " + what;
+  become_pending_ = false;  // what the failed call asked for does not happen
+  next_behavior_ = behavior{};
+  if (!state_.supervised) return fail(detail);
+  switch (state_.supervised->failed(detail)) {
+    case supervisor::verdict::give_up:
+      return fail(detail);
+    case supervisor::verdict::restart:
+      return restart();
+    case supervisor::verdict::resume:
+      return;
+  }
+}
+
+void actor_cell::fail(const std::string& detail) {
+  if (durable_ != nullptr)
+    durable_->failing(detail);
+  else
+    system_->log(log_level::warning, "revenant: actor \"" + name() + "\" stopped: " + detail);
+  mark_failed(detail);
+  stop_requested_ = true;
+}
+
+void actor_cell::mark_failed(const std::string& detail) {
+  exit_ = exit_reason::failed;
+  failure_ = std::make_unique<std::string>(detail);
+}
+
+const std::string& actor_cell::failure() const noexcept { return failure_ ? *failure_ : no_failure; }
+
+void actor_cell::restart() {
+  behavior fresh;
+  try {
+    detail::resolver_scope scope(system_.get());
+    fresh = decode_snapshot<behavior>(state_.supervised->initial(), "initial behavior of actor \"" + name() + "\"");
+  } catch (const std::exception& e) {
+    return fail(std::string("restart failed: ") + e.what());
+  }
+  std::vector<continuation> waiting;
+  if (state_.clock) {
+    waiting = state_.clock->take_all_pending();
+    state_.clock->clear();
+  }
+  release(std::tuple{state_.current, waiting});
+  state_.current = std::move(fresh);
+}
+
+void actor_cell::release_graph() {
+  std::vector<continuation> waiting;
+  if (state_.clock) {
+    waiting = state_.clock->take_all_pending();
+    state_.clock.reset();  // destroying its timers cancels their waits
+  }
+  state_.supervised.reset();
+  release(std::tuple{state_.current, next_behavior_, waiting});
+  state_.current = behavior{};
+  next_behavior_ = behavior{};
+}
+
+void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {
+  while (fifo != nullptr) {
+    message_ptr m(fifo);
+    fifo = std::exchange(message_access::next(*m), nullptr);
+    if (is_runtime_signal(*m)) continue;  // dies with the actor
+    system_->dead(name(), std::move(m), reason);
+  }
+}
+
+}  // namespace revenant::runtime_internal

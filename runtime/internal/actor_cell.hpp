@@ -1,0 +1,136 @@
+// An actor: its mailbox, its current behavior and the context a behavior runs in — become,
+// stop, spawn, watch, send, ask, timers — and what happens when a behavior throws. Timers and
+// asks are its clock's (clock.hpp), the restart policy its supervisor's (supervisor.hpp), and a
+// durable actor's commits its durability's (durability.hpp), each made only when needed.
+//
+// Invariant: at most one worker runs an actor at a time (mailbox.hpp); everything marked
+// "worker side" is touched only by that worker, or by the actor's owner while no worker can run
+// it (before it is visible, or after shutdown has joined the workers).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/actor.hpp"
+#include "runtime/internal/clock.hpp"
+#include "runtime/internal/durability.hpp"
+#include "runtime/internal/mailbox.hpp"
+#include "runtime/internal/supervisor.hpp"
+#include "runtime/internal/system.hpp"
+
+namespace revenant::runtime_internal {
+
+// What an actor's image holds while it runs (image.hpp converts between the two).
+struct live_state {
+  behavior current;
+  std::unique_ptr<supervisor> supervised;  // null: stop on the first failure
+  std::unique_ptr<actor_clock> clock;      // null: no timer or ask yet
+};
+
+class actor_cell : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
+ public:
+  using system_ptr = std::shared_ptr<actor_system::impl>;
+
+  // A transient actor. With restart_policy::restart, the initial behavior is snapshotted now.
+  actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy);
+  ~actor_cell() override;
+
+  bool durable() const noexcept override { return durable_ != nullptr; }
+  // Queues m (any thread): refused if the system no longer accepts outside messages or the
+  // mailbox is full (m goes to the dead letters, ack fails); a durable actor admits it first.
+  void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }
+  // With ack (durable actors only), the promise is fulfilled once the message is committed.
+  void enqueue(message_ptr m, std::optional<std::promise<void>> ack);
+  void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override;
+
+  // Worker side: handles up to the system's throughput of messages, then yields. A durable
+  // actor commits what it did (one step) before anyone else may run it.
+  void run();
+  // Posts a run of this actor to the workers.
+  void schedule();
+  // Closes the mailbox, turns what is queued into dead letters (a durable actor commits its end
+  // first), releases the behavior graph, leaves the directory and tells the watchers. Worker
+  // side, or at shutdown when no worker runs.
+  void finish(dead_letter_reason reason);
+
+  // ---- context ----
+  actor_ref self() const override;
+  actor_ref sender() const override;
+  reply_address reply_later() const override;
+  void become(behavior next) override;
+  void stop() override { stop_requested_ = true; }
+  bool cancel(timer_id id) override { return state_.clock && state_.clock->cancel(id); }
+  actor_ref spawn(behavior initial, supervision policy) override;
+  actor_ref spawn(std::string name, behavior initial, supervision policy) override;
+  actor_ref spawn_durable(std::string name, behavior initial, supervision policy) override;
+  void watch(const actor_ref& target) override;
+
+  actor_system::impl& system() const noexcept { return *system_; }
+  const system_ptr& system_handle() const noexcept { return system_; }
+
+ protected:
+  // A durable actor's cell (durable_cell): durability is its own other half.
+  actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy,
+             cell_durability* durability);
+
+  void send(const actor_ref& to, message_ptr m) override;
+  void send_reply(message_ptr m) override;
+  void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) override;
+  timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
+                       std::unique_ptr<detail::timer_payload> payload) override;
+
+  // ---- for the durable half (worker side) ----
+  live_state& state() noexcept { return state_; }
+  const live_state& state() const noexcept { return state_; }
+  mailbox& box() noexcept { return mailbox_; }
+  actor_clock& clock();
+  // Handles one message: a timer firing, an ask's reply or timeout, a timer action, or the
+  // behavior's call. A throw is the failure supervision handles.
+  void handle(const message& m);
+  // The timer fired: its message is handled, if it is still pending.
+  void fire(timer_id id);
+  // The behavior failed for good: it stops once the current call returns.
+  void fail(const std::string& detail);
+  bool has_failed() const noexcept { return exit_ == exit_reason::failed; }
+  // Why it failed (empty: it has not).
+  const std::string& failure() const noexcept;
+  // Marks the actor failed without stopping it yet (a record that cannot be used).
+  void mark_failed(const std::string& detail);
+  // Releases the behavior graph and everything else it holds (timers, pending asks).
+  void release_graph();
+  // Hands every message of the list (oldest first) to the dead letters, runtime signals aside.
+  void drop_list(message* fifo, dead_letter_reason reason) noexcept;
+
+ private:
+  // A behavior threw while handling m: apply the actor's supervision.
+  void on_failure(const message& m, const std::string& what);
+  // Replaces the failed incarnation with a fresh one decoded from the snapshot taken at spawn;
+  // the old graph, its timers and its pending asks are dropped and released.
+  void restart();
+  void resume(std::uint64_t request, const message& m);
+  void time_out_asks();
+  void send_down(detail::actor_base& watcher, const down& notice);
+
+  system_ptr system_;
+  mailbox mailbox_;
+  cell_durability* const durable_;  // null for a transient actor; else the durable half of this object
+  // Worker side.
+  live_state state_;
+  behavior next_behavior_;
+  bool become_pending_ = false;
+  bool stop_requested_ = false;
+  bool call_failed_ = false;  // the last handle() threw
+  exit_reason exit_ = exit_reason::normal;
+  const message* current_ = nullptr;
+  std::unique_ptr<std::string> failure_;  // why it failed, for watchers
+  // Guarded by the system's mutex (watching is rare; no lock of the actor's own).
+  std::vector<std::weak_ptr<detail::actor_base>> watchers_;
+  std::unique_ptr<down> finished_;  // set once the actor has stopped
+};
+
+}  // namespace revenant::runtime_internal

@@ -1,0 +1,116 @@
+// The directory: which actor a name stands for — running here, stored here and not yet brought
+// in, or nowhere (and, with nodes, elsewhere). Its state is the system's (system.hpp), guarded
+// by the system's mutex; the store is never read under it.
+#include <stdexcept>
+
+#include "runtime/internal/actor_cell.hpp"
+
+namespace revenant {
+namespace {
+
+// What a decoded reference to an actor that is not running (stopped, quarantined, not yet
+// spawned, or the system is shutting down) points to: it keeps the name — so the next
+// checkpoint writes the reference back unchanged instead of losing it — and turns messages into
+// dead letters.
+class detached_actor final : public detail::actor_base {
+ public:
+  detached_actor(std::weak_ptr<actor_system::impl> system, std::string name)
+      : actor_base(0, std::move(name)), system_(std::move(system)) {}
+  void enqueue(message_ptr m) override {
+    if (auto system = system_.lock()) system->dead(name(), std::move(m), dead_letter_reason::stopped);
+  }
+  void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override {
+    message_ptr m = make_message<down>(down{name(), exit_reason::normal, "not running in this process"});
+    watcher->enqueue(std::move(m));
+  }
+
+ private:
+  std::weak_ptr<actor_system::impl> system_;
+};
+
+}  // namespace
+
+std::shared_ptr<detail::actor_base> actor_system::impl::resolve(const std::string& name) {
+  if (auto cell = resolve_cell(name)) return cell;
+  return std::make_shared<detached_actor>(weak_from_this(), name);
+}
+
+std::shared_ptr<runtime_internal::actor_cell> actor_system::impl::resolve_cell(const std::string& name) {
+  for (;;) {
+    std::uint64_t erasures;
+    {
+      std::lock_guard lock(mutex);
+      // Quarantined first: an actor quarantined by its own run is still registered until its
+      // run has finished, and a message sent meanwhile must get the same answer as one sent
+      // after.
+      if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
+      if (auto found = named.find(name)) return *found;
+      if (!db || finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
+      erasures = erased;
+    }
+    // A point lookup (bloom-filtered), outside the lock: the actor exists if its record does.
+    // Its record is decoded by its first run, on a worker.
+    if (!stored(name)) return nullptr;
+    std::shared_ptr<actor_cell> cell = make_durable_cell(name, behavior{}, supervision{}, false);
+    std::lock_guard lock(mutex);
+    // Whatever happened to the name meanwhile decides: another thread brought it in, it was
+    // quarantined, or an erasure committed (the record read may be gone): look again.
+    if (erased != erasures) continue;
+    if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
+    if (finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
+    return named.find_or_insert(std::move(cell), runtime_internal::name_table<actor_cell>::hash(name));
+  }
+}
+
+bool actor_system::impl::stored(const std::string& name) const { return db && db->get(db->actors(), name).has_value(); }
+
+actor_ref actor_system::impl::spawn(std::string name, behavior initial, supervision policy,
+                                    const std::shared_ptr<detail::actor_base>& parent) {
+  const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
+  auto cell = std::make_shared<actor_cell>(shared_from_this(), id, name, std::move(initial), policy);
+  {
+    std::lock_guard lock(mutex);
+    if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+    if (name.empty())
+      live.emplace(cell.get(), cell);
+    else if (!named.insert(cell))
+      throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
+  }
+  if (parent) cell->add_watcher(parent);
+  return actor_ref(std::move(cell));
+}
+
+void actor_system::impl::forget(const actor_cell& cell) {
+  std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
+  std::lock_guard lock(mutex);
+  if (auto it = live.find(&cell); it != live.end()) {
+    last = std::move(it->second);
+    live.erase(it);
+  }
+  if (auto removed = named.erase(cell.given_name(), &cell)) last = std::move(removed);
+}
+
+std::exception_ptr actor_system::impl::no_actor(const std::string& name) const {
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = quarantine_list.find(name); it != quarantine_list.end())
+      return std::make_exception_ptr(actor_quarantined(name, it->second));
+  }
+  return std::make_exception_ptr(std::invalid_argument("revenant: no actor named \"" + name + "\""));
+}
+
+void actor_system::impl::check_durable_name(const std::string& name) {
+  if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
+  if (name.find('\0') != std::string::npos)
+    throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
+}
+
+void actor_system::impl::check_durable_name_free(const std::string& name, bool was_stored) const {
+  if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
+  if (auto q = quarantine_list.find(name); q != quarantine_list.end()) throw actor_quarantined(name, q->second);
+  if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || was_stored)
+    throw std::invalid_argument("revenant: a durable actor named \"" + name +
+                                "\" already exists (running, stored or being spawned)");
+}
+
+}  // namespace revenant

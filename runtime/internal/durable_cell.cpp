@@ -1,0 +1,471 @@
+#include "runtime/internal/durable_cell.hpp"
+
+#include <rocksdb/iterator.h>
+
+#include <stdexcept>
+
+#include "runtime/internal/state_image.hpp"
+#include "storage/envelope.hpp"
+
+namespace revenant::runtime_internal {
+
+durable_cell::durable_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial,
+                           supervision policy, bool loaded)
+    : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, this), loaded_(loaded) {}
+
+bool durable_cell::journaling() const noexcept { return system().durable->snapshot_every > 1; }
+
+// ---- admission (any thread) ---------------------------------------------------------------------
+
+bool durable_cell::admit(message_ptr& m, std::optional<std::promise<void>>& ack) {
+  if (message_access::durable_seq(*m) != 0) {  // from a durable actor: written with its step
+    if (ack) ack->set_value();
+    return true;
+  }
+  // From outside, or from a transient actor: written to the mailbox before it is queued, so the
+  // step that consumes it commits after it (same or later group). It may be handled before that
+  // commit: nobody's rolled-back state can depend on it.
+  const auto& sender = message_access::sender(*m);
+  std::string envelope;
+  try {
+    envelope = encode_envelope(*m, sender ? sender->name() : "");
+  } catch (...) {
+    if (!ack) throw;  // to whoever sent it (tell)
+    ack->set_exception(std::current_exception());
+    return false;
+  }
+  step s;
+  s.actor = name();
+  s.outbox.push_back(outgoing{shared_from_this(), nullptr, std::move(envelope), 0, !ack && !sender});
+  s.ack = std::move(ack);
+  const auto seq = system().submit(std::move(s));
+  if (!seq) {  // the store is closed: the system has shut down
+    system().dead(name(), std::move(m), dead_letter_reason::shutdown);
+    return false;
+  }
+  message_access::durable_seq(*m) = *seq;
+  return true;
+}
+
+void durable_cell::refused(const message& m) {
+  if (const std::uint64_t seq = message_access::durable_seq(m)) system().discard(name(), seq);
+}
+
+// ---- a run ----------------------------------------------------------------------------------------
+
+bool durable_cell::run_starts() {
+  if (!loaded_) {
+    if (!activate()) return false;
+    system().recovered.activated.fetch_add(1, std::memory_order_relaxed);
+  }
+  return !ended_;
+}
+
+bool durable_cell::take_signal(const message& m) {
+  if (m.is<lift_probe>()) {
+    run_state().lift_reached = true;
+    return true;
+  }
+  return m.is<wake_up>();
+}
+
+cell_durability::mark durable_cell::message_starts() {
+  run_buffers& run = run_state();
+  return mark{run.outbox.size(), run.children.size()};
+}
+
+void durable_cell::message_done(const message& m, mark before, bool call_failed, bool kept) {
+  // What a failed call sent is not sent. A message that made the actor fail for good stays in
+  // the store with the quarantined actor; one that supervision got past is consumed.
+  if (call_failed) {
+    run_state().outbox.resize(before.sent);
+    abandon_children(before.spawned);
+  }
+  if (const std::uint64_t seq = message_access::durable_seq(m); seq != 0 && !kept) run_state().consumed.push_back(seq);
+  if (journaling() && !kept) journal(m);
+}
+
+bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
+  if (replaying_) return true;  // sent when the step was first taken, and committed
+  // Released once this step is committed; written to the recipient's mailbox with it if the
+  // recipient is durable too (std::logic_error here if the type is not registered).
+  std::string envelope = to.base()->durable() ? encode_envelope(*m, name()) : std::string();
+  run_state().outbox.push_back(outgoing{to.base(), std::move(m), std::move(envelope), 0});
+  return true;
+}
+
+void durable_cell::timer_set(const detail::timer_payload& payload) {
+  const message_ptr sample = payload.make();
+  if (sample->registration() == nullptr)
+    throw std::logic_error("revenant: durable actor \"" + name() + "\" set a timer delivering " +
+                           std::string(sample->type_name()) +
+                           ", which is not a registered message type (revenant::message_type)");
+}
+
+actor_ref durable_cell::spawn_child(std::string child_name, behavior initial, supervision policy) {
+  // Committed when the step replayed was first taken: that child is the one to return.
+  if (replaying_) return actor_ref(system().resolve(child_name));
+  auto child = std::static_pointer_cast<durable_cell>(
+      system().make_durable_cell(child_name, std::move(initial), policy, true));
+  try {
+    step first = child->first_step();
+    const bool was_stored = system().stored(child_name);
+    std::lock_guard lock(system().mutex);
+    system().check_durable_name_free(child_name, was_stored);
+    system().spawning.insert(child_name);
+    run_state().children.push_back(
+        run_buffers::child{child, step::spawned{child_name, std::move(first.record_bytes), first.wake == 1}});
+  } catch (...) {
+    child->release_unborn();
+    throw;
+  }
+  return actor_ref(std::move(child));
+}
+
+bool durable_cell::run_ends() { return checkpoint(); }
+
+void durable_cell::failing(const std::string& detail) {
+  system().log(log_level::error,
+               "revenant: actor \"" + name() + "\"" + system().store_context() + " quarantined: " + detail);
+}
+
+message* durable_cell::finishing(dead_letter_reason reason, message* rest) {
+  if (reason != dead_letter_reason::shutdown && !ended_) commit_end(rest);
+  abandon_children(0);  // a run that ended without a step (shutdown)
+  if (lift_waiter_) {
+    // Lifted, and shut down before it handled what it kept (a failure answered it above).
+    lift_waiter_->set_exception(std::make_exception_ptr(
+        std::logic_error("revenant: the actor system shut down before \"" + name() + "\" handled its kept messages")));
+    lift_waiter_.reset();
+  }
+  if (reason != dead_letter_reason::shutdown) return rest;
+  // Still in the store: handled by the next process, not dead.
+  while (rest != nullptr) {
+    message_ptr m(rest);
+    rest = std::exchange(message_access::next(*m), nullptr);
+    if (message_access::durable_seq(*m) == 0 && !is_runtime_signal(*m)) system().dead(name(), std::move(m), reason);
+  }
+  return nullptr;
+}
+
+// ---- records ------------------------------------------------------------------------------------
+
+std::string durable_cell::encode_record() {
+  const actor_image image = capture_image(state(), box().capacity(), name());
+  const std::string snapshot = encode_snapshot(image);
+  actor_record_info info;
+  info.behavior = std::string(state().current.function_name());
+  info.pending_asks = static_cast<std::uint32_t>(image.pending.size());
+  info.timers = static_cast<std::uint32_t>(image.timers.size());
+  info.steps = ++steps_;
+  return encode_actor_record(info, snapshot);
+}
+
+step durable_cell::first_step() {
+  step s;
+  s.actor = name();
+  s.record = step::record_op::put;
+  s.record_bytes = encode_record();
+  const bool waiting = has_waiting();
+  if (waiting) s.wake = 1;
+  wake_stored_ = waiting;
+  return s;
+}
+
+bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
+  // The subject an error names is composed only when there is an error (this runs a million
+  // times in an eager open).
+  auto subject = [&] { return "actor \"" + name() + "\""; };
+  try {
+    std::optional<std::string> read;
+    if (!record_bytes) {
+      read = system().db->get(system().db->actors(), name());
+      if (!read) throw std::runtime_error("its record is missing from the store");
+      record_bytes = *read;
+    }
+    actor_record_view record;
+    actor_image image;
+    try {
+      record = decode_actor_record(*record_bytes, {});
+      detail::resolver_scope scope(&system());
+      image = decode_snapshot<actor_image>(record.snapshot);
+    } catch (const snapshot_error& e) {
+      throw e.with_subject(subject());
+    }
+    if (!image.timers.empty()) {
+      detail::resolver_scope scope(&system());
+      for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
+    }
+    loaded_ = true;
+    steps_ = record.steps;
+    const restored_state restored =
+        restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), name());
+    box().set_capacity(restored.capacity);
+    system().recovered.continuations.fetch_add(restored.continuations, std::memory_order_relaxed);
+    system().recovered.timers.fetch_add(restored.timers, std::memory_order_relaxed);
+    wake_stored_ = has_waiting();
+    if (replay_stored_journal_ || (!system().journaled.empty() && system().journaled.contains(given_name())))
+      replay_journal();
+  } catch (const std::exception& e) {
+    quarantine_now(e.what());
+    return false;
+  }
+  return true;
+}
+
+void durable_cell::quarantine_now(const std::string& reason) {
+  ended_ = true;
+  system().quarantine(name(), reason, lift_failed(reason));
+  mark_failed(reason);
+  finish(dead_letter_reason::stopped);
+}
+
+void durable_cell::lift(std::vector<message_ptr> kept, std::shared_ptr<std::promise<void>> waiter) {
+  kept.push_back(make_message<lift_probe>());
+  lift_waiter_ = std::move(waiter);
+  replay_stored_journal_ = true;
+  message* fifo = nullptr;
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+    message_access::next(**it) = fifo;
+    fifo = it->release();
+  }
+  box().put_first(fifo);  // worker side, but no worker runs this actor before start()
+}
+
+// ---- journal mode -------------------------------------------------------------------------------
+
+void durable_cell::journal(const message& m) {
+  auto add_entry = [&](const message& entry) {
+    const auto& sender = message_access::sender(entry);
+    run_state().journal.push_back(outgoing{nullptr, nullptr, encode_envelope(entry, sender ? sender->name() : ""), 0});
+  };
+  if (m.is<ask_check>()) {
+    if (!state().clock) return;
+    for (std::uint64_t request : state().clock->timed_out()) {
+      message_ptr e = make_message<ask_error>(ask_error{ask_errc::timeout});
+      message_access::response_to(*e) = request;
+      add_entry(*e);
+    }
+  } else if (!m.is<wake_up>() && !m.is<lift_probe>()) {
+    add_entry(m);
+  }
+}
+
+void durable_cell::replay_journal() {
+  store& db = *system().db;
+  const std::string prefix = name() + std::string(1, '\0');
+  auto it = db.scan(db.journal());
+  detail::resolver_scope scope(&system());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    std::string_view actor;
+    std::uint64_t seq = 0;
+    store::parse_mailbox_key(key, actor, seq);
+    decoded_envelope d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
+                                         "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"");
+    if (!d.header.sender.empty()) message_access::sender(*d.value) = system().resolve_cell(d.header.sender);
+    replaying_ = true;
+    if (const auto* t = d.value->get_if<timer_fired>())
+      fire(t->id);
+    else
+      handle(*d.value);
+    replaying_ = false;
+    // A failure supervision did not get past leaves the state half-changed: replaying more
+    // entries on it would only compound the damage (and fail again for each).
+    if (has_failed())
+      throw std::runtime_error("journal replay stopped at entry " + std::to_string(seq) + ": " +
+                               (failure().empty() ? std::string("its behavior failed") : failure()));
+    ++since_snapshot_;
+    journal_stored_ = true;
+  }
+  db.check_scan(*it, "the journal of actor \"" + name() + "\"");
+}
+
+// ---- steps --------------------------------------------------------------------------------------
+
+bool durable_cell::checkpoint() {
+  step s;
+  s.actor = name();
+  const bool full = !journaling() || ++since_snapshot_ >= system().durable->snapshot_every;
+  try {
+    if (full) s.record_bytes = encode_record();
+  } catch (const std::exception& e) {
+    run_state().outbox.clear();
+    run_state().consumed.clear();
+    run_state().journal.clear();
+    abandon_children(0);
+    fail(std::string("its state could not be checkpointed: ") + e.what());
+    finish(dead_letter_reason::stopped);
+    return false;
+  }
+  if (full) {
+    s.record = step::record_op::put;
+    s.clear_journal = std::exchange(journal_stored_, false);
+    since_snapshot_ = 0;
+    run_state().journal.clear();
+  } else {
+    journal_stored_ = journal_stored_ || !run_state().journal.empty();
+    s.journal.swap(run_state().journal);
+  }
+  s.consumed.swap(run_state().consumed);
+  s.outbox.swap(run_state().outbox);
+  commit_children(s);
+  if (const bool waiting = has_waiting(); waiting != wake_stored_) {
+    s.wake = waiting ? 1 : 0;
+    wake_stored_ = waiting;
+  }
+  if (std::exchange(run_state().lift_reached, false) && lift_waiter_)
+    s.on_commit = [waiter = std::exchange(lift_waiter_, nullptr)] { waiter->set_value(); };
+  system().submit(std::move(s));
+  return true;
+}
+
+void durable_cell::commit_end(message* rest) {
+  step s;
+  s.actor = name();
+  s.consumed.swap(run_state().consumed);
+  if (has_failed()) {
+    // The failed call may have changed the state halfway. Roll the whole unfinished step back
+    // instead: the last committed record stays, every message of this run stays in the mailbox,
+    // and nothing the run sent is released (the state that sent it is gone). Lifting the
+    // quarantine would replay the run from the last record.
+    s.consumed.clear();
+    run_state().outbox.clear();
+    run_state().journal.clear();
+    abandon_children(0);
+    s.quarantine = failure().empty() ? std::string("failed") : failure();
+    s.on_commit = lift_failed(s.quarantine);
+    system().note_quarantined(name(), s.quarantine);
+  } else {
+    s.record = step::record_op::erase;
+    {
+      std::lock_guard lock(system().mutex);
+      system().erasing.insert(name());
+    }
+    // A lifted actor that stops while handling what it kept has handled it.
+    s.on_commit = [system = system_handle(), erased = name(),
+                   waiter = std::exchange(lift_waiter_, nullptr)] {
+      {
+        std::lock_guard lock(system->mutex);
+        system->erasing.erase(erased);
+        ++system->erased;
+      }
+      if (waiter) waiter->set_value();
+    };
+    s.outbox.swap(run_state().outbox);
+    commit_children(s);
+    if (wake_stored_) s.wake = 0;
+    for (message* m = rest; m != nullptr; m = message_access::next(*m))
+      if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
+  }
+  system().submit(std::move(s));
+}
+
+void durable_cell::abandon_children(std::size_t from) {
+  if (!buffers_) return;
+  auto& children = buffers_->children;
+  if (children.size() <= from) return;
+  {
+    std::lock_guard lock(system().mutex);
+    for (std::size_t i = from; i < children.size(); ++i) system().spawning.erase(children[i].stored.actor);
+  }
+  for (std::size_t i = from; i < children.size(); ++i) children[i].cell->release_unborn();
+  children.resize(from);
+}
+
+void durable_cell::commit_children(step& s) {
+  if (!buffers_ || buffers_->children.empty()) return;
+  std::vector<std::shared_ptr<actor_cell>> cells;
+  for (auto& child : buffers_->children) {
+    s.spawned_actors.push_back(std::move(child.stored));
+    cells.push_back(std::move(child.cell));
+  }
+  buffers_->children.clear();
+  s.on_written = [system = system_handle(), cells = std::move(cells)] {
+    std::lock_guard lock(system->mutex);
+    for (const auto& cell : cells) {
+      system->spawning.erase(cell->given_name());
+      if (!system->finished) system->named.insert(cell);
+    }
+  };
+}
+
+std::function<void()> durable_cell::lift_failed(const std::string& reason) {
+  if (!lift_waiter_) return {};
+  return [waiter = std::exchange(lift_waiter_, nullptr), name = name(), reason] {
+    waiter->set_exception(std::make_exception_ptr(actor_quarantined(name, reason)));
+  };
+}
+
+}  // namespace revenant::runtime_internal
+
+// ---- the system's durable side --------------------------------------------------------------------
+
+namespace revenant {
+
+using runtime_internal::durable_cell;
+using runtime_internal::step;
+
+std::shared_ptr<runtime_internal::actor_cell> actor_system::impl::make_durable_cell(std::string name, behavior initial,
+                                                                                  supervision policy, bool loaded) {
+  return std::make_shared<durable_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
+                                        std::move(name), std::move(initial), policy, loaded);
+}
+
+std::future<void> actor_system::impl::start_durable(const std::shared_ptr<actor_cell>& cell) {
+  durable_cell& made = *runtime_internal::durable_of(*cell);
+  try {
+    // Encoded before the actor is visible: nobody can run it meanwhile.
+    step first = made.first_step();
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    first.ack.emplace(std::move(committed));
+    const bool was_stored = stored(cell->given_name());
+    std::lock_guard lock(mutex);
+    check_durable_name_free(cell->given_name(), was_stored);
+    named.insert(cell);
+    // Submitted under the lock, so its record precedes any step the actor itself commits.
+    commits->submit(std::move(first));
+    return done;
+  } catch (...) {
+    made.release_unborn();
+    throw;
+  }
+}
+
+std::optional<std::uint64_t> actor_system::impl::submit(step s) {
+  // Under the mutex: shutdown closes the store under it, and a closed cell can still be sent to.
+  std::lock_guard lock(mutex);
+  if (!commits) return std::nullopt;
+  return commits->submit(std::move(s));
+}
+
+void actor_system::impl::note_quarantined(const std::string& name, const std::string& reason) {
+  recovered.quarantined.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex);
+  quarantine_list[name] = reason;
+}
+
+void actor_system::impl::quarantine(const std::string& name, const std::string& reason,
+                                    std::function<void()> on_commit) {
+  log(log_level::error, "revenant: actor \"" + name + "\"" + store_context() + " quarantined: " + reason);
+  note_quarantined(name, reason);
+  step s;
+  s.actor = name;
+  s.quarantine = reason;
+  s.on_commit = std::move(on_commit);
+  submit(std::move(s));
+}
+
+void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
+  {
+    std::lock_guard lock(mutex);
+    if (quarantine_list.contains(name)) return;  // kept with the actor
+  }
+  step s;
+  s.actor = name;
+  s.consumed.push_back(seq);
+  submit(std::move(s));
+}
+
+}  // namespace revenant

@@ -1,0 +1,185 @@
+// Quarantine: what the store keeps of an actor kept out of service, and the two ways out —
+// lifting it (rebuilt, its kept messages handled first) or discarding it for good.
+#include <rocksdb/iterator.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/internal/durable_cell.hpp"
+#include "storage/envelope.hpp"
+
+namespace revenant {
+
+using runtime_internal::durable_cell;
+using runtime_internal::step;
+
+std::vector<std::pair<std::uint64_t, std::string>> actor_system::impl::stored_entries(
+    bool journal, const std::string& actor) const {
+  std::vector<std::pair<std::uint64_t, std::string>> entries;
+  const std::string prefix = actor + std::string(1, '\0');
+  auto it = db->scan(journal ? db->journal() : db->mailbox());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view name;
+    std::uint64_t seq = 0;
+    if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), name, seq))
+      entries.emplace_back(seq, it->value().ToString());
+  }
+  db->check_scan(*it, "the entries of actor \"" + actor + "\"");
+  return entries;
+}
+
+quarantined_actor actor_system::impl::describe_quarantined(const std::string& name, const std::string& reason) const {
+  quarantined_actor q{name, reason};
+  if (!db) return q;
+  q.record_stored = db->get(db->actors(), name).has_value();
+  q.mailbox_entries = stored_entries(false, name).size();
+  q.journal_entries = stored_entries(true, name).size();
+  return q;
+}
+
+std::string actor_system::impl::claim_quarantined(const std::string& name) {
+  if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
+  for (int waited_ms = 0;; ++waited_ms) {
+    {
+      std::lock_guard lock(mutex);
+      if (shut_down) throw std::logic_error("revenant: the actor system is shut down");
+      auto it = quarantine_list.find(name);
+      if (it == quarantine_list.end())
+        throw std::invalid_argument("revenant: actor \"" + name + "\" is not quarantined");
+      if (quarantine_busy.contains(name))
+        throw std::invalid_argument("revenant: the quarantine of actor \"" + name +
+                                    "\" is being lifted or discarded already");
+      // The incarnation that failed leaves the table only after submitting its quarantine step.
+      if (!named.contains(name)) {
+        quarantine_busy.insert(name);
+        return it->second;
+      }
+    }
+    if (waited_ms == 10'000)
+      throw std::logic_error("revenant: actor \"" + name + "\" is still stopping after its quarantine");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+actor_ref actor_system::impl::lift(const std::string& name) {
+  claim_quarantined(name);
+  auto release_claim = [&] {
+    std::lock_guard lock(mutex);
+    quarantine_busy.erase(name);
+  };
+  // 1. The store: no quarantine entry, and the wake entry the record calls for (it is not kept
+  // while quarantined, docs/format.md 8.8).
+  try {
+    step lifted;
+    lifted.actor = name;
+    lifted.lift_quarantine = true;
+    lifted.wake = 0;
+    if (auto record = db->get(db->actors(), name)) {
+      try {
+        const actor_record_view header = decode_actor_record(*record, "actor \"" + name + "\"");
+        if (header.pending_asks + header.timers > 0) lifted.wake = 1;
+      } catch (const snapshot_error&) {
+        // Activation reports it (and quarantines the actor again).
+      }
+    }
+    std::promise<void> committed;
+    std::future<void> done = committed.get_future();
+    lifted.ack.emplace(std::move(committed));
+    if (!submit(std::move(lifted))) throw std::logic_error("revenant: the actor system is shut down");
+    done.get();
+  } catch (...) {
+    release_claim();
+    throw;
+  }
+  // 2. In memory: a new incarnation takes the name, held until it has what its mailbox kept.
+  // The mailbox is read under the lock that ends the quarantine: a message that reaches the old
+  // incarnation before is in it; one that arrives after is discarded as sent to a stopped actor.
+  const std::shared_ptr<actor_cell> made = make_durable_cell(name, behavior{}, supervision{}, false);
+  durable_cell* cell = runtime_internal::durable_of(*made);
+  cell->hold();
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  {
+    std::lock_guard lock(mutex);
+    quarantine_busy.erase(name);
+    quarantine_list.erase(name);
+    kept = stored_entries(false, name);
+    named.insert(made);
+  }
+  std::vector<message_ptr> messages;
+  messages.reserve(kept.size());
+  try {
+    detail::resolver_scope scope(this);
+    for (auto& [seq, envelope] : kept) {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
+      message_access::durable_seq(*d.value) = seq;
+      messages.push_back(std::move(d.value));
+    }
+  } catch (const std::exception& e) {
+    // No worker runs it (held): quarantined again from here, its messages kept in the store.
+    const std::string reason = e.what();
+    messages.clear();
+    cell->quarantine_now(reason);
+    commits->sync();
+    throw actor_quarantined(name, reason);
+  }
+  auto waiter = std::make_shared<std::promise<void>>();
+  std::future<void> handled = waiter->get_future();
+  cell->lift(std::move(messages), std::move(waiter));
+  cell->start();
+  handled.get();
+  return actor_ref(made);
+}
+
+std::uint64_t actor_system::impl::discard_all(const std::string& name) {
+  claim_quarantined(name);
+  std::vector<std::pair<std::uint64_t, std::string>> kept;
+  std::future<void> done;
+  try {
+    kept = stored_entries(false, name);
+    step erasure;
+    erasure.actor = name;
+    erasure.record = step::record_op::erase;  // with its journal
+    erasure.wake = 0;
+    erasure.lift_quarantine = true;
+    erasure.erase_mailbox = true;
+    std::promise<void> committed;
+    done = committed.get_future();
+    erasure.ack.emplace(std::move(committed));
+    // Out of the quarantine list, but not to be brought back from its record until it is erased.
+    // A message reaching the old incarnation from now on is discarded like any to a stopped one.
+    std::lock_guard lock(mutex);
+    if (!commits) throw std::logic_error("revenant: the actor system is shut down");
+    quarantine_busy.erase(name);
+    quarantine_list.erase(name);
+    erasing.insert(name);
+    commits->submit(std::move(erasure));
+  } catch (...) {
+    std::lock_guard lock(mutex);
+    quarantine_busy.erase(name);
+    throw;
+  }
+  done.get();  // on failure the name stays out of use: nothing more is committed anyway
+  {
+    std::lock_guard lock(mutex);
+    erasing.erase(name);
+    ++erased;
+  }
+  detail::resolver_scope scope(this);
+  for (auto& [seq, envelope] : kept) {
+    message_ptr m;
+    try {
+      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
+      m = std::move(d.value);
+    } catch (const std::exception&) {
+      letters.count_unshown();  // cannot be shown
+      continue;
+    }
+    dead(name, std::move(m), dead_letter_reason::discarded);
+  }
+  return kept.size();
+}
+
+}  // namespace revenant

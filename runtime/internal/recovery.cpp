@@ -1,0 +1,245 @@
+// Recovery: bringing a store's actors back at open — the quarantined ones kept out, every actor
+// rebuilt at once (eager) or on its first message (lazy), the actors with timers or asks woken,
+// and every stored message queued again in sending order.
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <thread>
+
+#include "runtime/internal/durable_cell.hpp"
+#include "storage/envelope.hpp"
+
+namespace revenant {
+
+using runtime_internal::actor_cell;
+using runtime_internal::durable_cell;
+using runtime_internal::durable_of;
+using runtime_internal::name_table;
+
+namespace {
+
+// Actor records read by the eager scan, names and bytes copied into one reused buffer (an
+// iterator's slices die at its next step).
+class record_batch {
+ public:
+  static constexpr std::size_t max_entries = 1024;
+  static constexpr std::size_t max_bytes = std::size_t{1} << 20;
+
+  void add(const rocksdb::Slice& name, const rocksdb::Slice& record) {
+    entries_.push_back(entry{bytes_.size(), name.size(), bytes_.size() + name.size(), record.size()});
+    bytes_.append(name.data(), name.size());
+    bytes_.append(record.data(), record.size());
+  }
+  bool full() const noexcept { return entries_.size() >= max_entries || bytes_.size() >= max_bytes; }
+  std::size_t size() const noexcept { return entries_.size(); }
+  std::string_view name(std::size_t i) const noexcept { return view(entries_[i].name_at, entries_[i].name_size); }
+  std::string_view record(std::size_t i) const noexcept { return view(entries_[i].record_at, entries_[i].record_size); }
+  void clear() noexcept {
+    bytes_.clear();
+    entries_.clear();
+  }
+
+ private:
+  struct entry {
+    std::size_t name_at, name_size, record_at, record_size;
+  };
+  std::string_view view(std::size_t at, std::size_t n) const noexcept { return std::string_view(bytes_).substr(at, n); }
+  std::string bytes_;
+  std::vector<entry> entries_;
+};
+
+}  // namespace
+
+// Eager recovery. The actors family is cut into key ranges; as many threads as the system has
+// workers (which are not started yet), this one included, take the ranges in turn and scan each a
+// batch at a time: create the batch's actors, register them under one lock, then decode them.
+void actor_system::impl::recover_all() {
+  const std::uint64_t total = db->estimate_keys(db->actors());
+  {
+    std::lock_guard lock(mutex);
+    named.reserve(named.size() + static_cast<std::size_t>(total + total / 8));
+  }
+  // Quarantined at an earlier open: not brought up (read now; decoding may add to the list).
+  std::unordered_set<std::string> kept_out;
+  for (const auto& [name, reason] : quarantine_list) kept_out.insert(name);
+
+  auto bring_up = [&](const record_batch& batch) {
+    const std::size_t n = batch.size();
+    std::vector<name_table<actor_cell>::hash_type> hashes(n);
+    std::vector<std::shared_ptr<actor_cell>> cells(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      hashes[i] = name_table<actor_cell>::hash(batch.name(i));
+      cells[i] = make_durable_cell(std::string(batch.name(i)), behavior{}, supervision{}, false);
+    }
+    {
+      std::lock_guard lock(mutex);
+      for (auto h : hashes) named.prefetch(h);
+      // An actor referenced by one decoded earlier is already there, created but not decoded:
+      // that cell is the actor (the one made above is dropped).
+      for (std::size_t i = 0; i < n; ++i) cells[i] = named.find_or_insert(std::move(cells[i]), hashes[i]);
+    }
+    std::uint64_t activated = 0;
+    for (std::size_t i = 0; i < n; ++i) activated += durable_of(*cells[i])->activate(batch.record(i));
+    recovered.activated.fetch_add(activated, std::memory_order_relaxed);
+  };
+
+  // Sixteen ranges a thread, taken in turn: a thread whose ranges went faster takes more, so the
+  // threads finish together.
+  const unsigned threads = std::max(1u, config.workers);
+  std::vector<std::string> splits = db->split_keys(db->actors(), threads * 16);
+  const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+  std::atomic<std::size_t> next_range{0};
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<bool> stopping{false};  // a range failed: the others stop early
+  // Range i is [bounds[i - 1], bounds[i]), open at both ends.
+  auto recover_range = [&](std::size_t i, const std::function<void()>& after_batch) {
+    auto it = db->scan(db->actors(), i == 0 ? nullptr : &bounds[i - 1], i == bounds.size() ? nullptr : &bounds[i]);
+    record_batch batch;
+    auto flush = [&] {
+      bring_up(batch);
+      done.fetch_add(batch.size(), std::memory_order_relaxed);
+      batch.clear();
+      after_batch();
+    };
+    for (it->SeekToFirst(); it->Valid() && !stopping.load(std::memory_order_relaxed); it->Next()) {
+      if (!kept_out.empty() && kept_out.contains(it->key().ToString())) continue;
+      batch.add(it->key(), it->value());
+      if (batch.full()) flush();
+    }
+    db->check_scan(*it, "the actors family");
+    if (batch.size() > 0) flush();
+  };
+  auto recover_ranges = [&](const std::function<void()>& after_batch) {
+    for (std::size_t i; (i = next_range.fetch_add(1)) <= bounds.size();) recover_range(i, after_batch);
+  };
+
+  std::uint64_t reported = 0;
+  auto report = [&] {
+    const std::uint64_t now = done.load(std::memory_order_relaxed);
+    if (durable->on_progress && now / 65536 > reported / 65536) durable->on_progress(now, total);
+    reported = now;
+  };
+  std::mutex helpers_mutex;
+  std::condition_variable helper_finished;
+  const std::size_t helper_count = std::min<std::size_t>(threads - 1, bounds.size());
+  std::size_t helpers_running = helper_count;   // guarded by helpers_mutex
+  std::exception_ptr failure;                   // the first failure, guarded by helpers_mutex
+  auto fail = [&](std::exception_ptr e) {       // std::bad_alloc: activation reports damage itself
+    std::lock_guard lock(helpers_mutex);
+    if (!failure) failure = std::move(e);
+    stopping = true;
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t i = 0; i < helper_count; ++i)
+    helpers.emplace_back([&] {
+      try {
+        recover_ranges([] {});
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      std::lock_guard lock(helpers_mutex);
+      --helpers_running;
+      helper_finished.notify_all();
+    });
+  try {
+    recover_ranges(report);
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  {
+    // This thread may run out of ranges first: it reports the helpers' progress meanwhile.
+    std::unique_lock lock(helpers_mutex);
+    while (!helper_finished.wait_for(lock, std::chrono::milliseconds(100), [&] { return helpers_running == 0; })) {
+      lock.unlock();
+      report();
+      lock.lock();
+    }
+  }
+  for (auto& h : helpers) h.join();
+  if (failure) std::rethrow_exception(failure);
+  if (durable->on_progress) durable->on_progress(done.load(), total);
+}
+
+// Runs before the workers start, so every stored message is queued before any actor runs: a
+// recipient sees its stored messages before anything sent in this process (which has higher
+// sequence numbers), in the order they were sent.
+void actor_system::impl::recover() {
+  {
+    auto it = db->scan(db->quarantine());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
+    db->check_scan(*it, "the quarantine family");
+  }
+  // The largest sequence number of a stored entry: next_seq must be above it (format.md 8.8,
+  // invariant 6), or new messages would reuse the numbers of unconsumed ones.
+  std::uint64_t max_seq = 0;
+  {
+    auto it = db->scan(db->journal());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view actor;
+      std::uint64_t seq;
+      if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq)) {
+        journaled.emplace(actor);
+        max_seq = std::max(max_seq, seq);
+      }
+    }
+    db->check_scan(*it, "the journal family");
+  }
+  if (durable->recovery == recovery_mode::eager) recover_all();
+  {
+    auto it = db->scan(db->wake());
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      if (auto cell = resolve_cell(it->key().ToString())) cell->enqueue(make_message<runtime_internal::wake_up>());
+    db->check_scan(*it, "the wake family");
+  }
+  rocksdb::WriteBatch orphans;
+  auto it = db->scan(db->mailbox());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view actor;
+    std::uint64_t seq;
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!store::parse_mailbox_key(key, actor, seq)) continue;
+    max_seq = std::max(max_seq, seq);
+    const std::string name(actor);
+    auto cell = resolve_cell(name);
+    if (!cell) {
+      // Sent to an actor that no longer exists (it stopped while this was being committed):
+      // a dead letter, deleted. A quarantined actor keeps its messages.
+      if (!quarantine_list.contains(name)) {
+        orphans.Delete(db->mailbox(), it->key());
+        letters.count_unshown();
+      }
+      continue;
+    }
+    decoded_envelope d;
+    try {
+      detail::resolver_scope scope(this);
+      d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
+                          "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+    } catch (const std::exception& e) {
+      durable_of(*cell)->quarantine_now(e.what());
+      continue;
+    }
+    if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
+    message_access::durable_seq(*d.value) = seq;
+    recovered.requeued.fetch_add(1, std::memory_order_relaxed);
+    cell->enqueue(std::move(d.value));
+  }
+  db->check_scan(*it, "the mailbox family");
+  if (orphans.Count() > 0) db->write(orphans, durable->fsync);
+  // Repaired before any number is assigned (nothing above assigns one: replays drop sends).
+  if (max_seq >= db->next_seq()) {
+    const std::uint64_t stored = db->next_seq();
+    db->repair_next_seq(max_seq + 1);
+    commits->raise_next_seq(max_seq + 1);
+    std::string repair = "meta key next_seq was " + std::to_string(stored) + " but the store holds an entry numbered " +
+                         std::to_string(max_seq) + "; raised to " + std::to_string(max_seq + 1);
+    log(log_level::warning, "revenant: store \"" + durable->path + "\": repaired: " + repair);
+    std::lock_guard lock(mutex);
+    repairs.push_back(std::move(repair));
+  }
+}
+
+}  // namespace revenant

@@ -1,0 +1,33 @@
+// The runtime's own messages to an actor: never refused by a mailbox bound, never counted in it,
+// never shown as dead letters, never written to a durable mailbox.
+#pragma once
+
+#include "actors/actor.hpp"
+#include "actors/message_type.hpp"
+
+namespace revenant::runtime_internal {
+
+// Sent by Asio when a timer expires; the actor decides, in its own run, whether it still counts.
+struct timer_fired {
+  timer_id id;
+  template <class A>
+  void serialize(A& a) {
+    a(id);
+  }
+};
+// Registered: journaled like any message (snapshot_every > 1), so that replaying it fires the
+// timer again.
+inline const message_type<timer_fired> timer_fired_type{"revenant.timer_fired"};
+// Sent by an actor's ask deadline clock: some pending ask may have timed out.
+struct ask_check {};
+// Sent at open to a durable actor that has timers or asks waiting: it activates (re-arming them).
+struct wake_up {};
+// Queued behind the messages a lifted quarantine kept: once the actor reaches it and commits,
+// lift_quarantine() returns.
+struct lift_probe {};
+
+inline bool is_runtime_signal(const message& m) noexcept {
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>();
+}
+
+}  // namespace revenant::runtime_internal
