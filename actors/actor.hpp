@@ -146,28 +146,14 @@ class actor_base {
   std::string name_;
 };
 
-// Turns names read from a snapshot back into actors; the actor system installs one on the
-// decoding thread while it restores a snapshot (actor_system::restore).
+// Turns names read from a snapshot back into actors. An actor system is one; it travels in the
+// input archive of the decode it is given to (decode_snapshot, decode_envelope).
 class actor_resolver {
  public:
   virtual std::shared_ptr<actor_base> resolve(const std::string& name) = 0;
 
  protected:
   ~actor_resolver() = default;
-};
-inline thread_local actor_resolver* current_resolver = nullptr;
-
-// Makes a resolver current on this thread for the scope's lifetime, then restores the previous.
-class resolver_scope {
- public:
-  explicit resolver_scope(actor_resolver* resolver) noexcept
-      : previous_(std::exchange(current_resolver, resolver)) {}
-  resolver_scope(const resolver_scope&) = delete;
-  resolver_scope& operator=(const resolver_scope&) = delete;
-  ~resolver_scope() { current_resolver = previous_; }
-
- private:
-  actor_resolver* previous_;
 };
 
 }  // namespace detail
@@ -208,10 +194,10 @@ class actor_ref {
       actor_.reset();
       return;
     }
-    if (detail::current_resolver == nullptr)
+    if (ar.resolver() == nullptr)
       throw std::runtime_error("actor reference \"" + name +
                                "\" can only be restored by an actor system (actor_system::restore)");
-    actor_ = detail::current_resolver->resolve(name);
+    actor_ = ar.resolver()->resolve(name);
   }
 
  private:

@@ -53,8 +53,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!inside(view.behavior) || !inside(view.snapshot)) revenant::fuzz::property_broken("a record view points outside the record");
   if (revenant::encode_actor_record(view.info(), view.snapshot) != record)
     revenant::fuzz::property_broken("an accepted record does not re-encode to the same bytes");
-  revenant::fuzz::stand_in_resolver resolver;
-  const revenant::detail::resolver_scope scope(&resolver);
   try {
     revenant::fuzz::exercise_image(view.snapshot);
   } catch (const revenant::snapshot_error&) {

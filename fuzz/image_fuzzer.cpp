@@ -6,8 +6,6 @@
 #include "fuzz/registrations.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  revenant::fuzz::stand_in_resolver resolver;
-  const revenant::detail::resolver_scope scope(&resolver);
   try {
     revenant::fuzz::exercise_image(revenant::fuzz::as_snapshot(data, size));
   } catch (const revenant::snapshot_error&) {

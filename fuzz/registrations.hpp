@@ -186,7 +186,7 @@ inline const message_type<routed> routed_type{"fuzz.routed"};
 // ---- what the targets share ----------------------------------------------------------------
 
 // Restores actor references as detached stand-ins, as an actor system does for names it does not
-// run (decoding an actor_ref needs a resolver on the thread).
+// run (decoding an actor_ref needs a resolver: every decode below is given stand_ins).
 class stand_in_actor final : public detail::actor_base {
  public:
   using actor_base::actor_base;
@@ -199,6 +199,7 @@ class stand_in_resolver final : public detail::actor_resolver {
     return std::make_shared<stand_in_actor>(0, name);
   }
 };
+inline stand_in_resolver stand_ins;
 
 // How a snapshot or envelope target reads its input: the first byte's low bit chooses how the
 // rest reaches the decoder. 0: the rest is a payload, framed here with a valid header and valid
@@ -231,7 +232,7 @@ void check_round_trip(const T& accepted, const std::string& subject) {
     property_broken("an accepted snapshot cannot be encoded again:", e.what());
   }
   try {
-    const T again = decode_snapshot<T>(first, subject);
+    const T again = decode_snapshot<T>(first, subject, &stand_ins);
     const std::string second = encode_snapshot(again);
     release(again);
     if (second != first) property_broken("encoding is not stable across a round trip");
@@ -253,7 +254,7 @@ inline void release_message(const message& m) {
 // agrees with peek_envelope and that the message round-trips stably, then releases it. Throws
 // snapshot_error for bad bytes, as decode_envelope does.
 inline void exercise_envelope(std::string_view bytes) {
-  const decoded_envelope d = decode_envelope(bytes, "fuzz");
+  const decoded_envelope d = decode_envelope(bytes, "fuzz", &stand_ins);
   envelope_header peeked;
   try {
     peeked = peek_envelope(bytes, "fuzz");
@@ -265,7 +266,7 @@ inline void exercise_envelope(std::string_view bytes) {
     property_broken("peek_envelope disagrees with decode_envelope");
   try {
     const std::string first = encode_envelope(*d.value, d.header.sender);
-    const decoded_envelope again = decode_envelope(first, "fuzz");
+    const decoded_envelope again = decode_envelope(first, "fuzz", &stand_ins);
     const std::string second = encode_envelope(*again.value, again.header.sender);
     release_message(*again.value);
     if (second != first) property_broken("envelope encoding is not stable across a round trip");
@@ -279,7 +280,7 @@ inline void exercise_envelope(std::string_view bytes) {
 // restart snapshot a restart would decode), checks the round trip, and releases everything.
 // Throws snapshot_error for bad bytes.
 inline void exercise_image(std::string_view snapshot) {
-  const auto image = decode_snapshot<runtime_internal::actor_image>(snapshot, "fuzz");
+  const auto image = decode_snapshot<runtime_internal::actor_image>(snapshot, "fuzz", &stand_ins);
   struct releaser {
     const runtime_internal::actor_image& image;
     ~releaser() { release(image); }
@@ -287,7 +288,7 @@ inline void exercise_image(std::string_view snapshot) {
   check_round_trip(image, "fuzz");
   for (const auto& timer : image.timers) exercise_envelope(timer.payload);
   if (!image.initial.empty()) {
-    const behavior initial = decode_snapshot<behavior>(image.initial, "fuzz");
+    const behavior initial = decode_snapshot<behavior>(image.initial, "fuzz", &stand_ins);
     release(initial);
   }
 }

@@ -227,8 +227,7 @@ class actor_system {
   // resolved to the actor of that name running in this system. Throws snapshot_error.
   template <class T>
   T restore(std::string_view bytes, std::string subject = {}) {
-    detail::resolver_scope scope(resolver());
-    return decode_snapshot<T>(bytes, std::move(subject));
+    return decode_snapshot<T>(bytes, std::move(subject), resolver());
   }
 
   // Called for every dead letter, on whichever thread produced it; must be thread-safe and

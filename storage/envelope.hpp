@@ -33,10 +33,11 @@ struct decoded_envelope {
   envelope_header header;
 };
 
-// Decodes an envelope. Values holding actor_refs need a resolver (actor_system does this).
-// Throws snapshot_error naming subject: unknown_type for an unregistered type name, and the
-// snapshot codec's errors for damaged bytes.
-decoded_envelope decode_envelope(std::string_view bytes, std::string subject = {});
+// Decodes an envelope. Values holding actor_refs need resolver (the actor system's). Throws
+// snapshot_error naming subject: unknown_type for an unregistered type name, and the snapshot
+// codec's errors for damaged bytes.
+decoded_envelope decode_envelope(std::string_view bytes, std::string subject = {},
+                                 detail::actor_resolver* resolver = nullptr);
 
 // Reads only the header (no value decoded, no registration needed). Throws snapshot_error.
 envelope_header peek_envelope(std::string_view bytes, std::string subject = {});

@@ -50,10 +50,12 @@ std::string encode_snapshot(const T& root) {
 // references); no input can make it touch memory it does not own or leak; subject
 // (e.g. "actor \"account/42\"") is named in its message. No length field is trusted beyond the
 // bytes that remain (docs/format.md, "Limits and trust", states the allocation bounds).
+// Actor references in the graph need resolver (actor_system::restore passes the system's);
+// without one, a graph holding one is reported malformed.
 template <class T>
-T decode_snapshot(std::string_view bytes, std::string subject = {}) {
+T decode_snapshot(std::string_view bytes, std::string subject = {}, detail::actor_resolver* resolver = nullptr) {
   const std::string_view payload = storage_internal::open_snapshot(bytes, subject);
-  return detail::decode_payload<T>(payload, snapshot_header_size, std::move(subject));
+  return detail::decode_payload<T>(payload, snapshot_header_size, std::move(subject), resolver);
 }
 
 }  // namespace revenant

@@ -60,6 +60,8 @@ inline constexpr int max_nesting = 1000;
 static_assert(std::endian::native == std::endian::little,
               "the snapshot format is little-endian; big-endian hosts need byte swapping here");
 
+class actor_resolver;
+
 // Observes an encoder's walk (the inspect tool draws graphs with it). Node ids are the ones the
 // payload would hold; node 0 stands for the root value. Called on the encoding thread, in payload
 // order; the node references passed are valid only during the call.
@@ -213,11 +215,15 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
 // offset of the field at fault (counted from the snapshot's first byte: base + position).
 class graph_input_archive : public cereal::InputArchive<graph_input_archive, cereal::AllowEmptyClassElision> {
  public:
-  graph_input_archive(std::string_view payload, std::size_t base_offset, std::string subject)
+  // resolver: turns the actor names the payload holds back into actors (null: a reference
+  // cannot be decoded; only an actor system has one).
+  graph_input_archive(std::string_view payload, std::size_t base_offset, std::string subject,
+                      actor_resolver* resolver = nullptr)
       : cereal::InputArchive<graph_input_archive, cereal::AllowEmptyClassElision>(this),
         data_(payload),
         base_(base_offset),
-        subject_(std::move(subject)) {}
+        subject_(std::move(subject)),
+        resolver_(resolver) {}
 
   graph_input_archive(const graph_input_archive&) = delete;
   graph_input_archive& operator=(const graph_input_archive&) = delete;
@@ -361,12 +367,16 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
     throw snapshot_error(code, base_ + position, std::move(detail), subject_);
   }
 
+  // Who resolves actor references in this payload (null: nobody can).
+  actor_resolver* resolver() const noexcept { return resolver_; }
+
  private:
   std::string_view data_;
   std::size_t pos_ = 0;
   int depth_ = 0;
   std::size_t base_;
   std::string subject_;
+  actor_resolver* resolver_ = nullptr;
   small_vector<std::shared_ptr<node_base>, 8> nodes_;  // id order; owning until finish()
   std::size_t filled_ = 0;
   small_vector<const function_entry*, 8> functions_;
@@ -629,8 +639,9 @@ void encode_payload(std::string& out, const T& root) {
 // offset where they were thrown. A failed decode frees everything it built (no leak, even for
 // cyclic graphs).
 template <class T>
-T decode_payload(std::string_view payload, std::size_t base_offset, std::string subject) {
-  graph_input_archive ar(payload, base_offset, std::move(subject));
+T decode_payload(std::string_view payload, std::size_t base_offset, std::string subject,
+                 actor_resolver* resolver = nullptr) {
+  graph_input_archive ar(payload, base_offset, std::move(subject), resolver);
   T root{};
   try {
     ar(root);

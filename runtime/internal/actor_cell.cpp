@@ -318,8 +318,8 @@ const std::string& actor_cell::failure() const noexcept { return failure_ ? *fai
 void actor_cell::restart() {
   behavior fresh;
   try {
-    detail::resolver_scope scope(system_.get());
-    fresh = decode_snapshot<behavior>(state_.supervised->initial(), "initial behavior of actor \"" + name() + "\"");
+    fresh = decode_snapshot<behavior>(state_.supervised->initial(), "initial behavior of actor \"" + name() + "\"",
+                                      system_.get());
   } catch (const std::exception& e) {
     return fail(std::string("restart failed: ") + e.what());
   }

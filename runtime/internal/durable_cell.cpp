@@ -187,15 +187,11 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
     actor_image image;
     try {
       record = decode_actor_record(*record_bytes, {});
-      detail::resolver_scope scope(&system());
-      image = decode_snapshot<actor_image>(record.snapshot);
+      image = decode_snapshot<actor_image>(record.snapshot, {}, &system());
     } catch (const snapshot_error& e) {
       throw e.with_subject(subject());
     }
-    if (!image.timers.empty()) {
-      detail::resolver_scope scope(&system());
-      for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject());
-    }
+    for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject(), &system());
     loaded_ = true;
     steps_ = record.steps;
     const restored_state restored =
@@ -255,14 +251,13 @@ void durable_cell::replay_journal() {
   store& db = *system().db;
   const std::string prefix = name() + std::string(1, '\0');
   auto it = db.scan(db.journal());
-  detail::resolver_scope scope(&system());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
     std::string_view actor;
     std::uint64_t seq = 0;
     store::parse_mailbox_key(key, actor, seq);
     decoded_envelope d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
-                                         "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"");
+                                         "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
     if (!d.header.sender.empty()) message_access::sender(*d.value) = system().resolve_cell(d.header.sender);
     replaying_ = true;
     if (const auto* t = d.value->get_if<timer_fired>())

@@ -529,10 +529,7 @@ class naming_resolver final : public detail::actor_resolver {
 closure_graph trace_graph(std::string_view snapshot, const std::string& subject) {
   naming_resolver resolver;
   actor_image image;
-  {
-    detail::resolver_scope scope(&resolver);
-    image = decode_snapshot<actor_image>(snapshot, subject);
-  }
+  image = decode_snapshot<actor_image>(snapshot, subject, &resolver);
   graph_recorder recorder;
   try {
     detail::graph_output_archive walk(nullptr, &recorder);

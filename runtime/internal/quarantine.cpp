@@ -109,13 +109,7 @@ actor_ref actor_system::impl::lift(const std::string& name) {
   std::vector<message_ptr> messages;
   messages.reserve(kept.size());
   try {
-    detail::resolver_scope scope(this);
-    for (auto& [seq, envelope] : kept) {
-      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
-      if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
-      message_access::durable_seq(*d.value) = seq;
-      messages.push_back(std::move(d.value));
-    }
+    for (auto& [seq, envelope] : kept) messages.push_back(stored_message(envelope, seq, name));
   } catch (const std::exception& e) {
     // No worker runs it (held): quarantined again from here, its messages kept in the store.
     const std::string reason = e.what();
@@ -166,13 +160,10 @@ std::uint64_t actor_system::impl::discard_all(const std::string& name) {
     erasing.erase(name);
     ++erased;
   }
-  detail::resolver_scope scope(this);
   for (auto& [seq, envelope] : kept) {
     message_ptr m;
     try {
-      decoded_envelope d = decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
-      if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
-      m = std::move(d.value);
+      m = stored_message(envelope, seq, name);
     } catch (const std::exception&) {
       letters.count_unshown();  // cannot be shown
       continue;

@@ -213,19 +213,15 @@ void actor_system::impl::recover() {
       }
       continue;
     }
-    decoded_envelope d;
+    message_ptr m;
     try {
-      detail::resolver_scope scope(this);
-      d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
-                          "message " + std::to_string(seq) + " in the mailbox of actor \"" + name + "\"");
+      m = stored_message(std::string_view(it->value().data(), it->value().size()), seq, name);
     } catch (const std::exception& e) {
       durable_of(*cell)->quarantine_now(e.what());
       continue;
     }
-    if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
-    message_access::durable_seq(*d.value) = seq;
     recovered.requeued.fetch_add(1, std::memory_order_relaxed);
-    cell->enqueue(std::move(d.value));
+    cell->enqueue(std::move(m));
   }
   db->check_scan(*it, "the mailbox family");
   if (orphans.Count() > 0) db->write(orphans, durable->fsync);
@@ -240,6 +236,14 @@ void actor_system::impl::recover() {
     std::lock_guard lock(mutex);
     repairs.push_back(std::move(repair));
   }
+}
+
+message_ptr actor_system::impl::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
+  decoded_envelope d =
+      decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + actor + "\"", this);
+  if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
+  message_access::durable_seq(*d.value) = seq;
+  return std::move(d.value);
 }
 
 }  // namespace revenant

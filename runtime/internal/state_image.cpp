@@ -14,8 +14,7 @@ class stored_payload final : public detail::timer_payload {
   stored_payload(std::string envelope, detail::actor_resolver* resolver, std::string subject)
       : envelope_(std::move(envelope)), resolver_(resolver), subject_(std::move(subject)) {}
   message_ptr make() const override {
-    detail::resolver_scope scope(resolver_);
-    return decode_envelope(envelope_, subject_).value;
+    return decode_envelope(envelope_, subject_, resolver_).value;
   }
   const std::string& envelope() const noexcept { return envelope_; }
 

@@ -135,6 +135,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // ---- recovery.cpp ----
   void recover();
   void recover_all();
+  // The message stored as envelope under seq in actor's mailbox, its sender resolved. Throws
+  // snapshot_error (naming the entry) if it cannot be decoded.
+  message_ptr stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor);
 
   // ---- quarantine.cpp ----
   // What the store holds of a quarantined actor.

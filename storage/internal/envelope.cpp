@@ -14,9 +14,9 @@ envelope_header read_header(detail::graph_input_archive& ar) {
 // Runs body over the envelope's payload, mapping every failure to snapshot_error as the
 // snapshot decoder does.
 template <class Body>
-auto with_payload(std::string_view bytes, std::string subject, Body body) {
+auto with_payload(std::string_view bytes, std::string subject, detail::actor_resolver* resolver, Body body) {
   const std::string_view payload = storage_internal::open_snapshot(bytes, subject);
-  detail::graph_input_archive ar(payload, snapshot_header_size, std::move(subject));
+  detail::graph_input_archive ar(payload, snapshot_header_size, std::move(subject), resolver);
   try {
     return body(ar);
   } catch (const snapshot_error&) {
@@ -47,8 +47,8 @@ std::string encode_envelope(const message& m, std::string_view sender) {
   return out;
 }
 
-decoded_envelope decode_envelope(std::string_view bytes, std::string subject) {
-  return with_payload(bytes, std::move(subject), [](detail::graph_input_archive& ar) {
+decoded_envelope decode_envelope(std::string_view bytes, std::string subject, detail::actor_resolver* resolver) {
+  return with_payload(bytes, std::move(subject), resolver, [](detail::graph_input_archive& ar) {
     decoded_envelope d;
     const std::size_t type_at = ar.offset();
     d.header = read_header(ar);
@@ -65,7 +65,8 @@ decoded_envelope decode_envelope(std::string_view bytes, std::string subject) {
 }
 
 envelope_header peek_envelope(std::string_view bytes, std::string subject) {
-  return with_payload(bytes, std::move(subject), [](detail::graph_input_archive& ar) { return read_header(ar); });
+  return with_payload(bytes, std::move(subject), nullptr,
+                      [](detail::graph_input_archive& ar) { return read_header(ar); });
 }
 
 }  // namespace revenant
