@@ -79,6 +79,8 @@ using timer_id = std::uint64_t;
 
 namespace detail {
 
+struct ref_access;
+
 // What a timer delivers each time it fires: a fresh message, made from a stored value.
 class timer_payload {
  public:
@@ -116,8 +118,6 @@ class actor_base {
   virtual void enqueue(message_ptr m) = 0;
   // Sends `down` to watcher when this actor stops; at once if it already has.
   virtual void add_watcher(const std::shared_ptr<actor_base>& watcher) = 0;
-  // True for an actor whose steps are committed to a store (actor_system::spawn_durable).
-  virtual bool durable() const noexcept { return false; }
 
   std::uint64_t id() const noexcept { return id_; }
   // The stable name, or "$<id>" for an anonymous actor.
@@ -131,15 +131,6 @@ class actor_base {
   }
   // The name it was spawned with: empty for an anonymous actor. Lives as long as the actor.
   const std::string& given_name() const noexcept { return name_; }
-
- protected:
-  static message*& next_of(message& m) noexcept { return m.next_; }
-  static std::shared_ptr<actor_base>& sender_of(message& m) noexcept { return m.sender_; }
-  static const std::shared_ptr<actor_base>& sender_of(const message& m) noexcept { return m.sender_; }
-  static std::uint64_t& request_id_of(message& m) noexcept { return m.request_id_; }
-  static std::uint64_t request_id_of(const message& m) noexcept { return m.request_id_; }
-  static std::uint64_t& response_to_of(message& m) noexcept { return m.response_to_; }
-  static std::uint64_t response_to_of(const message& m) noexcept { return m.response_to_; }
 
  private:
   std::uint64_t id_;
@@ -178,8 +169,6 @@ class actor_ref {
   explicit operator bool() const noexcept { return actor_ != nullptr; }
   friend bool operator==(const actor_ref& a, const actor_ref& b) noexcept { return a.actor_ == b.actor_; }
 
-  // For the runtime.
-  const std::shared_ptr<detail::actor_base>& base() const noexcept { return actor_; }
 
   // Cereal hooks. A reference is saved as the actor's name — its identity in every process —
   // and resolved by name when an actor system restores the snapshot; restoring it anywhere
@@ -201,6 +190,7 @@ class actor_ref {
   }
 
  private:
+  friend struct detail::ref_access;  // the runtime's way to the actor (actors/internal/access.hpp)
   std::shared_ptr<detail::actor_base> actor_;
 };
 
@@ -286,9 +276,7 @@ class context {
   // Answers the ask `to` was taken from, as reply() would have then.
   template <class T>
   void reply_to(const reply_address& to, T&& value) {
-    message_ptr m = make_message<std::remove_cvref_t<T>>(std::forward<T>(value));
-    message_access::response_to(*m) = to.request;
-    send(to.to, std::move(m));
+    send_reply_to(to, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
   }
 
   // Sends request to target and runs then in this actor — one message at a time, like any
@@ -305,6 +293,7 @@ class context {
   ~context() = default;
   virtual void send(const actor_ref& to, message_ptr m) = 0;
   virtual void send_reply(message_ptr m) = 0;
+  virtual void send_reply_to(const reply_address& to, message_ptr m) = 0;
   virtual void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) = 0;
   // period zero: once. Throws std::invalid_argument for a negative delay or period.
   virtual timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,

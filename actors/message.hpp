@@ -18,6 +18,7 @@ class actor_ref;
 namespace detail {
 class actor_base;
 struct message_type_entry;
+struct message_fields;  // the runtime's access to the fields below (actors/internal/access.hpp)
 // Set by message_type<T> when T is registered; nullptr for types only sent in memory.
 template <class T>
 struct registered_message {
@@ -50,8 +51,7 @@ class message {
   message(const void* type, std::string_view type_name) noexcept : type_(type), type_name_(type_name) {}
 
  private:
-  friend class detail::actor_base;
-  friend struct message_access;
+  friend struct detail::message_fields;
 
   const void* type_;
   std::string_view type_name_;
@@ -60,19 +60,6 @@ class message {
   std::uint64_t request_id_ = 0;                   // nonzero: an ask awaiting a reply
   std::uint64_t response_to_ = 0;                  // nonzero: the reply to that ask of the recipient
   std::uint64_t durable_seq_ = 0;                  // nonzero: its key in the recipient's durable mailbox
-};
-
-// The envelope fields the runtime and the codecs read and write; not for applications.
-struct message_access {
-  static message*& next(message& m) noexcept { return m.next_; }
-  static std::shared_ptr<detail::actor_base>& sender(message& m) noexcept { return m.sender_; }
-  static const std::shared_ptr<detail::actor_base>& sender(const message& m) noexcept { return m.sender_; }
-  static std::uint64_t& request_id(message& m) noexcept { return m.request_id_; }
-  static std::uint64_t request_id(const message& m) noexcept { return m.request_id_; }
-  static std::uint64_t& response_to(message& m) noexcept { return m.response_to_; }
-  static std::uint64_t response_to(const message& m) noexcept { return m.response_to_; }
-  static std::uint64_t& durable_seq(message& m) noexcept { return m.durable_seq_; }
-  static std::uint64_t durable_seq(const message& m) noexcept { return m.durable_seq_; }
 };
 
 namespace detail {

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "actors/internal/access.hpp"
 #include "fuzz/registrations.hpp"
 #include "storage/store.hpp"
 
@@ -130,8 +131,8 @@ std::vector<std::pair<std::string, std::string>> make_envelopes() {
   std::vector<std::pair<std::string, std::string>> out;
   auto add = [&](std::string name, message_ptr m, std::string_view sender, std::uint64_t request = 0,
                  std::uint64_t response = 0) {
-    message_access::request_id(*m) = request;
-    message_access::response_to(*m) = response;
+    detail::message_fields::request_id(*m) = request;
+    detail::message_fields::response_to(*m) = response;
     out.emplace_back(std::move(name), encode_envelope(*m, sender));
     fuzz::release_message(*m);
   };

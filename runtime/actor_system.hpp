@@ -26,6 +26,10 @@
 
 namespace revenant {
 
+namespace runtime_internal {
+struct system;
+}
+
 struct actor_system_config {
   // Worker threads running behaviors.
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
@@ -244,15 +248,13 @@ class actor_system {
   void shutdown(shutdown_policy policy = shutdown_policy::drain,
                 std::chrono::milliseconds drain_deadline = std::chrono::seconds(10));
 
-  struct impl;
-
  private:
   detail::actor_resolver* resolver() const noexcept;
   std::future<void> send_message(std::string_view name, message_ptr m);
   void ask_message(std::string_view name, message_ptr m, std::chrono::nanoseconds timeout,
                    std::unique_ptr<detail::outside_reply> reply);
   void start_workers();
-  std::shared_ptr<impl> impl_;
+  std::shared_ptr<runtime_internal::system> impl_;
 };
 
 }  // namespace revenant

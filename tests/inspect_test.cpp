@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/internal/access.hpp"
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/actor_system.hpp"
@@ -140,7 +141,7 @@ const std::string& sample_store() {
       store db(p);
       const std::uint64_t seq = db.next_seq();
       message_ptr asked = make_message<add>(add{5});
-      message_access::request_id(*asked) = 9;
+      detail::message_fields::request_id(*asked) = 9;
       rocksdb::WriteBatch batch;
       batch.Put(db.mailbox(), store::mailbox_key("flipper", seq), encode_envelope(*asked, "asker"));
       batch.Put(db.mailbox(), store::mailbox_key("flipper", seq + 1), encode_envelope(*make_message<add>(add{1}), ""));

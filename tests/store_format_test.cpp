@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/internal/access.hpp"
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/actor_system.hpp"
@@ -416,16 +417,16 @@ TEST_CASE("an envelope built from the spec decodes to its type, sender, ask fiel
   CHECK(d.header.sender == "teller/1");
   REQUIRE(d.value->get_if<add>() != nullptr);
   CHECK(d.value->get_if<add>()->n == 5);
-  CHECK(message_access::request_id(*d.value) == 3);
-  CHECK(message_access::response_to(*d.value) == 0);
-  CHECK(message_access::sender(*d.value) == nullptr);  // the caller resolves header.sender
+  CHECK(detail::message_fields::request_id(*d.value) == 3);
+  CHECK(detail::message_fields::response_to(*d.value) == 0);
+  CHECK(detail::message_fields::sender(*d.value) == nullptr);  // the caller resolves header.sender
 
   // encode_envelope writes exactly these bytes.
   message_ptr m = make_message<add>(add{5});
-  message_access::request_id(*m) = 3;
+  detail::message_fields::request_id(*m) = 3;
   CHECK(encode_envelope(*m, "teller/1") == bytes);
   message_ptr reply = make_message<add>(add{-2});
-  message_access::response_to(*reply) = 1ull << 40;
+  detail::message_fields::response_to(*reply) = 1ull << 40;
   CHECK(encode_envelope(*reply, "") ==
         sealed(envelope_fields("test.format.add", "", 0, 1ull << 40).u64(static_cast<std::uint64_t>(-2)).bytes));
 }
@@ -459,7 +460,7 @@ TEST_CASE("encode_envelope refuses a message type that is not registered, naming
 
 TEST_CASE("every truncation of an envelope is a snapshot_error, never a crash", "[format]") {
   message_ptr m = make_message<add>(add{5});
-  message_access::request_id(*m) = 3;
+  detail::message_fields::request_id(*m) = 3;
   const std::string bytes = encode_envelope(*m, "teller/1");
   for (std::size_t length = 0; length < bytes.size(); ++length) {
     const std::string_view cut = std::string_view(bytes).substr(0, length);

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "actors/graph.hpp"
+#include "actors/internal/access.hpp"
 #include "storage/snapshot.hpp"
 
 namespace revenant::runtime_internal {
@@ -20,7 +21,7 @@ actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, be
 
 actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy,
                        cell_durability* durability)
-    : actor_base(id, std::move(name)),
+    : recipient(id, std::move(name)),
       system_(std::move(system)),
       mailbox_(policy.mailbox_capacity),
       durable_(durability) {
@@ -34,7 +35,7 @@ actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, be
 actor_cell::~actor_cell() { drop_list(mailbox_.drain(), dead_letter_reason::stopped); }
 
 void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
-  if (!message_access::sender(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
+  if (!detail::message_fields::sender(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
     if (ack) ack->set_exception(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
     system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
     return;
@@ -143,7 +144,7 @@ void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher)
 
 void actor_cell::send_down(detail::actor_base& watcher, const down& notice) {
   message_ptr m = make_message<down>(notice);
-  message_access::sender(*m) = shared_from_this();
+  detail::message_fields::sender(*m) = shared_from_this();
   watcher.enqueue(std::move(m));
 }
 
@@ -151,10 +152,10 @@ void actor_cell::send_down(detail::actor_base& watcher, const down& notice) {
 
 actor_ref actor_cell::self() const { return actor_ref(std::const_pointer_cast<actor_cell>(shared_from_this())); }
 
-actor_ref actor_cell::sender() const { return current_ ? actor_ref(message_access::sender(*current_)) : actor_ref(); }
+actor_ref actor_cell::sender() const { return current_ ? actor_ref(detail::message_fields::sender(*current_)) : actor_ref(); }
 
 reply_address actor_cell::reply_later() const {
-  return current_ ? reply_address{sender(), message_access::request_id(*current_)} : reply_address{};
+  return current_ ? reply_address{sender(), detail::message_fields::request_id(*current_)} : reply_address{};
 }
 
 void actor_cell::become(behavior next) {
@@ -172,7 +173,7 @@ actor_ref actor_cell::spawn(std::string name, behavior initial, supervision poli
 
 actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  actor_system::impl::check_durable_name(name);
+  runtime_internal::system::check_durable_name(name);
   if (durable_ != nullptr) return durable_->spawn_child(std::move(name), std::move(initial), policy);
   // From a transient actor: committed on its own; no need to wait.
   std::shared_ptr<actor_cell> child = system_->make_durable_cell(name, std::move(initial), policy, true);
@@ -181,27 +182,32 @@ actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervis
 }
 
 void actor_cell::watch(const actor_ref& target) {
-  if (target) target.base()->add_watcher(shared_from_this());
+  if (target) detail::ref_access::base(target)->add_watcher(shared_from_this());
 }
 
 void actor_cell::send(const actor_ref& to, message_ptr m) {
-  message_access::sender(*m) = shared_from_this();
+  detail::message_fields::sender(*m) = shared_from_this();
   if (!to) {
     system_->dead({}, std::move(m), dead_letter_reason::no_recipient);
     return;
   }
   if (durable_ != nullptr && durable_->stage(to, m)) return;
-  to.base()->enqueue(std::move(m));
+  detail::ref_access::base(to)->enqueue(std::move(m));
 }
 
 void actor_cell::send_reply(message_ptr m) {
-  if (current_ != nullptr) message_access::response_to(*m) = message_access::request_id(*current_);
+  if (current_ != nullptr) detail::message_fields::response_to(*m) = detail::message_fields::request_id(*current_);
   send(sender(), std::move(m));
+}
+
+void actor_cell::send_reply_to(const reply_address& to, message_ptr m) {
+  detail::message_fields::response_to(*m) = to.request;
+  send(to.to, std::move(m));
 }
 
 void actor_cell::send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) {
   if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
-  message_access::request_id(*m) = clock().add_ask(std::move(then), std::chrono::steady_clock::now() + timeout);
+  detail::message_fields::request_id(*m) = clock().add_ask(std::move(then), std::chrono::steady_clock::now() + timeout);
   send(to, std::move(m));
 }
 
@@ -228,14 +234,14 @@ void actor_cell::fire(timer_id id) {
     return fail(std::string("timer payload could not be restored: ") + e.what());
   }
   if (!m) return;  // cancelled after it expired
-  message_access::sender(*m) = shared_from_this();
+  detail::message_fields::sender(*m) = shared_from_this();
   handle(*m);
 }
 
 void actor_cell::handle(const message& m) {
   current_ = &m;
   try {
-    if (const std::uint64_t request = message_access::response_to(m)) {
+    if (const std::uint64_t request = detail::message_fields::response_to(m)) {
       resume(request, m);
     } else if (m.is<ask_check>()) {
       time_out_asks();
@@ -347,7 +353,7 @@ void actor_cell::release_graph() {
 void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {
   while (fifo != nullptr) {
     message_ptr m(fifo);
-    fifo = std::exchange(message_access::next(*m), nullptr);
+    fifo = std::exchange(detail::message_fields::next(*m), nullptr);
     if (is_runtime_signal(*m)) continue;  // dies with the actor
     system_->dead(name(), std::move(m), reason);
   }

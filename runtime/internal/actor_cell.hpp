@@ -20,6 +20,7 @@
 #include "runtime/internal/clock.hpp"
 #include "runtime/internal/durability.hpp"
 #include "runtime/internal/mailbox.hpp"
+#include "runtime/internal/recipient.hpp"
 #include "runtime/internal/supervisor.hpp"
 #include "runtime/internal/system.hpp"
 
@@ -32,15 +33,16 @@ struct live_state {
   std::unique_ptr<actor_clock> clock;      // null: no timer or ask yet
 };
 
-class actor_cell : public detail::actor_base, public context, public std::enable_shared_from_this<actor_cell> {
+class actor_cell : public recipient, public context, public std::enable_shared_from_this<actor_cell> {
  public:
-  using system_ptr = std::shared_ptr<actor_system::impl>;
+  using system_ptr = std::shared_ptr<runtime_internal::system>;
 
   // A transient actor. With restart_policy::restart, the initial behavior is snapshotted now.
   actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy);
   ~actor_cell() override;
 
-  bool durable() const noexcept override { return durable_ != nullptr; }
+  // A durable actor's cell (durable_cell.hpp).
+  bool durable() const noexcept { return durable_ != nullptr; }
   // Queues m (any thread): refused if the system no longer accepts outside messages or the
   // mailbox is full (m goes to the dead letters, ack fails); a durable actor admits it first.
   void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }
@@ -70,7 +72,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
   actor_ref spawn_durable(std::string name, behavior initial, supervision policy) override;
   void watch(const actor_ref& target) override;
 
-  actor_system::impl& system() const noexcept { return *system_; }
+  runtime_internal::system& system() const noexcept { return *system_; }
   const system_ptr& system_handle() const noexcept { return system_; }
 
  protected:
@@ -80,6 +82,7 @@ class actor_cell : public detail::actor_base, public context, public std::enable
 
   void send(const actor_ref& to, message_ptr m) override;
   void send_reply(message_ptr m) override;
+  void send_reply_to(const reply_address& to, message_ptr m) override;
   void send_request(const actor_ref& to, message_ptr m, continuation then, std::chrono::nanoseconds timeout) override;
   timer_id start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                        std::unique_ptr<detail::timer_payload> payload) override;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
 
 namespace revenant {
@@ -14,7 +15,7 @@ namespace revenant {
 using runtime_internal::actor_cell;
 using runtime_internal::durable_of;
 
-void actor_system::impl::log(log_level level, const std::string& text) const noexcept {
+void runtime_internal::system::log(log_level level, const std::string& text) const noexcept {
   if (!config.log) return;
   try {
     config.log(level, text);
@@ -23,7 +24,7 @@ void actor_system::impl::log(log_level level, const std::string& text) const noe
   }
 }
 
-std::string actor_system::impl::store_context() const {
+std::string runtime_internal::system::store_context() const {
   return durable ? " (store \"" + durable->path + "\")" : std::string();
 }
 
@@ -31,14 +32,14 @@ namespace {
 
 // The state every system starts from: its threads' io_context, held open, and the parts that
 // need it.
-std::shared_ptr<actor_system::impl> make_system(actor_system_config config) {
+std::shared_ptr<runtime_internal::system> make_system(actor_system_config config) {
   if (config.workers == 0) throw std::invalid_argument("revenant: an actor system needs at least one worker");
   if (config.throughput == 0) throw std::invalid_argument("revenant: throughput must be at least 1");
-  auto system = std::make_shared<actor_system::impl>(config);
+  auto system = std::make_shared<runtime_internal::system>(config);
   system->io.emplace(static_cast<int>(config.workers));
   system->work.emplace(system->io->get_executor());
   system->outside = std::make_shared<runtime_internal::outside_asks>(
-      *system->io, [weak = std::weak_ptr<actor_system::impl>(system)](message_ptr m) {
+      *system->io, [weak = std::weak_ptr<runtime_internal::system>(system)](message_ptr m) {
         if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
       });
   return system;
@@ -81,7 +82,7 @@ void actor_system::start_workers() {
 
 actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!impl_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  impl::check_durable_name(name);
+  runtime_internal::system::check_durable_name(name);
   std::shared_ptr<actor_cell> cell = impl_->make_durable_cell(name, std::move(initial), policy, true);
   std::future<void> done = impl_->start_durable(cell);
   done.get();
@@ -127,10 +128,10 @@ void actor_system::ask_message(std::string_view name_view, message_ptr m, std::c
   const auto deadline = timeout >= std::chrono::steady_clock::time_point::max() - now
                             ? std::chrono::steady_clock::time_point::max()
                             : now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-  message_access::sender(*m) = impl_->outside->sender();
+  detail::message_fields::sender(*m) = impl_->outside->sender();
   const std::uint64_t request = impl_->outside->add(std::move(reply), deadline);
   if (request == 0) return;  // shut down meanwhile: answered
-  message_access::request_id(*m) = request;
+  detail::message_fields::request_id(*m) = request;
   try {
     // Undeliverable (stopped, mailbox full, store closed): answered at once with an ask_error.
     cell->enqueue(std::move(m));

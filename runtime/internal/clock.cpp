@@ -1,5 +1,6 @@
 #include "runtime/internal/clock.hpp"
 
+#include "actors/internal/access.hpp"
 #include "runtime/internal/signals.hpp"
 
 namespace revenant::runtime_internal {
@@ -11,7 +12,7 @@ template <class Signal>
 void signal_actor(const std::weak_ptr<detail::actor_base>& owner, const Signal& signal) {
   if (auto self = owner.lock()) {
     message_ptr m = make_message<Signal>(signal);
-    message_access::sender(*m) = self;
+    detail::message_fields::sender(*m) = self;
     self->enqueue(std::move(m));
   }
 }

@@ -1,5 +1,7 @@
 #include "runtime/internal/committer.hpp"
 
+#include "actors/internal/access.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -215,7 +217,7 @@ void committer::commit(std::vector<step>& group, bool defer) {
   for (auto& s : group) {
     for (auto& out : s.outbox) {
       if (!out.value) continue;
-      if (out.seq != 0) message_access::durable_seq(*out.value) = out.seq;
+      if (out.seq != 0) detail::message_fields::durable_seq(*out.value) = out.seq;
       out.to->enqueue(std::move(out.value));
     }
     if (s.ack) s.ack->set_value();

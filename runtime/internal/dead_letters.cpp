@@ -1,5 +1,6 @@
 #include "runtime/internal/dead_letters.hpp"
 
+#include "actors/internal/access.hpp"
 #include "runtime/internal/signals.hpp"
 
 namespace revenant::runtime_internal {
@@ -9,13 +10,13 @@ void dead_letters::add(std::string recipient, message_ptr m, dead_letter_reason 
   // no letter anyone sent.
   if (is_runtime_signal(*m)) return;
   count_.fetch_add(1, std::memory_order_relaxed);
-  if (const std::uint64_t request = message_access::request_id(*m); request != 0 && message_access::sender(*m)) {
+  if (const std::uint64_t request = detail::message_fields::request_id(*m); request != 0 && detail::message_fields::sender(*m)) {
     try {
       message_ptr error = make_message<ask_error>(ask_error{
           reason == dead_letter_reason::mailbox_full ? ask_errc::mailbox_full : ask_errc::target_stopped});
-      message_access::response_to(*error) = request;
-      message_access::sender(*error) = message_access::sender(*m);  // not an outside message
-      auto asker = message_access::sender(*m);
+      detail::message_fields::response_to(*error) = request;
+      detail::message_fields::sender(*error) = detail::message_fields::sender(*m);  // not an outside message
+      auto asker = detail::message_fields::sender(*m);
       asker->enqueue(std::move(error));
     } catch (...) {
       // Out of memory: the asker falls back on its timeout.

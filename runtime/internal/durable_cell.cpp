@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "actors/internal/access.hpp"
 #include "runtime/internal/state_image.hpp"
 #include "storage/envelope.hpp"
 
@@ -18,14 +19,14 @@ bool durable_cell::journaling() const noexcept { return system().durable->snapsh
 // ---- admission (any thread) ---------------------------------------------------------------------
 
 bool durable_cell::admit(message_ptr& m, std::optional<std::promise<void>>& ack) {
-  if (message_access::durable_seq(*m) != 0) {  // from a durable actor: written with its step
+  if (detail::message_fields::durable_seq(*m) != 0) {  // from a durable actor: written with its step
     if (ack) ack->set_value();
     return true;
   }
   // From outside, or from a transient actor: written to the mailbox before it is queued, so the
   // step that consumes it commits after it (same or later group). It may be handled before that
   // commit: nobody's rolled-back state can depend on it.
-  const auto& sender = message_access::sender(*m);
+  const auto& sender = detail::message_fields::sender(*m);
   std::string envelope;
   try {
     envelope = encode_envelope(*m, sender ? sender->name() : "");
@@ -43,12 +44,12 @@ bool durable_cell::admit(message_ptr& m, std::optional<std::promise<void>>& ack)
     system().dead(name(), std::move(m), dead_letter_reason::shutdown);
     return false;
   }
-  message_access::durable_seq(*m) = *seq;
+  detail::message_fields::durable_seq(*m) = *seq;
   return true;
 }
 
 void durable_cell::refused(const message& m) {
-  if (const std::uint64_t seq = message_access::durable_seq(m)) system().discard(name(), seq);
+  if (const std::uint64_t seq = detail::message_fields::durable_seq(m)) system().discard(name(), seq);
 }
 
 // ---- a run ----------------------------------------------------------------------------------------
@@ -81,17 +82,21 @@ void durable_cell::message_done(const message& m, mark before, bool call_failed,
     run_state().outbox.resize(before.sent);
     abandon_children(before.spawned);
   }
-  if (const std::uint64_t seq = message_access::durable_seq(m); seq != 0 && !kept) run_state().consumed.push_back(seq);
+  if (const std::uint64_t seq = detail::message_fields::durable_seq(m); seq != 0 && !kept) run_state().consumed.push_back(seq);
   if (journaling() && !kept) journal(m);
 }
 
 bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
   if (replaying_) return true;  // sent when the step was first taken, and committed
-  // Released once this step is committed; written to the recipient's mailbox with it if the
-  // recipient is durable too (std::logic_error here if the type is not registered).
-  std::string envelope = to.base()->durable() ? encode_envelope(*m, name()) : std::string();
-  run_state().outbox.push_back(outgoing{to.base(), std::move(m), std::move(envelope), 0});
+  // Released once this step is committed, the way the recipient says.
+  const auto& target = detail::ref_access::base(to);
+  run_state().outbox.push_back(recipient_of(target).staged(target, std::move(m), name()));
   return true;
+}
+
+outgoing durable_cell::staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) {
+  std::string envelope = encode_envelope(*m, sender);  // std::logic_error if the type is not registered
+  return outgoing{std::move(self), std::move(m), std::move(envelope), 0};
 }
 
 void durable_cell::timer_set(const detail::timer_payload& payload) {
@@ -142,8 +147,8 @@ message* durable_cell::finishing(dead_letter_reason reason, message* rest) {
   // Still in the store: handled by the next process, not dead.
   while (rest != nullptr) {
     message_ptr m(rest);
-    rest = std::exchange(message_access::next(*m), nullptr);
-    if (message_access::durable_seq(*m) == 0 && !is_runtime_signal(*m)) system().dead(name(), std::move(m), reason);
+    rest = std::exchange(detail::message_fields::next(*m), nullptr);
+    if (detail::message_fields::durable_seq(*m) == 0 && !is_runtime_signal(*m)) system().dead(name(), std::move(m), reason);
   }
   return nullptr;
 }
@@ -222,7 +227,7 @@ void durable_cell::lift(std::vector<message_ptr> kept, std::shared_ptr<std::prom
   replay_stored_journal_ = true;
   message* fifo = nullptr;
   for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
-    message_access::next(**it) = fifo;
+    detail::message_fields::next(**it) = fifo;
     fifo = it->release();
   }
   box().put_first(fifo);  // worker side, but no worker runs this actor before start()
@@ -232,14 +237,14 @@ void durable_cell::lift(std::vector<message_ptr> kept, std::shared_ptr<std::prom
 
 void durable_cell::journal(const message& m) {
   auto add_entry = [&](const message& entry) {
-    const auto& sender = message_access::sender(entry);
+    const auto& sender = detail::message_fields::sender(entry);
     run_state().journal.push_back(outgoing{nullptr, nullptr, encode_envelope(entry, sender ? sender->name() : ""), 0});
   };
   if (m.is<ask_check>()) {
     if (!state().clock) return;
     for (std::uint64_t request : state().clock->timed_out()) {
       message_ptr e = make_message<ask_error>(ask_error{ask_errc::timeout});
-      message_access::response_to(*e) = request;
+      detail::message_fields::response_to(*e) = request;
       add_entry(*e);
     }
   } else if (!m.is<wake_up>() && !m.is<lift_probe>()) {
@@ -258,7 +263,7 @@ void durable_cell::replay_journal() {
     store::parse_mailbox_key(key, actor, seq);
     decoded_envelope d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
                                          "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
-    if (!d.header.sender.empty()) message_access::sender(*d.value) = system().resolve_cell(d.header.sender);
+    if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = system().resolve_cell(d.header.sender);
     replaying_ = true;
     if (const auto* t = d.value->get_if<timer_fired>())
       fire(t->id);
@@ -350,8 +355,8 @@ void durable_cell::commit_end(message* rest) {
     s.outbox.swap(run_state().outbox);
     commit_children(s);
     if (wake_stored_) s.wake = 0;
-    for (message* m = rest; m != nullptr; m = message_access::next(*m))
-      if (const std::uint64_t seq = message_access::durable_seq(*m)) s.consumed.push_back(seq);
+    for (message* m = rest; m != nullptr; m = detail::message_fields::next(*m))
+      if (const std::uint64_t seq = detail::message_fields::durable_seq(*m)) s.consumed.push_back(seq);
   }
   system().submit(std::move(s));
 }
@@ -401,13 +406,13 @@ namespace revenant {
 using runtime_internal::durable_cell;
 using runtime_internal::step;
 
-std::shared_ptr<runtime_internal::actor_cell> actor_system::impl::make_durable_cell(std::string name, behavior initial,
+std::shared_ptr<runtime_internal::actor_cell> runtime_internal::system::make_durable_cell(std::string name, behavior initial,
                                                                                   supervision policy, bool loaded) {
   return std::make_shared<durable_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
                                         std::move(name), std::move(initial), policy, loaded);
 }
 
-std::future<void> actor_system::impl::start_durable(const std::shared_ptr<actor_cell>& cell) {
+std::future<void> runtime_internal::system::start_durable(const std::shared_ptr<actor_cell>& cell) {
   durable_cell& made = *runtime_internal::durable_of(*cell);
   try {
     // Encoded before the actor is visible: nobody can run it meanwhile.
@@ -428,20 +433,20 @@ std::future<void> actor_system::impl::start_durable(const std::shared_ptr<actor_
   }
 }
 
-std::optional<std::uint64_t> actor_system::impl::submit(step s) {
+std::optional<std::uint64_t> runtime_internal::system::submit(step s) {
   // Under the mutex: shutdown closes the store under it, and a closed cell can still be sent to.
   std::lock_guard lock(mutex);
   if (!commits) return std::nullopt;
   return commits->submit(std::move(s));
 }
 
-void actor_system::impl::note_quarantined(const std::string& name, const std::string& reason) {
+void runtime_internal::system::note_quarantined(const std::string& name, const std::string& reason) {
   recovered.quarantined.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex);
   quarantine_list[name] = reason;
 }
 
-void actor_system::impl::quarantine(const std::string& name, const std::string& reason,
+void runtime_internal::system::quarantine(const std::string& name, const std::string& reason,
                                     std::function<void()> on_commit) {
   log(log_level::error, "revenant: actor \"" + name + "\"" + store_context() + " quarantined: " + reason);
   note_quarantined(name, reason);
@@ -452,7 +457,7 @@ void actor_system::impl::quarantine(const std::string& name, const std::string& 
   submit(std::move(s));
 }
 
-void actor_system::impl::discard(const std::string& name, std::uint64_t seq) {
+void runtime_internal::system::discard(const std::string& name, std::uint64_t seq) {
   {
     std::lock_guard lock(mutex);
     if (quarantine_list.contains(name)) return;  // kept with the actor

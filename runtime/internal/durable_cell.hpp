@@ -67,6 +67,8 @@ class durable_cell final : public actor_cell, private cell_durability {
   mark message_starts() override;
   void message_done(const message& m, mark before, bool call_failed, bool kept) override;
   bool stage(const actor_ref& to, message_ptr& m) override;
+  // ---- recipient: a durable actor's messages are written to its mailbox with the step ----
+  outgoing staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) override;
   void timer_set(const detail::timer_payload& payload) override;
   actor_ref spawn_child(std::string name, behavior initial, supervision policy) override;
   bool run_ends() override;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "actors/internal/access.hpp"
 #include "actors/message.hpp"
 #include "runtime/internal/signals.hpp"
 
@@ -43,7 +44,7 @@ class mailbox {
     message* old = inbox_.load(std::memory_order_relaxed);
     do {
       if (old == closed_marker) return push_result::closed;
-      message_access::next(*raw) = old == blocked_marker ? nullptr : old;
+      detail::message_fields::next(*raw) = old == blocked_marker ? nullptr : old;
       // acq_rel: a push that finds the inbox blocked must see everything the last run did.
     } while (!inbox_.compare_exchange_weak(old, raw, std::memory_order_acq_rel, std::memory_order_relaxed));
     (void)m.release();  // the inbox owns it now
@@ -64,7 +65,7 @@ class mailbox {
   // The oldest message; only after fill() returned true.
   message_ptr take() noexcept {
     message_ptr m(cache_);
-    cache_ = std::exchange(message_access::next(*m), nullptr);
+    cache_ = std::exchange(detail::message_fields::next(*m), nullptr);
     if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
       queued_.fetch_sub(1, std::memory_order_relaxed);
     return m;
@@ -76,7 +77,7 @@ class mailbox {
     return inbox_.compare_exchange_strong(expected, blocked_marker, std::memory_order_acq_rel);
   }
   // Closes the mailbox: later pushes are refused. Returns every message still in it, oldest
-  // first, as a list linked through message_access::next.
+  // first, as a list linked through detail::message_fields::next.
   message* close() noexcept { return take_all(closed_marker); }
   // Keeps pushes from scheduling the actor (they see it as scheduled) until the owner does:
   // for an actor not yet visible.
@@ -104,15 +105,15 @@ class mailbox {
     message* rest = list == blocked_marker || list == closed_marker ? nullptr : reversed(list);
     if (message* cached = std::exchange(cache_, nullptr)) {
       message* tail = cached;
-      while (message_access::next(*tail) != nullptr) tail = message_access::next(*tail);
-      message_access::next(*tail) = rest;
+      while (detail::message_fields::next(*tail) != nullptr) tail = detail::message_fields::next(*tail);
+      detail::message_fields::next(*tail) = rest;
       rest = cached;
     }
     return rest;
   }
   static message* reversed(message* stack) noexcept {
     message* fifo = nullptr;
-    while (stack != nullptr) fifo = std::exchange(stack, std::exchange(message_access::next(*stack), fifo));
+    while (stack != nullptr) fifo = std::exchange(stack, std::exchange(detail::message_fields::next(*stack), fifo));
     return fifo;
   }
 

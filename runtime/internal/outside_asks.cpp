@@ -1,18 +1,21 @@
 #include "runtime/internal/outside_asks.hpp"
 
+#include "actors/internal/access.hpp"
+#include "runtime/internal/recipient.hpp"
+
 #include <stdexcept>
 
 namespace revenant::runtime_internal {
 namespace {
 
-class reply_point final : public detail::actor_base {
+class reply_point final : public recipient {
  public:
   explicit reply_point(std::weak_ptr<outside_asks> asks, std::function<void(message_ptr)> not_a_reply)
-      : actor_base(0, {}), asks_(std::move(asks)), not_a_reply_(std::move(not_a_reply)) {}
+      : recipient(0, {}), asks_(std::move(asks)), not_a_reply_(std::move(not_a_reply)) {}
   void enqueue(message_ptr m) override {
     auto asks = asks_.lock();
     if (!asks) return;
-    if (const std::uint64_t request = message_access::response_to(*m)) {
+    if (const std::uint64_t request = detail::message_fields::response_to(*m)) {
       asks->complete(request, m.get(), nullptr);
       return;
     }

@@ -14,7 +14,7 @@ namespace revenant {
 using runtime_internal::durable_cell;
 using runtime_internal::step;
 
-std::vector<std::pair<std::uint64_t, std::string>> actor_system::impl::stored_entries(
+std::vector<std::pair<std::uint64_t, std::string>> runtime_internal::system::stored_entries(
     bool journal, const std::string& actor) const {
   std::vector<std::pair<std::uint64_t, std::string>> entries;
   const std::string prefix = actor + std::string(1, '\0');
@@ -29,7 +29,7 @@ std::vector<std::pair<std::uint64_t, std::string>> actor_system::impl::stored_en
   return entries;
 }
 
-quarantined_actor actor_system::impl::describe_quarantined(const std::string& name, const std::string& reason) const {
+quarantined_actor runtime_internal::system::describe_quarantined(const std::string& name, const std::string& reason) const {
   quarantined_actor q{name, reason};
   if (!db) return q;
   q.record_stored = db->get(db->actors(), name).has_value();
@@ -38,7 +38,7 @@ quarantined_actor actor_system::impl::describe_quarantined(const std::string& na
   return q;
 }
 
-std::string actor_system::impl::claim_quarantined(const std::string& name) {
+std::string runtime_internal::system::claim_quarantined(const std::string& name) {
   if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
   for (int waited_ms = 0;; ++waited_ms) {
     {
@@ -62,7 +62,7 @@ std::string actor_system::impl::claim_quarantined(const std::string& name) {
   }
 }
 
-actor_ref actor_system::impl::lift(const std::string& name) {
+actor_ref runtime_internal::system::lift(const std::string& name) {
   claim_quarantined(name);
   auto release_claim = [&] {
     std::lock_guard lock(mutex);
@@ -126,7 +126,7 @@ actor_ref actor_system::impl::lift(const std::string& name) {
   return actor_ref(made);
 }
 
-std::uint64_t actor_system::impl::discard_all(const std::string& name) {
+std::uint64_t runtime_internal::system::discard_all(const std::string& name) {
   claim_quarantined(name);
   std::vector<std::pair<std::uint64_t, std::string>> kept;
   std::future<void> done;

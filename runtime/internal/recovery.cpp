@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
 #include "storage/envelope.hpp"
 
@@ -56,7 +57,7 @@ class record_batch {
 // Eager recovery. The actors family is cut into key ranges; as many threads as the system has
 // workers (which are not started yet), this one included, take the ranges in turn and scan each a
 // batch at a time: create the batch's actors, register them under one lock, then decode them.
-void actor_system::impl::recover_all() {
+void runtime_internal::system::recover_all() {
   const std::uint64_t total = db->estimate_keys(db->actors());
   {
     std::lock_guard lock(mutex);
@@ -166,7 +167,7 @@ void actor_system::impl::recover_all() {
 // Runs before the workers start, so every stored message is queued before any actor runs: a
 // recipient sees its stored messages before anything sent in this process (which has higher
 // sequence numbers), in the order they were sent.
-void actor_system::impl::recover() {
+void runtime_internal::system::recover() {
   {
     auto it = db->scan(db->quarantine());
     for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
@@ -238,11 +239,11 @@ void actor_system::impl::recover() {
   }
 }
 
-message_ptr actor_system::impl::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
+message_ptr runtime_internal::system::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
   decoded_envelope d =
       decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + actor + "\"", this);
-  if (!d.header.sender.empty()) message_access::sender(*d.value) = resolve_cell(d.header.sender);
-  message_access::durable_seq(*d.value) = seq;
+  if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = resolve_cell(d.header.sender);
+  detail::message_fields::durable_seq(*d.value) = seq;
   return std::move(d.value);
 }
 

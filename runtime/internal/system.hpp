@@ -35,16 +35,13 @@
 #include "runtime/internal/outside_asks.hpp"
 #include "storage/store.hpp"
 
-namespace revenant {
-namespace runtime_internal {
+namespace revenant::runtime_internal {
+
 class actor_cell;
-}
 
-struct actor_system::impl final : detail::actor_resolver, std::enable_shared_from_this<actor_system::impl> {
-  using actor_cell = runtime_internal::actor_cell;
-
-  explicit impl(actor_system_config c) : config(c) {}
-  ~impl() = default;
+struct system final : detail::actor_resolver, std::enable_shared_from_this<system> {
+  explicit system(actor_system_config c) : config(c) {}
+  ~system() = default;
 
   actor_system_config config;
   // Lives as long as this state: a push racing with shutdown may still post to it. Queued
@@ -55,9 +52,9 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::vector<std::thread> workers;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> accepting{true};  // new actors and outside messages
-  runtime_internal::dead_letters letters;
+  dead_letters letters;
   // Made with io, destroyed before it (its clock is an Asio timer).
-  std::shared_ptr<runtime_internal::outside_asks> outside;
+  std::shared_ptr<outside_asks> outside;
 
   // ---- the directory: names -> actors (directory.cpp) ----
   mutable std::mutex mutex;
@@ -68,7 +65,7 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // Every running actor is in exactly one of these: anonymous ones in `live`, named ones in
   // `named` (keyed by the actor's own name).
   std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
-  runtime_internal::name_table<actor_cell> named;                           // guarded by mutex
+  name_table<actor_cell> named;                           // guarded by mutex
   // Durable actors spawned by a durable actor's step that is not committed yet: their names are
   // taken, but they do not exist until the step is written. Guarded by mutex.
   std::unordered_set<std::string> spawning;
@@ -85,7 +82,7 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   // ---- durability (absent for a transient-only system); the store outlives the committer ----
   std::optional<durable_config> durable;
   std::optional<store> db;
-  std::unique_ptr<runtime_internal::committer> commits;
+  std::unique_ptr<committer> commits;
   // Actors with journal entries in the store at open (journal mode); read-only after open.
   std::unordered_set<std::string> journaled;
   std::vector<std::string> repairs;                              // guarded by mutex (recovery_report)
@@ -123,7 +120,7 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::future<void> start_durable(const std::shared_ptr<actor_cell>& cell);
   // Queues a step for commit; returns its last sequence number, or nothing once the store is
   // closed (after shutdown).
-  std::optional<std::uint64_t> submit(runtime_internal::step s);
+  std::optional<std::uint64_t> submit(step s);
   // Keeps name out of service with its record and mailbox as they are; reason is stored.
   // on_commit runs once that is committed.
   void quarantine(const std::string& name, const std::string& reason, std::function<void()> on_commit = {});
@@ -163,4 +160,4 @@ struct actor_system::impl final : detail::actor_resolver, std::enable_shared_fro
   std::string store_context() const;
 };
 
-}  // namespace revenant
+}  // namespace revenant::runtime_internal

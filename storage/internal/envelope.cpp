@@ -1,5 +1,7 @@
 #include "storage/envelope.hpp"
 
+#include "actors/internal/access.hpp"
+
 #include <stdexcept>
 
 namespace revenant {
@@ -39,7 +41,7 @@ std::string encode_envelope(const message& m, std::string_view sender) {
   out.resize(snapshot_header_size);
   {
     detail::graph_output_archive ar(&out);
-    ar(type->name, std::string(sender), message_access::request_id(m), message_access::response_to(m));
+    ar(type->name, std::string(sender), detail::message_fields::request_id(m), detail::message_fields::response_to(m));
     type->save(ar, m);
     ar.drain();
   }
@@ -58,8 +60,8 @@ decoded_envelope decode_envelope(std::string_view bytes, std::string subject, de
                  "message type \"" + d.header.type + "\" is not registered in this program");
     d.value = type->load(ar);
     ar.finish();
-    message_access::request_id(*d.value) = d.header.request_id;
-    message_access::response_to(*d.value) = d.header.response_to;
+    detail::message_fields::request_id(*d.value) = d.header.request_id;
+    detail::message_fields::response_to(*d.value) = d.header.response_to;
     return d;
   });
 }

@@ -1,0 +1,33 @@
+// What every actor of a running system is: a recipient that decides how a message sent by a
+// durable actor's step reaches it — in memory once the step commits, or written to its own
+// durable mailbox with the step (and, with nodes, over a link). The sender only asks.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/actor.hpp"
+#include "runtime/internal/committer.hpp"
+
+namespace revenant::runtime_internal {
+
+class recipient : public detail::actor_base {
+ public:
+  using actor_base::actor_base;
+
+  // m, from the step of the actor named sender, staged for delivery to this actor (self: the
+  // owning pointer to it). Here: delivered in memory once the step is committed. Throws
+  // std::logic_error if m must be stored and its type is not registered.
+  virtual outgoing staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) {
+    (void)sender;
+    return outgoing{std::move(self), std::move(m), {}, 0};
+  }
+};
+
+// The recipient behind a reference a running system handed out (every actor_base it makes is
+// one: cells, detached references, the outside reply point).
+inline recipient& recipient_of(const std::shared_ptr<detail::actor_base>& actor) noexcept {
+  return static_cast<recipient&>(*actor);
+}
+
+}  // namespace revenant::runtime_internal
