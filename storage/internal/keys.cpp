@@ -29,10 +29,30 @@ entry_range entries_of(std::string_view actor) {
   return range;
 }
 
-std::string encode_next_seq(std::uint64_t next) {
-  std::string bytes(sizeof next, '\0');
-  std::memcpy(bytes.data(), &next, sizeof next);  // the host is little-endian (actors/detail/archive.hpp)
+namespace {
+
+// Integers in meta values are little-endian, as the host is (actors/detail/archive.hpp checks).
+template <class T>
+std::string encode_le(T v) {
+  std::string bytes(sizeof v, '\0');
+  std::memcpy(bytes.data(), &v, sizeof v);
   return bytes;
+}
+template <class T>
+std::optional<T> decode_le(std::string_view bytes) noexcept {
+  if (bytes.size() != sizeof(T)) return std::nullopt;
+  T v;
+  std::memcpy(&v, bytes.data(), sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_next_seq(std::uint64_t next) { return encode_le(next); }
+std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept { return decode_le<std::uint64_t>(value); }
+std::string encode_format_version(std::uint32_t version) { return encode_le(version); }
+std::optional<std::uint32_t> decode_format_version(std::string_view value) noexcept {
+  return decode_le<std::uint32_t>(value);
 }
 
 }  // namespace revenant::storage_internal

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,11 @@ entry_range entries_of(std::string_view actor);
 // next sequence number (u64 little-endian).
 inline constexpr std::string_view format_key = "format";
 inline constexpr std::string_view next_seq_key = "next_seq";
-// The 8 bytes of a next_seq value.
+// The 8 bytes of a next_seq value, and the number they hold (none unless exactly 8 bytes).
 std::string encode_next_seq(std::uint64_t next);
+std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept;
+// The 4 bytes of a format value, and the version they hold (none unless exactly 4 bytes).
+std::string encode_format_version(std::uint32_t version);
+std::optional<std::uint32_t> decode_format_version(std::string_view value) noexcept;
 
 }  // namespace revenant::storage_internal

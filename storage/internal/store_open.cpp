@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <system_error>
@@ -23,18 +22,6 @@
 
 namespace revenant {
 namespace {
-
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <class T>
-T get_at(std::string_view bytes, std::size_t at) {
-  T v;
-  std::memcpy(&v, bytes.data() + at, sizeof v);
-  return v;
-}
-
 
 // RocksDB's info log, routed to store_options::log instead of a LOG file in the store. (Its
 // own file logger also asserts when a write to a full disk failed before: the process
@@ -243,9 +230,10 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   // From here on a failure closes the database with the state.
 
   if (auto format = st.get(st.meta, storage_internal::format_key, "\"format\"")) {
-    if (format->size() != 4 || get_at<std::uint32_t>(*format, 0) != store_format_version)
+    const std::optional<std::uint32_t> version = storage_internal::decode_format_version(*format);
+    if (version != store_format_version)
       throw store_error("revenant: store \"" + path + "\" has store format " +
-                        (format->size() == 4 ? std::to_string(get_at<std::uint32_t>(*format, 0)) : "(unreadable)") +
+                        (version ? std::to_string(*version) : "(unreadable)") +
                         ", this build reads format " + std::to_string(store_format_version));
   } else if (!opts.must_exist) {
     // Only a store that holds nothing is stamped: one with data and no format key is damaged
@@ -262,14 +250,14 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
                           "or not a revenant store; refusing to stamp it");
     }
     rocksdb::WriteBatch batch;
-    std::string v;
-    put<std::uint32_t>(v, store_format_version);
-    batch.Put(st.meta, rocksdb::Slice(storage_internal::format_key.data(), storage_internal::format_key.size()), v);
+    const std::string version = storage_internal::encode_format_version(store_format_version);
+    batch.Put(st.meta, rocksdb::Slice(storage_internal::format_key.data(), storage_internal::format_key.size()), version);
     st.write(batch, true);
   }
   if (auto seq = st.get(st.meta, storage_internal::next_seq_key, "\"next_seq\"")) {
-    if (seq->size() != 8) throw store_error("revenant: store \"" + path + "\": meta key next_seq is not 8 bytes");
-    st.next_seq = get_at<std::uint64_t>(*seq, 0);
+    const std::optional<std::uint64_t> next = storage_internal::decode_next_seq(*seq);
+    if (!next) throw store_error("revenant: store \"" + path + "\": meta key next_seq is not 8 bytes");
+    st.next_seq = *next;
   }
 }
 
