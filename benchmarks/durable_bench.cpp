@@ -290,13 +290,14 @@ struct recovery_stores {
     }
     {
       revenant::store db(runtime);
-      const std::string record = *db.get(db.actors(), actor_name(0));
+      const std::string record = *db.record(actor_name(0));
+      revenant::commit_batch batch(db);
       for (std::uint32_t base = 0; base < recovery_actors; base += setup_batch) {
-        rocksdb::WriteBatch batch;
-        for (std::uint32_t i = base; i < base + setup_batch; ++i) batch.Put(db.actors(), actor_name(i), record);
-        db.write(batch, false);
+        batch.clear();
+        for (std::uint32_t i = base; i < base + setup_batch; ++i) batch.put_record(actor_name(i), record);
+        db.commit(batch, false);
       }
-      settle(db.db(), db.actors(), runtime);
+      db.compact();  // as settle() below does for the raw database
     }
     // The same state, as plain Cereal, under the same keys.
     rocksdb::Options options;

@@ -22,7 +22,7 @@
 
 #include "examples/bank_model.hpp"
 #include "runtime/actor_system.hpp"
-#include "runtime/inspect.hpp"
+#include "tools/inspect.hpp"
 
 extern char** environ;
 

@@ -3,7 +3,6 @@
 // envelopes of every registered message type; records; mailbox keys).
 //
 //   revenant_fuzz_seeds <dir>    writes <dir>/<target>/<seed> for every target
-#include <rocksdb/write_batch.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,6 +12,7 @@
 
 #include "actors/internal/access.hpp"
 #include "fuzz/registrations.hpp"
+#include "storage/internal/keys.hpp"
 #include "storage/store.hpp"
 
 namespace {
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
     const std::pair<const char*, std::uint64_t> keys[] = {
         {"account/42", 1}, {"a", 256}, {"bank/teller", std::uint64_t{1} << 40}, {"x", ~std::uint64_t{0}}};
     for (const auto& [actor, seq] : keys) {
-      write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), store::mailbox_key(actor, seq));
+      write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), storage_internal::mailbox_key(actor, seq));
       ++count;
     }
     {
@@ -216,10 +216,10 @@ int main(int argc, char** argv) {
       {
         store db(scratch.string());
         for (int i = 0; i < 40; ++i) {
-          rocksdb::WriteBatch batch;
-          batch.Put(db.actors(), "actor/" + std::to_string(i), std::string(static_cast<std::size_t>(i) * 300, 'r'));
-          batch.Delete(db.mailbox(), store::mailbox_key("actor/" + std::to_string(i), 7));
-          db.write(batch, false);
+          commit_batch batch(db);
+          batch.put_record("actor/" + std::to_string(i), std::string(static_cast<std::size_t>(i) * 300, 'r'));
+          batch.consume("actor/" + std::to_string(i), 7);
+          db.commit(batch, false);
         }
       }
       for (const auto& entry : fs::directory_iterator(scratch))

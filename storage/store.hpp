@@ -1,8 +1,9 @@
 // The durable store: one RocksDB database holding every durable actor's record, its mailbox,
 // and what recovery needs to find. Layout (column families, keys, values) in docs/format.md,
-// "Store layout".
+// "Store layout"; the store owns it: changes go through commit_batch (storage/commit_batch.hpp),
+// reads through the typed reads of class store, and no RocksDB type is part of the interface.
 //
-// Thread-safety: RocksDB's — reads and writes may come from any thread.
+// Thread-safety: reads and commits may come from any thread, at the same time.
 #pragma once
 
 #include <cstdint>
@@ -15,14 +16,19 @@
 #include <vector>
 
 #include "actors/snapshot_error.hpp"
+#include "storage/commit_batch.hpp"
+#include "storage/detail/function_ref.hpp"
 
-namespace rocksdb {
-class DB;
+namespace rocksdb {  // transitional (see the end of class store)
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
 class Slice;
 }  // namespace rocksdb
+
+namespace revenant::storage_internal {
+struct store_state;
+}  // namespace revenant::storage_internal
 
 namespace revenant {
 
@@ -72,6 +78,10 @@ struct store_options {
   // Receives RocksDB's own warnings and errors, one line each (null: they are dropped; RocksDB
   // writes no LOG file of its own). Called on RocksDB's threads: must be thread-safe.
   std::function<void(std::string_view)> log;
+  // true: only an existing store is opened (a missing directory, or one without a store, is
+  // refused with a store_error instead of created), and the open itself writes no key (an
+  // empty store is not stamped with its format). For tools that only read.
+  bool must_exist = false;
 };
 
 // What an open with store_options::accept_wal_loss dropped from a damaged write-ahead log.
@@ -85,80 +95,122 @@ struct wal_loss_report {
   std::string evidence;             // directory the damaged logs were copied to
 };
 
+// Names in [from, to), compared bytewise; an absent bound is open.
+struct name_range {
+  std::optional<std::string_view> from;
+  std::optional<std::string_view> to;
+};
+
+// The store's key layout, column families and value encodings are its own (storage/internal/,
+// docs/format.md): users change it through commit_batch and read it through the typed reads
+// below. Every read checks its own status: an I/O error or damage in RocksDB's files throws
+// store_error naming the store's path and what was being read. Scans hand their callback views
+// of the stored bytes, valid only during the call (no copy: recovery reads a million records).
 class store {
  public:
   // Opens the store in directory path, creating it only if the directory is missing or holds
-  // no RocksDB data: a directory with table or log files but no CURRENT is refused, never
-  // created over. Throws store_error if RocksDB cannot open it, its write-ahead log is damaged
-  // (see store_options), its metadata contradicts its data, or it was written by another store
-  // format version.
+  // no RocksDB data (unless options.must_exist): a directory with table or log files but no
+  // CURRENT is refused, never created over. Throws store_error if RocksDB cannot open it, its
+  // write-ahead log is damaged (see store_options), its metadata contradicts its data, or it
+  // was written by another store format version.
   explicit store(const std::string& path, store_options options = {});
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  // The column families (docs/format.md): actor records, mailboxes, actors to wake at open
-  // (timers, asks), quarantined actors, journals, and store metadata.
-  rocksdb::ColumnFamilyHandle* actors() const noexcept { return actors_; }
-  rocksdb::ColumnFamilyHandle* mailbox() const noexcept { return mailbox_; }
-  rocksdb::ColumnFamilyHandle* wake() const noexcept { return wake_; }
-  rocksdb::ColumnFamilyHandle* quarantine() const noexcept { return quarantine_; }
-  // Steps taken since an actor's record was written (durable_config::snapshot_every > 1):
-  // keyed like the mailbox, valued like it (envelopes of the messages handled).
-  rocksdb::ColumnFamilyHandle* journal() const noexcept { return journal_; }
-  rocksdb::ColumnFamilyHandle* meta() const noexcept { return meta_; }
+  // ---- writing --------------------------------------------------------------------------------
 
-  // Applies batch atomically; with sync, returns only once it is on stable storage. Throws
-  // store_error.
-  void write(rocksdb::WriteBatch& batch, bool sync);
-  // The value under key in family, if any. Throws store_error on an I/O error.
-  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;
-  // An iterator over family (caller owns it), read ahead for a full scan.
-  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family) const;
-  // The same over the keys in [from, to); a null bound is open. The bounds (the Slice objects
-  // and their bytes) must outlive the iterator: RocksDB keeps pointers to them.
-  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                                          const rocksdb::Slice* to) const;
-  // Up to parts − 1 ascending keys that cut family into parts of about equal stored size (from
-  // RocksDB's size estimates, not a scan); none when family holds less than min_bytes. Any
-  // keys cut a family into ranges that together cover it; these only balance them.
-  std::vector<std::string> split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
-                                      std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
-  // Throws store_error, naming what was being read, if it stopped on an I/O error or damage in
-  // RocksDB's files instead of at its end.
-  void check_scan(const rocksdb::Iterator& it, const std::string& what) const;
-  // RocksDB's estimate of the keys in family (for progress reports).
-  std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
-
-  // The first mailbox sequence number not yet used by any committed message, as stored.
-  std::uint64_t next_seq() const noexcept { return next_seq_; }
+  // Applies batch (made for this store) atomically: all of it or none. With sync, returns only
+  // once it is on stable storage; without, a power cut may lose it (a process crash does not).
+  // Throws store_error; the batch is left as it was.
+  void commit(const commit_batch& batch, bool sync);
   // Writes next_seq = seq (synced): recovery's repair of a counter found at or below a stored
   // entry's number. Throws store_error.
   void repair_next_seq(std::uint64_t seq);
-  // What the open dropped from a damaged write-ahead log (store_options::accept_wal_loss).
-  const std::optional<wal_loss_report>& wal_loss() const noexcept { return wal_loss_; }
-  const std::string& path() const noexcept { return path_; }
-  rocksdb::DB& db() noexcept { return *db_; }
 
-  // Key of message seq in the mailbox of actor: name, a zero byte, seq as 8 bytes big-endian
-  // (so a prefix scan returns one actor's messages in sending order).
-  static std::string mailbox_key(std::string_view actor, std::uint64_t seq);
-  // The actor and seq of a mailbox key; false if key is not one.
+  // ---- point reads ----------------------------------------------------------------------------
+
+  // The record of actor name (decode it with decode_actor_record), if one is stored.
+  std::optional<std::string> record(std::string_view name) const;
+  // Whether a record of actor name is stored.
+  bool has_record(std::string_view name) const;
+  // Why actor name is quarantined, if it is.
+  std::optional<std::string> quarantine_reason(std::string_view name) const;
+  // Whether actor name has a wake entry (it is woken at open: timers or asks pending).
+  bool has_wake(std::string_view name) const;
+
+  // ---- scans, in key order --------------------------------------------------------------------
+
+  // Every actor record whose name is in range, in name order, until fn returns false.
+  void for_each_record(const name_range& range,
+                       detail::function_ref<bool(std::string_view name, std::string_view record)> fn) const;
+  // Every quarantined actor, with its reason, in name order.
+  void for_each_quarantined(detail::function_ref<void(std::string_view actor, std::string_view reason)> fn) const;
+  // Every actor with a wake entry, in name order.
+  void for_each_wake(detail::function_ref<void(std::string_view actor)> fn) const;
+  // Every mailbox entry: by recipient name, then in sequence order. A key that is not a mailbox
+  // key (docs/format.md 8.5) is skipped.
+  void for_each_message(
+      detail::function_ref<void(std::string_view actor, std::uint64_t seq, std::string_view envelope)> fn) const;
+  // The mailbox entries of actor, in sequence order.
+  void for_each_message_of(std::string_view actor,
+                           detail::function_ref<void(std::uint64_t seq, std::string_view envelope)> fn) const;
+  // The journal entries of actor (steps taken since its record was written), in sequence order.
+  void for_each_journal_entry_of(std::string_view actor,
+                                 detail::function_ref<void(std::uint64_t seq, std::string_view envelope)> fn) const;
+  // Every journal entry's actor and sequence number, in key order (the envelopes are not read).
+  void for_each_journal_key(detail::function_ref<void(std::string_view actor, std::uint64_t seq)> fn) const;
+
+  // ---- sizes ----------------------------------------------------------------------------------
+
+  // RocksDB's estimate of the number of actor records (for progress reports).
+  std::uint64_t estimate_record_count() const;
+  // Up to parts − 1 ascending names that cut the records into ranges of about equal stored size
+  // (from RocksDB's size estimates, not a scan); none when the records take less than min_bytes.
+  // Any names cut the records into ranges that together cover them; these only balance them.
+  std::vector<std::string> split_record_names(unsigned parts, std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
+
+  // ---- the store itself -----------------------------------------------------------------------
+
+  // Writes what every family holds in memory to table files, and returns once it is (for tests
+  // and tools that examine the files; nothing else needs it). Throws store_error.
+  void flush();
+  // Flushes, then compacts every family into its last level, as in a store that has been
+  // running a while (for benchmarks and tools that measure a settled store; slow). Throws
+  // store_error.
+  void compact();
+
+  // The first mailbox sequence number not yet used by any committed message, as read at the
+  // open (or set by repair_next_seq): the committer counts on from it.
+  std::uint64_t next_seq() const noexcept;
+  // What the open dropped from a damaged write-ahead log (store_options::accept_wal_loss).
+  const std::optional<wal_loss_report>& wal_loss() const noexcept;
+  // The directory the store was opened in.
+  const std::string& path() const noexcept;
+
+  // ---- transitional: removed once the runtime uses the typed reads ----------------------------
+  // The raw RocksDB view that runtime/internal/actor_system.cpp still reads through. Nothing
+  // else may use it; each member has a typed replacement above.
+  rocksdb::ColumnFamilyHandle* actors() const noexcept;
+  rocksdb::ColumnFamilyHandle* mailbox() const noexcept;
+  rocksdb::ColumnFamilyHandle* wake() const noexcept;
+  rocksdb::ColumnFamilyHandle* quarantine() const noexcept;
+  rocksdb::ColumnFamilyHandle* journal() const noexcept;
+  void write(rocksdb::WriteBatch& batch, bool sync);
+  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;
+  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family) const;
+  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
+                                          const rocksdb::Slice* to) const;
+  std::vector<std::string> split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
+                                      std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
+  void check_scan(const rocksdb::Iterator& it, const std::string& what) const;
+  std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
   static bool parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept;
-  // Meta key holding next_seq (u64 little-endian); written with every commit that uses seqs.
-  static constexpr std::string_view next_seq_key = "next_seq";
+  // ---- end of transitional ----------------------------------------------------------------------
 
  private:
-  std::string path_;
-  rocksdb::DB* db_ = nullptr;
-  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
-  rocksdb::ColumnFamilyHandle* actors_ = nullptr;
-  rocksdb::ColumnFamilyHandle* mailbox_ = nullptr;
-  rocksdb::ColumnFamilyHandle* wake_ = nullptr;
-  rocksdb::ColumnFamilyHandle* quarantine_ = nullptr;
-  rocksdb::ColumnFamilyHandle* journal_ = nullptr;
-  std::uint64_t next_seq_ = 1;
-  std::optional<wal_loss_report> wal_loss_;
+  friend class commit_batch;
+  std::unique_ptr<storage_internal::store_state> state_;
 };
 
 }  // namespace revenant

@@ -2,7 +2,6 @@
 // spawning step, exactly once, whatever instant the process dies.
 #include <catch2/catch.hpp>
 
-#include <rocksdb/iterator.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -85,8 +84,10 @@ std::int64_t total_of(actor_system& system, const std::string& name) {
 std::set<std::string> stored_children(const std::string& path) {
   store db(path);
   std::set<std::string> names;
-  auto it = db.scan(db.actors());
-  for (it->Seek("child/"); it->Valid() && it->key().starts_with("child/"); it->Next()) names.insert(it->key().ToString());
+  db.for_each_record({"child/", "child0"}, [&](std::string_view name, std::string_view) {  // '0' follows '/'
+    names.emplace(name);
+    return true;
+  });
   return names;
 }
 
@@ -168,9 +169,9 @@ TEST_CASE("a behavior spawning a durable actor under a taken name gets invalid_a
   const auto children = stored_children(path);
   CHECK(children.empty());  // (none is named child/…)
   store db(path);
-  CHECK(db.get(db.actors(), "transient namer fresh"));
-  CHECK(db.get(db.actors(), "durable namer fresh"));
-  CHECK(db.get(db.actors(), "durable namer child"));  // the first of the two, same step: committed
+  CHECK(db.record("transient namer fresh"));
+  CHECK(db.record("durable namer fresh"));
+  CHECK(db.record("durable namer child"));  // the first of the two, same step: committed
 }
 
 // ---- SIGKILL while spawning ----------------------------------------------------------------------

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/fault_fs.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/raw_store.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -353,7 +353,7 @@ TEST_CASE("eager recovery cut into key ranges brings every actor up once, refere
   }
   {
     store db(path);
-    REQUIRE(!db.split_keys(db.actors(), 2).empty());  // what recovery with two workers does
+    REQUIRE(!db.split_record_names(2).empty());  // what recovery with two workers does
   }
   std::vector<std::uint64_t> progress;
   durable_config config = store_at(path, recovery_mode::eager);
@@ -418,11 +418,11 @@ TEST_CASE("a stopped durable actor is erased from the store with its mailbox", "
   }
   CHECK(dead == 1);
   store db(dir.path("db"));
-  CHECK_FALSE(db.get(db.actors(), "counter"));
-  CHECK(db.get(db.actors(), "stays"));
-  auto it = db.scan(db.mailbox());
-  it->SeekToFirst();
-  CHECK_FALSE(it->Valid());  // nothing left for the stopped actor
+  CHECK_FALSE(db.record("counter"));
+  CHECK(db.record("stays"));
+  bool mailbox_empty = true;
+  db.for_each_message([&](std::string_view, std::uint64_t, std::string_view) { mailbox_empty = false; });
+  CHECK(mailbox_empty);  // nothing left for the stopped actor
 }
 
 TEST_CASE("a cyclic behavior graph, shared state and a pending continuation survive SIGKILL", "[durable][crash]") {
@@ -476,16 +476,16 @@ TEST_CASE("damage inside RocksDB's own files fails an eager open with an error n
   }
   {
     store db(path);  // the record copied under 20,000 names: a table file of many blocks
-    const std::string record = *db.get(db.actors(), "a/100000");
-    rocksdb::WriteBatch batch;
-    for (int i = 1; i < 20000; ++i) batch.Put(db.actors(), "a/" + std::to_string(100000 + i), record);
-    db.write(batch, true);
-    REQUIRE(db.db().Flush(rocksdb::FlushOptions(), db.actors()).ok());
+    const std::string record = *db.record("a/100000");
+    commit_batch batch(db);
+    for (int i = 1; i < 20000; ++i) batch.put_record("a/" + std::to_string(100000 + i), record);
+    db.commit(batch, true);
+    db.flush();
   }
   std::vector<rocksdb::LiveFileMetaData> files;
   {
-    store db(path);
-    db.db().GetLiveFilesMetaData(&files);
+    raw_store raw(path);  // where RocksDB keeps the table files
+    raw.db->GetLiveFilesMetaData(&files);
   }
   std::string table;  // the largest table file of the actors family: the copies
   std::uint64_t largest = 0;
@@ -530,14 +530,14 @@ TEST_CASE("a damaged record quarantines that actor only", "[durable][corruption]
     victim = "stranger";
   } else {
     store db(path);
-    std::string record = *db.get(db.actors(), "b");
+    std::string record = *db.record("b");
     if (kind == damage::bit_flip)
       record[record.size() - 5] ^= 0x10;
     else
       record.resize(record.size() - 9);
-    rocksdb::WriteBatch batch;
-    batch.Put(db.actors(), "b", record);
-    db.write(batch, true);
+    commit_batch batch(db);
+    batch.put_record("b", record);
+    db.commit(batch, true);
   }
   actor_system system(store_at(path, mode), actor_system_config{2});
   CHECK(query(system, "a") == 7);
@@ -556,8 +556,8 @@ TEST_CASE("a damaged record quarantines that actor only", "[durable][corruption]
   system.shutdown();
   // Quarantine is remembered, and nothing of the damaged actor was deleted.
   store db(path);
-  CHECK(db.get(db.quarantine(), victim));
-  CHECK(db.get(db.actors(), victim));
+  CHECK(db.quarantine_reason(victim));
+  CHECK(db.record(victim));
 }
 
 TEST_CASE("journal mode: steps between records are replayed after SIGKILL", "[durable][crash][journal]") {
@@ -567,9 +567,8 @@ TEST_CASE("journal mode: steps between records are replayed after SIGKILL", "[du
   REQUIRE(r.signal == SIGKILL);
   {
     store db(dir.path("db"));
-    auto it = db.scan(db.journal());
     std::size_t entries = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+    db.for_each_journal_key([&](std::string_view, std::uint64_t) { ++entries; });
     CHECK(entries >= 100);  // every add since the first record, none written as a record
   }
   for (auto mode : {recovery_mode::lazy, recovery_mode::eager}) {
@@ -585,9 +584,9 @@ TEST_CASE("journal mode: steps between records are replayed after SIGKILL", "[du
     CHECK(query(system, "counter") == 5051);
   }
   store db(dir.path("db"));
-  auto it = db.scan(db.journal());
-  it->SeekToFirst();
-  CHECK_FALSE(it->Valid());
+  bool journal_empty = true;
+  db.for_each_journal_key([&](std::string_view, std::uint64_t) { journal_empty = false; });
+  CHECK(journal_empty);
 }
 
 TEST_CASE("a reference to an actor that is not running keeps its name through checkpoints", "[durable]") {
@@ -600,11 +599,11 @@ TEST_CASE("a reference to an actor that is not running keeps its name through ch
   }
   {
     store db(path);  // the holder's record is damaged: it will be quarantined
-    std::string record = *db.get(db.actors(), "holder");
+    std::string record = *db.record("holder");
     record[record.size() - 3] ^= 0x01;
-    rocksdb::WriteBatch batch;
-    batch.Put(db.actors(), "holder", record);
-    db.write(batch, true);
+    commit_batch batch(db);
+    batch.put_record("holder", record);
+    db.commit(batch, true);
   }
   {
     actor_system system(store_at(path), actor_system_config{2});
@@ -619,7 +618,7 @@ TEST_CASE("a reference to an actor that is not running keeps its name through ch
     system.sync();
   }
   store db(path);
-  const std::string record = *db.get(db.actors(), "asker");
+  const std::string record = *db.record("asker");
   CHECK(record.find("holder") != std::string::npos);  // still names the holder
 }
 

@@ -1,9 +1,6 @@
 // The inspect tool over a store: listing, JSON dump, Graphviz export.
 #include <catch2/catch.hpp>
 
-#include <rocksdb/db.h>
-#include <rocksdb/iterator.h>
-#include <rocksdb/write_batch.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -24,12 +21,13 @@
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/actor_system.hpp"
-#include "runtime/inspect.hpp"
 #include "storage/envelope.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/raw_store.hpp"
+#include "tools/inspect.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -123,11 +121,11 @@ const std::string& sample_store() {
     }
     {
       store db(p);
-      std::string record = *db.get(db.actors(), "broken");
+      std::string record = *db.record("broken");
       record[record.size() - 5] ^= 0x10;
-      rocksdb::WriteBatch batch;
-      batch.Put(db.actors(), "broken", record);
-      db.write(batch, true);
+      commit_batch batch(db);
+      batch.put_record("broken", record);
+      db.commit(batch, true);
     }
     {
       actor_system system(store_at(p, recovery_mode::eager), actor_system_config{2});
@@ -142,12 +140,12 @@ const std::string& sample_store() {
       const std::uint64_t seq = db.next_seq();
       message_ptr asked = make_message<add>(add{5});
       detail::message_fields::request_id(*asked) = 9;
-      rocksdb::WriteBatch batch;
-      batch.Put(db.mailbox(), store::mailbox_key("flipper", seq), encode_envelope(*asked, "asker"));
-      batch.Put(db.mailbox(), store::mailbox_key("flipper", seq + 1), encode_envelope(*make_message<add>(add{1}), ""));
-      batch.Put(db.mailbox(), store::mailbox_key("broken", seq + 2), encode_envelope(*make_message<add>(add{2}), ""));
-      batch.Put(db.mailbox(), store::mailbox_key("broken", seq + 3), "not an envelope");
-      db.write(batch, true);
+      commit_batch batch(db);
+      batch.enqueue("flipper", seq, encode_envelope(*asked, "asker"));
+      batch.enqueue("flipper", seq + 1, encode_envelope(*make_message<add>(add{1}), ""));
+      batch.enqueue("broken", seq + 2, encode_envelope(*make_message<add>(add{2}), ""));
+      batch.enqueue("broken", seq + 3, "not an envelope");
+      db.commit(batch, true);
     }
     return p;
   }();
@@ -385,16 +383,10 @@ dot_document parse_dot(const std::string& text) {
 // ---- whole-store comparison --------------------------------------------------------------------
 
 std::map<std::string, std::string> everything_in(const std::string& path) {
-  store db(path);
+  raw_store db(path);  // every family, as RocksDB holds it
   std::map<std::string, std::string> all;
-  const std::pair<const char*, rocksdb::ColumnFamilyHandle*> families[] = {
-      {"meta", db.meta()}, {"actors", db.actors()}, {"mailbox", db.mailbox()}, {"wake", db.wake()},
-      {"quarantine", db.quarantine()}, {"journal", db.journal()}};
-  for (const auto& [family, handle] : families) {
-    auto it = db.scan(handle);
-    for (it->SeekToFirst(); it->Valid(); it->Next())
-      all[std::string(family) + "/" + it->key().ToString()] = it->value().ToString();
-  }
+  for (const std::string& family : documented_families)
+    for (const std::string& key : db.keys(family)) all[family + "/" + key] = *db.get(family, key);
   return all;
 }
 

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <rocksdb/write_batch.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -164,11 +163,11 @@ TEST_CASE("a quarantine and a failing behavior reach the log sink with their act
   }
   {
     store db(path);  // damage the counter's record: quarantined when it activates
-    std::string record = *db.get(db.actors(), "counter");
+    std::string record = *db.record("counter");
     record[record.size() - 5] ^= 0x10;
-    rocksdb::WriteBatch batch;
-    batch.Put(db.actors(), "counter", record);
-    db.write(batch, true);
+    commit_batch batch(db);
+    batch.put_record("counter", record);
+    db.commit(batch, true);
   }
   {
     actor_system_config config{2};

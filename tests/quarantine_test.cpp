@@ -3,9 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <cereal/types/vector.hpp>
-#include <rocksdb/db.h>
-#include <rocksdb/iterator.h>
-#include <rocksdb/write_batch.h>
 #include <signal.h>
 
 #include <atomic>
@@ -116,14 +113,6 @@ void make_quarantined_store(const std::string& path, std::uint32_t snapshot_ever
   REQUIRE(wait_quarantined(system, "picky"));
 }
 
-std::size_t count_entries(store& db, rocksdb::ColumnFamilyHandle* family, const std::string& actor) {
-  std::size_t n = 0;
-  const std::string prefix = actor + std::string(1, '\0');
-  auto it = db.scan(family);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
-  return n;
-}
-
 // Every trace of actor in the store: record, quarantine, wake, mailbox and journal entries.
 struct traces {
   bool record = false, quarantine = false, wake = false;
@@ -132,11 +121,11 @@ struct traces {
 traces traces_of(const std::string& path, const std::string& actor) {
   store db(path);
   traces t;
-  t.record = db.get(db.actors(), actor).has_value();
-  t.quarantine = db.get(db.quarantine(), actor).has_value();
-  t.wake = db.get(db.wake(), actor).has_value();
-  t.mailbox = count_entries(db, db.mailbox(), actor);
-  t.journal = count_entries(db, db.journal(), actor);
+  t.record = db.has_record(actor);
+  t.quarantine = db.quarantine_reason(actor).has_value();
+  t.wake = db.has_wake(actor);
+  db.for_each_message_of(actor, [&](std::uint64_t, std::string_view) { ++t.mailbox; });
+  db.for_each_journal_entry_of(actor, [&](std::uint64_t, std::string_view) { ++t.journal; });
   return t;
 }
 
@@ -243,12 +232,12 @@ TEST_CASE("lifting the quarantine of a damaged record fails until the record is 
   }
   {
     store db(path);
-    good = *db.get(db.actors(), "counter");
+    good = *db.record("counter");
     std::string bad = good;
     bad[bad.size() - 5] ^= 0x10;
-    rocksdb::WriteBatch batch;
-    batch.Put(db.actors(), "counter", bad);
-    db.write(batch, true);
+    commit_batch batch(db);
+    batch.put_record("counter", bad);
+    db.commit(batch, true);
   }
   {
     actor_system system(store_at(path), actor_system_config{2});
@@ -268,9 +257,9 @@ TEST_CASE("lifting the quarantine of a damaged record fails until the record is 
   }
   {
     store db(path);  // the repair
-    rocksdb::WriteBatch batch;
-    batch.Put(db.actors(), "counter", good);
-    db.write(batch, true);
+    commit_batch batch(db);
+    batch.put_record("counter", good);
+    db.commit(batch, true);
   }
   actor_system system(store_at(path), actor_system_config{2});
   system.lift_quarantine("counter");

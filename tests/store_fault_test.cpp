@@ -28,6 +28,7 @@
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
 #include "storage/envelope.hpp"
+#include "storage/internal/keys.hpp"
 #include "storage/internal/store_env.hpp"
 #include "storage/internal/wal_check.hpp"
 #include "storage/store.hpp"
@@ -81,7 +82,7 @@ void write_counter(const std::string& path, int n, bool flush = false) {
   system.shutdown();
   if (flush) {
     store db(path);
-    REQUIRE(db.db().Flush(rocksdb::FlushOptions()).ok());
+    db.flush();
   }
 }
 
@@ -390,7 +391,7 @@ TEST_CASE("a rewound next_seq is raised above every stored entry, and the repair
     raw_store raw(path);
     for (std::uint64_t seq : {100, 101, 102}) {
       message_ptr m = make_message<add>(add{10});
-      raw.put("mailbox", store::mailbox_key("counter", seq), encode_envelope(*m, ""));
+      raw.put("mailbox", storage_internal::mailbox_key("counter", seq), encode_envelope(*m, ""));
     }
     const std::uint64_t rewound = 5;
     raw.put("default", "next_seq", std::string(reinterpret_cast<const char*>(&rewound), 8));

@@ -1,10 +1,6 @@
-// The store's scans: bounded ranges, and the split keys eager recovery cuts the actors family
-// with (storage/store.hpp).
+// The store's scans: bounded ranges, and the split names eager recovery cuts the records with
+// (storage/store.hpp).
 #include <catch2/catch.hpp>
-
-#include <rocksdb/db.h>
-#include <rocksdb/slice.h>
-#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <random>
@@ -19,11 +15,13 @@ using namespace revenant::test;
 
 namespace {
 
-// Every key of the actors family in [from, to) (null: open), in scan order.
-std::vector<std::string> keys_in(const store& db, const rocksdb::Slice* from, const rocksdb::Slice* to) {
+// Every record name in range, in scan order.
+std::vector<std::string> keys_in(const store& db, const name_range& range) {
   std::vector<std::string> keys;
-  auto it = db.scan(db.actors(), from, to);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  db.for_each_record(range, [&](std::string_view name, std::string_view) {
+    keys.emplace_back(name);
+    return true;
+  });
   return keys;
 }
 
@@ -32,18 +30,18 @@ std::vector<std::string> keys_in(const store& db, const rocksdb::Slice* from, co
 std::vector<std::string> fill(store& db, int n, std::size_t value_size, bool flush) {
   std::mt19937 random(7);
   std::vector<std::string> keys;
-  rocksdb::WriteBatch batch;
+  commit_batch batch(db);
   for (int i = 0; i < n; ++i) {
     std::string key = "k";
     const std::size_t length = 1 + random() % 12;
     for (std::size_t j = 0; j < length; ++j) key.push_back(static_cast<char>(random() % 256));
     std::string value(value_size, '\0');
     for (auto& c : value) c = static_cast<char>(random());  // incompressible: sizes are what they seem
-    batch.Put(db.actors(), key, value);
+    batch.put_record(key, value);
     keys.push_back(key);
   }
-  db.write(batch, false);
-  if (flush) db.db().Flush(rocksdb::FlushOptions(), db.actors());
+  db.commit(batch, false);
+  if (flush) db.flush();
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
@@ -59,15 +57,18 @@ TEST_CASE("split keys cut the actors family into ranges that together hold every
   INFO("flushed to a table file: " << flushed);
   for (unsigned parts : {2u, 3u, 4u, 7u}) {
     INFO(parts << " parts");
-    const std::vector<std::string> splits = db.split_keys(db.actors(), parts, 0);
+    const std::vector<std::string> splits = db.split_record_names(parts, 0);
     REQUIRE(!splits.empty());
     CHECK(splits.size() <= parts - 1);
     CHECK(std::is_sorted(splits.begin(), splits.end()));
-    const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+    const std::vector<std::string>& bounds = splits;
     std::vector<std::string> joined;
     std::size_t largest = 0;
     for (std::size_t i = 0; i <= bounds.size(); ++i) {
-      const auto range = keys_in(db, i == 0 ? nullptr : &bounds[i - 1], i == bounds.size() ? nullptr : &bounds[i]);
+      name_range bounded;
+      if (i != 0) bounded.from = bounds[i - 1];
+      if (i != bounds.size()) bounded.to = bounds[i];
+      const auto range = keys_in(db, bounded);
       largest = std::max(largest, range.size());
       joined.insert(joined.end(), range.begin(), range.end());
     }
@@ -80,20 +81,20 @@ TEST_CASE("split keys cut the actors family into ranges that together hold every
 TEST_CASE("a family smaller than the minimum, or empty, is not split", "[store]") {
   temp_dir dir;
   store db(dir.path("db"));
-  CHECK(db.split_keys(db.actors(), 2, 0).empty());  // empty
+  CHECK(db.split_record_names(2, 0).empty());  // empty
   fill(db, 100, 10, true);
-  CHECK(db.split_keys(db.actors(), 2).empty());  // about 2 KB, under the default minimum
-  CHECK(db.split_keys(db.actors(), 1, 0).empty());
+  CHECK(db.split_record_names(2).empty());  // about 2 KB, under the default minimum
+  CHECK(db.split_record_names(1, 0).empty());
 }
 
 TEST_CASE("a bounded scan sees only the keys from its lower bound up to its upper bound, excluded", "[store]") {
   temp_dir dir;
   store db(dir.path("db"));
-  rocksdb::WriteBatch batch;
-  for (const char* key : {"a", "b", "b\x01", "c", "d"}) batch.Put(db.actors(), key, "v");
-  db.write(batch, false);
-  const rocksdb::Slice b("b"), c("c");
-  CHECK(keys_in(db, &b, &c) == std::vector<std::string>{"b", "b\x01"});
-  CHECK(keys_in(db, nullptr, &b) == std::vector<std::string>{"a"});
-  CHECK(keys_in(db, &c, nullptr) == std::vector<std::string>{"c", "d"});
+  commit_batch batch(db);
+  for (const char* key : {"a", "b", "b\x01", "c", "d"}) batch.put_record(key, "v");
+  db.commit(batch, false);
+  const std::string_view b("b"), c("c");
+  CHECK(keys_in(db, {b, c}) == std::vector<std::string>{"b", "b\x01"});
+  CHECK(keys_in(db, {std::nullopt, b}) == std::vector<std::string>{"a"});
+  CHECK(keys_in(db, {c, std::nullopt}) == std::vector<std::string>{"c", "d"});
 }

@@ -1,19 +1,16 @@
 #include "runtime/internal/committer.hpp"
 
-#include "actors/internal/access.hpp"
-
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
-
 #include <string_view>
 #include <unordered_map>
+
+#include "actors/internal/access.hpp"
 
 namespace revenant::runtime_internal {
 
 committer::committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
                      std::size_t max_group, log_sink log)
     : db_(db), io_(io), fsync_(fsync), max_delay_(max_delay), max_group_(std::max<std::size_t>(1, max_group)),
-      log_(std::move(log)), next_seq_(db.next_seq()), thread_([this] { loop(); }) {}
+      log_(std::move(log)), next_seq_(db.next_seq()), batch_(db), thread_([this] { loop(); }) {}
 
 committer::~committer() { stop(); }
 
@@ -91,7 +88,8 @@ void committer::loop() {
 }
 
 void committer::commit(std::vector<step>& group, bool defer) {
-  rocksdb::WriteBatch batch;
+  commit_batch& batch = batch_;
+  batch.clear();
   // Mailbox puts of this group, and those held back from the last one. A message consumed in
   // the group that would write it needs neither its put nor its delete: both would land in this
   // one batch. Keyed by sequence number (unique per store).
@@ -125,7 +123,6 @@ void committer::commit(std::vector<step>& group, bool defer) {
     if (s.record != step::record_op::keep) last_record[s.actor] = i;
     if (!s.journal.empty()) max_seq = std::max(max_seq, s.journal.back().seq);
   }
-  std::string key;
   for (std::size_t i = 0; i < group.size(); ++i) {
     step& s = group[i];
     for (std::uint64_t seq : s.consumed) {
@@ -134,40 +131,28 @@ void committer::commit(std::vector<step>& group, bool defer) {
         put_of.erase(it);
         continue;
       }
-      key = store::mailbox_key(s.actor, seq);
-      batch.Delete(db_.mailbox(), key);
+      batch.consume(s.actor, seq);
     }
-    if (s.clear_journal || s.record == step::record_op::erase) {
-      // In step order: journal entries of this actor's earlier steps in the group go too.
-      std::string from(s.actor), to(s.actor);
-      from.push_back('\0');
-      to.push_back('\1');
-      batch.DeleteRange(db_.journal(), from, to);
-    }
-    for (const auto& entry : s.journal) {
-      key = store::mailbox_key(s.actor, entry.seq);
-      batch.Put(db_.journal(), key, entry.envelope);
-    }
-    if (s.record == step::record_op::put && last_record[s.actor] == i)
-      batch.Put(db_.actors(), s.actor, s.record_bytes);
-    else if (s.record == step::record_op::erase && last_record[s.actor] == i)
-      batch.Delete(db_.actors(), s.actor);
-    if (s.wake == 1) batch.Put(db_.wake(), s.actor, rocksdb::Slice());
-    if (s.wake == 0) batch.Delete(db_.wake(), s.actor);
-    if (!s.quarantine.empty()) batch.Put(db_.quarantine(), s.actor, s.quarantine);
+    const bool last = s.record != step::record_op::keep && last_record[s.actor] == i;
+    // In step order: journal entries of this actor's earlier steps in the group go too. (An
+    // erased record takes its journal with it, below; an erasing step appends no entries.)
+    if (s.clear_journal || (s.record == step::record_op::erase && !last)) batch.clear_journal(s.actor);
+    for (const auto& entry : s.journal) batch.append_journal(s.actor, entry.seq, entry.envelope);
+    if (s.record == step::record_op::put && last)
+      batch.put_record(s.actor, s.record_bytes);
+    else if (s.record == step::record_op::erase && last)
+      batch.erase_record(s.actor);
+    if (s.wake == 1) batch.set_wake(s.actor);
+    if (s.wake == 0) batch.clear_wake(s.actor);
+    if (!s.quarantine.empty()) batch.quarantine(s.actor, s.quarantine);
     for (const auto& child : s.spawned_actors) {
-      batch.Put(db_.actors(), child.actor, child.record_bytes);
-      if (child.wake) batch.Put(db_.wake(), child.actor, rocksdb::Slice());
+      batch.put_record(child.actor, child.record_bytes);
+      if (child.wake) batch.set_wake(child.actor);
     }
-    if (s.lift_quarantine) batch.Delete(db_.quarantine(), s.actor);
-    if (s.erase_mailbox) {
-      // Entries put by earlier groups; a put of this group lands after it (an orphan, which
-      // recovery deletes: docs/format.md 8.8).
-      std::string from(s.actor), to(s.actor);
-      from.push_back('\0');
-      to.push_back('\1');
-      batch.DeleteRange(db_.mailbox(), from, to);
-    }
+    if (s.lift_quarantine) batch.lift_quarantine(s.actor);
+    // Entries put by earlier groups; a put of this group lands after it (an orphan, which
+    // recovery deletes: docs/format.md 8.8).
+    if (s.erase_mailbox) batch.clear_mailbox(s.actor);
   }
   // A deferrable entry of this group waits for the next one if there is one already queued
   // (its consumer is likely in it); a held entry waits no longer than that.
@@ -178,16 +163,11 @@ void committer::commit(std::vector<step>& group, bool defer) {
       still_held.push_back(held_put{std::string(p.actor), p.seq, std::move(*p.envelope), p.index});
       continue;
     }
-    key = store::mailbox_key(p.actor, p.seq);
-    batch.Put(db_.mailbox(), key, *p.envelope);
+    batch.enqueue(p.actor, p.seq, *p.envelope);
   }
-  if (max_seq != 0) {
-    const std::uint64_t next = max_seq + 1;
-    batch.Put(db_.meta(), rocksdb::Slice(store::next_seq_key.data(), store::next_seq_key.size()),
-              rocksdb::Slice(reinterpret_cast<const char*>(&next), sizeof next));
-  }
+  if (max_seq != 0) batch.advance_next_seq(max_seq + 1);
   try {
-    db_.write(batch, fsync_);
+    db_.commit(batch, fsync_);
     held_ = std::move(still_held);
   } catch (...) {
     if (log_) {

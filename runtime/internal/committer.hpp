@@ -1,5 +1,5 @@
-// Group commit: one thread turns the steps of many durable actors into RocksDB WriteBatches and
-// releases each step's messages only after the batch holding it is written.
+// Group commit: one thread turns the steps of many durable actors into one commit_batch per group
+// and releases each step's messages only after the batch holding it is written.
 #pragma once
 
 #include <asio/executor_work_guard.hpp>
@@ -123,6 +123,7 @@ class committer {
   // Held while any step is queued or being committed: the io_context is not idle until its
   // messages are delivered. Guarded by mutex_.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> busy_;
+  commit_batch batch_;                 // committer thread only: reused group after group
   std::vector<held_put> held_;         // committer thread only
   std::uint64_t held_from_ = 0;        // guarded by mutex_: oldest step index in held_, 0 if none
   std::thread thread_;

@@ -1,5 +1,7 @@
 // The snapshot root of a durable actor's record (docs/format.md, "Actor image"): what the runtime
-// stores besides the mailbox. Shared by the runtime and the inspect tool.
+// stores besides the mailbox. The one grammar of the image: the runtime writes and reads it as
+// actor_image, the inspect tool (tools/internal/inspect.cpp) reads it with its own closure type,
+// which reads a closure reference without needing the function registered.
 #pragma once
 
 #include <cstdint>
@@ -11,10 +13,11 @@
 namespace revenant::runtime_internal {
 
 // A pending ask: its request id, deadline and the continuation waiting for the answer.
-struct pending_image {
+template <class Continuation>
+struct basic_pending_image {
   std::uint64_t request = 0;
   std::int64_t deadline = 0;  // wall-clock ns
-  continuation then;
+  Continuation then;
   template <class A>
   void serialize(A& a) {
     a(request, deadline, then);
@@ -31,9 +34,11 @@ struct timer_image {
     a(id, due, period, payload);
   }
 };
-// Everything a durable actor's next incarnation needs besides its mailbox.
-struct actor_image {
-  behavior current;
+// Everything a durable actor's next incarnation needs besides its mailbox. Behavior and
+// Continuation are how its closures are held: behavior and continuation in the runtime.
+template <class Behavior, class Continuation>
+struct basic_actor_image {
+  Behavior current;
   std::uint8_t policy = static_cast<std::uint8_t>(restart_policy::stop);
   std::uint32_t max_restarts = 0;
   std::int64_t window_ms = 0;
@@ -41,12 +46,15 @@ struct actor_image {
   std::string initial;  // snapshot of the initial behavior, for restart_policy::restart
   std::uint64_t last_request = 0;
   timer_id last_timer = 0;
-  std::vector<pending_image> pending;
+  std::vector<basic_pending_image<Continuation>> pending;
   std::vector<timer_image> timers;
   template <class A>
   void serialize(A& a) {
     a(current, policy, max_restarts, window_ms, capacity, initial, last_request, last_timer, pending, timers);
   }
 };
+
+using pending_image = basic_pending_image<continuation>;
+using actor_image = basic_actor_image<behavior, continuation>;
 
 }  // namespace revenant::runtime_internal

@@ -1,369 +1,63 @@
+// The store's typed writes and reads (storage/store.hpp, storage/commit_batch.hpp): every key,
+// range and value encoding they use comes from storage/internal/keys.hpp.
 #include "storage/store.hpp"
 
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
-#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <cstdarg>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <optional>
-#include <system_error>
-#include <vector>
+#include <cassert>
 
-#include "storage/internal/crc32c.hpp"
-#include "storage/internal/store_env.hpp"
-#include "storage/internal/wal_check.hpp"
+#include "storage/internal/keys.hpp"
+#include "storage/internal/store_state.hpp"
 
 namespace revenant {
 namespace {
 
-// Actor record header (docs/format.md, "Actor record"): little-endian.
-constexpr char record_magic[4] = {'R', 'V', 'N', 'A'};
-constexpr std::uint16_t record_version = 1;
-constexpr std::size_t record_fixed = 26;  // up to and including the behavior name's length
+using storage_internal::store_state;
 
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <class T>
-T get_at(std::string_view bytes, std::size_t at) {
-  T v;
-  std::memcpy(&v, bytes.data() + at, sizeof v);
-  return v;
-}
+rocksdb::Slice slice(std::string_view s) noexcept { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view view(const rocksdb::Slice& s) noexcept { return std::string_view(s.data(), s.size()); }
 
-[[noreturn]] void io_failure(const std::string& path, const std::string& what, const rocksdb::Status& s) {
-  throw store_error("revenant: store \"" + path + "\": " + what + ": " + s.ToString());
-}
-
-// RocksDB's info log, routed to store_options::log instead of a LOG file in the store. (Its
-// own file logger also asserts when a write to a full disk failed before: the process
-// aborted where the store should have reported the error.)
-class sink_logger final : public rocksdb::Logger {
- public:
-  explicit sink_logger(std::function<void(std::string_view)> sink)
-      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), sink_(std::move(sink)) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    if (!sink_) return;
-    char line[1024];
-    const int n = std::vsnprintf(line, sizeof line, format, ap);
-    if (n < 0) return;
-    try {
-      sink_(std::string_view(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1)));
-    } catch (...) {
-      // A log sink must not fail RocksDB's write or compaction.
-    }
-  }
-
- private:
-  std::function<void(std::string_view)> sink_;
-};
-
-// What a directory holds, before anything is opened in it.
-enum class directory_state { create, open, refuse };
-
-// Only a missing or empty directory, or one a killed creation left without data, is created:
-// creating a database where RocksDB's data files lie without their CURRENT file would make
-// RocksDB delete them as obsolete at the next open.
-directory_state classify(const std::string& path, std::string& why) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  const auto status = fs::status(path, error);
-  if (status.type() == fs::file_type::not_found) return directory_state::create;
-  if (error) {
-    why = "cannot be examined: " + error.message();
-    return directory_state::refuse;
-  }
-  if (!fs::is_directory(status)) {
-    why = "is not a directory";
-    return directory_state::refuse;
-  }
-  if (fs::exists(fs::path(path) / "CURRENT", error)) return directory_state::open;
-  std::vector<std::string> data;
-  for (const auto& entry : fs::directory_iterator(path, error)) {
-    const std::string name = entry.path().filename().string();
-    const bool table = name.ends_with(".sst") || name.ends_with(".blob");
-    const bool log = name.ends_with(".log") && name != "LOG" && entry.is_regular_file() && entry.file_size() > 0;
-    // A MANIFEST without CURRENT is what a creation killed before its first commit leaves: it
-    // describes no data, so creating over it loses nothing.
-    if (table || log) data.push_back(name);
-  }
-  if (error) {
-    why = "cannot be listed: " + error.message();
-    return directory_state::refuse;
-  }
-  if (data.empty()) {
-    // Empty logs hold nothing, and RocksDB refuses to create a database beside any log.
-    for (const auto& entry : fs::directory_iterator(path, error))
-      if (entry.path().filename().string().ends_with(".log") && entry.is_regular_file() && entry.file_size() == 0)
-        fs::remove(entry.path(), error);
-    return directory_state::create;
-  }
-  std::sort(data.begin(), data.end());
-  why = "holds RocksDB data files (" + data.front() + (data.size() > 1 ? " and " + std::to_string(data.size() - 1) + " more" : "") +
-        ") but no CURRENT file naming its manifest; refusing to create a new store over them (that would delete " +
-        "them). Restore CURRENT (one line: the name of the newest MANIFEST-* file) or move the directory away";
-  return directory_state::refuse;
-}
-
-// Copies the logs from the damaged one on into <path>/damaged-wal/, before an open that
-// accepts the loss lets RocksDB drop and then delete them.
-std::string keep_damaged_logs(const std::string& path, const storage_internal::wal_damage& damage) {
-  namespace fs = std::filesystem;
-  const fs::path evidence = fs::path(path) / "damaged-wal";
-  std::error_code error;
-  fs::create_directories(evidence, error);
-  if (error) throw store_error("revenant: store \"" + path + "\": cannot keep the damaged write-ahead log: " + error.message());
-  // Log numbers are decimal, zero-padded to at least six digits: compared as numbers.
-  auto number = [](const std::string& name) -> std::optional<std::uint64_t> {
-    if (name.size() <= 4 || !name.ends_with(".log")) return std::nullopt;
-    const std::string digits = name.substr(0, name.size() - 4);
-    if (digits.size() > 19 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    return std::stoull(digits);
-  };
-  const auto damaged = number(fs::path(damage.file).filename().string());
-  for (const auto& entry : fs::directory_iterator(path)) {
-    const std::string name = entry.path().filename().string();
-    const auto n = number(name);
-    if (!n || (damaged && *n < *damaged)) continue;
-    fs::copy_file(entry.path(), evidence / name, fs::copy_options::overwrite_existing, error);
-    if (error) throw store_error("revenant: store \"" + path + "\": cannot keep " + name + ": " + error.message());
-  }
-  return evidence.string();
-}
-
-std::string describe(const storage_internal::wal_damage& d) {
-  return "the write-ahead log " + d.file + " is damaged at offset " + std::to_string(d.offset) + " (" + d.what +
-         "); " + std::to_string(d.batches_after) + " intact group commits (" + std::to_string(d.writes_after) +
-         " writes, " + std::to_string(d.bytes_after) + " bytes) follow the damage";
-}
-
-}  // namespace
-
-rocksdb::Env*& storage_internal::store_test_env() noexcept {
-  static rocksdb::Env* env = nullptr;
-  return env;
-}
-
-std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot) {
-  const std::size_t name_length = std::min<std::size_t>(info.behavior.size(), 0xffff);
-  std::string out;
-  out.reserve(record_fixed + name_length + 4 + snapshot.size());
-  out.append(record_magic, sizeof record_magic);
-  put<std::uint16_t>(out, record_version);
-  put<std::uint16_t>(out, 0);
-  put<std::uint32_t>(out, info.pending_asks);
-  put<std::uint32_t>(out, info.timers);
-  put<std::uint64_t>(out, info.steps);
-  put<std::uint16_t>(out, static_cast<std::uint16_t>(name_length));
-  out.append(info.behavior.data(), name_length);
-  put<std::uint32_t>(out, storage_internal::crc32c(out.data(), out.size()));
-  out.append(snapshot);
-  return out;
-}
-
-actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject) {
-  auto fail = [&](snapshot_errc code, std::size_t at, std::string detail) {
-    throw snapshot_error(code, at, "actor record: " + std::move(detail), subject);
-  };
-  if (bytes.size() < record_fixed + 4)
-    fail(snapshot_errc::truncated, bytes.size(), "record is " + std::to_string(bytes.size()) + " bytes, shorter than its header");
-  if (std::memcmp(bytes.data(), record_magic, sizeof record_magic) != 0)
-    fail(snapshot_errc::bad_magic, 0, "does not start with \"RVNA\"");
-  const auto name_length = get_at<std::uint16_t>(bytes, 24);
-  const std::size_t crc_at = record_fixed + name_length;
-  if (bytes.size() < crc_at + 4)
-    fail(snapshot_errc::truncated, bytes.size(), "header announces a " + std::to_string(name_length) + "-byte behavior name");
-  const auto stored = get_at<std::uint32_t>(bytes, crc_at);
-  if (stored != storage_internal::crc32c(bytes.data(), crc_at))
-    fail(snapshot_errc::checksum_mismatch, crc_at, "record header CRC32C does not match");
-  if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
-    fail(snapshot_errc::unsupported_version, 4,
-         "record version " + std::to_string(version) + ", this build reads " + std::to_string(record_version));
-  if (const auto flags = get_at<std::uint16_t>(bytes, 6); flags != 0)
-    fail(snapshot_errc::malformed, 6, "record flags are " + std::to_string(flags) + ", expected 0");
-  actor_record_view view;
-  view.pending_asks = get_at<std::uint32_t>(bytes, 8);
-  view.timers = get_at<std::uint32_t>(bytes, 12);
-  view.steps = get_at<std::uint64_t>(bytes, 16);
-  view.behavior = bytes.substr(record_fixed, name_length);
-  view.snapshot = bytes.substr(crc_at + 4);
-  return view;
-}
-
-store::store(const std::string& path, store_options opts) : path_(path) {
-  std::string refused;
-  const directory_state state = classify(path, refused);
-  if (state == directory_state::refuse) throw store_error("revenant: store \"" + path + "\" " + refused);
-  if (state == directory_state::create) {
-    // Made here, so that RocksDB's creation finds it (it reports a missing one as an error).
-    std::error_code error;
-    std::filesystem::create_directories(path, error);
-    if (error) throw store_error("revenant: store \"" + path + "\" cannot be created: " + error.message());
-  }
-  rocksdb::Options options;
-  options.create_if_missing = state == directory_state::create;
-  options.create_missing_column_families = true;
-  if (rocksdb::Env* env = storage_internal::store_test_env()) options.env = env;
-  options.info_log = std::make_shared<sink_logger>(std::move(opts.log));
-  // A log can be deleted only once every family with writes in it is flushed; the rarely
-  // written families (wake, quarantine, meta) would otherwise pin every log since their last
-  // flush (1.5 GB of logs for 2.9 MB of data seen, 12 s to reopen). Past this total RocksDB
-  // flushes the families that pin the oldest log (docs/benchmarks.md, "Store size").
-  options.max_total_wal_size = std::uint64_t{64} << 20;
-  // Damage inside a log is refused, not skipped: RocksDB's default recovers up to the damage
-  // and silently drops every later commit. A torn tail (a crash mid-write) is tolerated.
-  options.wal_recovery_mode = opts.accept_wal_loss ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
-                                                   : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  // Opening is on the path of the first message after a restart: open table files on this
-  // thread instead of starting a pool of 16 threads per column family for it.
-  options.max_file_opening_threads = 1;
-  // Point lookups by actor name (lazy activation) skip files with a bloom filter.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions family;
-  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // Records are read whole by eager recovery's scan, where per-block costs dominate: 16 KB
-  // blocks scan a million records 16% faster than the default 4 KB, and cost a lazy
-  // activation's uncached point lookup about 1.4 us more (docs/benchmarks.md, "Durability").
-  rocksdb::BlockBasedTableOptions record_table = table;
-  record_table.block_size = 16 << 10;
-  rocksdb::ColumnFamilyOptions records;
-  records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(record_table));
-  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, family}, {"actors", records}, {"mailbox", family},
-      {"wake", family}, {"quarantine", family}, {"journal", family}};
-  // An existing database must be a revenant store, or one whose creation was cut short (a
-  // process killed while creating it leaves a database with some of the families and no
-  // data): adopting someone else's RocksDB would write into it.
-  std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(options), path, &existing).ok()) {
-    for (const auto& name : existing)
-      if (std::none_of(families.begin(), families.end(), [&](const auto& f) { return f.name == name; }))
-        throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (it has a \"" +
-                          name + "\" column family)");
-    if (std::find(existing.begin(), existing.end(), "actors") == existing.end()) {
-      rocksdb::DB* probe = nullptr;
-      if (rocksdb::DB::OpenForReadOnly(options, path, &probe).ok()) {
-        std::unique_ptr<rocksdb::DB> owned(probe);
-        std::unique_ptr<rocksdb::Iterator> it(probe->NewIterator(rocksdb::ReadOptions()));
-        it->SeekToFirst();
-        if (it->Valid())
-          throw store_error("revenant: \"" + path + "\" is a RocksDB database but not a revenant store (it holds data " +
-                            "and no store format)");
-      }
-    }
-  }
-  if (opts.accept_wal_loss && state == directory_state::open) {
-    if (auto damage = storage_internal::find_wal_damage(path)) {
-      wal_loss_.emplace(wal_loss_report{damage->file, damage->offset, damage->what, damage->bytes_after,
-                                           damage->batches_after, damage->writes_after, keep_damaged_logs(path, *damage)});
-    }
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &db_);
-  if (!s.ok()) {
-    if (s.IsCorruption() && !opts.accept_wal_loss)
-      if (auto damage = storage_internal::find_wal_damage(path))
-        throw store_error("revenant: store \"" + path + "\": " + describe(*damage) +
-                          ". Nothing was changed. Keep a copy of the directory; to open it anyway and lose what follows " +
-                          "the damage, set durable_config::accept_wal_loss (RocksDB: " + s.ToString() + ")");
-    io_failure(path, "cannot open", s);
-  }
-  meta_ = handles[0];
-  actors_ = handles[1];
-  mailbox_ = handles[2];
-  wake_ = handles[3];
-  quarantine_ = handles[4];
-  journal_ = handles[5];
-
-  try {
-    if (auto format = get(meta_, "format")) {
-      if (format->size() != 4 || get_at<std::uint32_t>(*format, 0) != store_format_version)
-        throw store_error("revenant: store \"" + path + "\" has store format " +
-                          (format->size() == 4 ? std::to_string(get_at<std::uint32_t>(*format, 0)) : "(unreadable)") +
-                          ", this build reads format " + std::to_string(store_format_version));
-    } else {
-      // Only a store that holds nothing is stamped: one with data and no format key is damaged
-      // or not a revenant store, and re-stamping it would hide that.
-      for (auto* checked : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) {
-        auto it = scan(checked);
-        it->SeekToFirst();
-        check_scan(*it, "the " + checked->GetName() + " family");
-        if (it->Valid())
-          throw store_error("revenant: store \"" + path + "\" holds data (key \"" + it->key().ToString() +
-                            "\" in the " + checked->GetName() + " family) but no \"format\" meta key: it is damaged " +
-                            "or not a revenant store; refusing to stamp it");
-      }
-      rocksdb::WriteBatch batch;
-      std::string v;
-      put<std::uint32_t>(v, store_format_version);
-      batch.Put(meta_, "format", v);
-      write(batch, true);
-    }
-    if (auto seq = get(meta_, next_seq_key)) {
-      if (seq->size() != 8) throw store_error("revenant: store \"" + path + "\": meta key next_seq is not 8 bytes");
-      next_seq_ = get_at<std::uint64_t>(*seq, 0);
-    }
-  } catch (...) {
-    for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) db_->DestroyColumnFamilyHandle(h);
-    delete db_;
-    throw;
-  }
-}
-
-store::~store() {
-  for (auto* h : {meta_, actors_, mailbox_, wake_, quarantine_, journal_}) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
-  delete db_;
-}
-
-void store::repair_next_seq(std::uint64_t seq) {
-  rocksdb::WriteBatch batch;
-  batch.Put(meta_, rocksdb::Slice(next_seq_key.data(), next_seq_key.size()),
-            rocksdb::Slice(reinterpret_cast<const char*>(&seq), sizeof seq));
-  write(batch, true);
-  next_seq_ = seq;
-}
-
-void store::write(rocksdb::WriteBatch& batch, bool sync) {
-  rocksdb::WriteOptions options;
-  options.sync = sync;
-  rocksdb::Status s = db_->Write(options, &batch);
-  if (!s.ok()) io_failure(path_, "write failed", s);
-}
-
-std::optional<std::string> store::get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) io_failure(path_, "read of \"" + std::string(key) + "\" failed", s);
-  return value;
-}
-
-std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family) const {
-  return scan(family, nullptr, nullptr);
-}
-
-std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                                               const rocksdb::Slice* to) const {
+// An iterator over family, read ahead for a scan; bounds (null: open) must outlive it.
+rocksdb::Iterator* open_scan(const store_state& st, rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
+                             const rocksdb::Slice* to) {
   rocksdb::ReadOptions options;
   options.fill_cache = false;            // a full scan would only evict what point lookups need
   options.readahead_size = 1u << 20;     // a scan of a million records: 10% faster than the default
   options.iterate_lower_bound = from;
   options.iterate_upper_bound = to;
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(options, family));
+  return st.db->NewIterator(options, family);
 }
 
-namespace {
+// Calls fn(key, value) for the keys of family in [from, to) (null: open) while it returns true;
+// then throws store_error, naming what, if the scan stopped on an error instead of at its end.
+template <class F>
+void scan_range(const store_state& st, rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
+                const rocksdb::Slice* to, const std::string& what, F&& fn) {
+  const std::unique_ptr<rocksdb::Iterator> it(open_scan(st, family, from, to));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    if (!fn(view(it->key()), view(it->value()))) break;
+  if (const rocksdb::Status s = it->status(); !s.ok()) st.fail("scan of " + what + " failed", s);
+}
+
+// The same over the entries (mailbox or journal) of one actor, in sequence order.
+template <class F>
+void scan_entries_of(const store_state& st, rocksdb::ColumnFamilyHandle* family, std::string_view actor,
+                     const std::string& what, F&& fn) {
+  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  const rocksdb::Slice from(range.from), to(range.to);
+  scan_range(st, family, &from, &to, what, [&](std::string_view key, std::string_view value) {
+    std::string_view name;
+    std::uint64_t seq = 0;
+    if (storage_internal::parse_mailbox_key(key, name, seq) && name == actor) fn(seq, value);
+    return true;
+  });
+}
+
+std::string actor_subject(std::string_view name) { return "actor \"" + std::string(name) + "\""; }
 
 // A key between a and b (a < b), reading the 8 bytes after their common prefix as big-endian
 // numbers (missing bytes are 0) and halving the distance; may equal a when none fits between.
@@ -384,15 +78,14 @@ std::string midpoint(std::string_view a, std::string_view b) {
   return key;
 }
 
-}  // namespace
 
-std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
-                                           std::uint64_t min_bytes) const {
+std::vector<std::string> split(const storage_internal::store_state& st, rocksdb::ColumnFamilyHandle* family, unsigned parts,
+                               std::uint64_t min_bytes) {
   std::vector<std::string> splits;
   if (parts < 2) return splits;
   std::string first, last;
   {
-    auto it = scan(family);
+    const std::unique_ptr<rocksdb::Iterator> it(open_scan(st, family, nullptr, nullptr));
     it->SeekToFirst();
     if (!it->Valid()) return splits;
     first = it->key().ToString();
@@ -406,7 +99,7 @@ std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, 
   auto size_below = [&](const std::string& key) {  // stored bytes of the keys in [first, key)
     const rocksdb::Range range(first, key);
     std::uint64_t size = 0;
-    if (!db_->GetApproximateSizes(approximation, family, &range, 1, &size).ok()) return std::uint64_t{0};
+    if (!st.db->GetApproximateSizes(approximation, family, &range, 1, &size).ok()) return std::uint64_t{0};
     return size;
   };
   const std::uint64_t total = size_below(last + '\0');
@@ -426,32 +119,235 @@ std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, 
   return splits;
 }
 
+}  // namespace
+
+// ---- store_state -------------------------------------------------------------------------------
+
+void store_state::fail(const std::string& what, const rocksdb::Status& s) const {
+  throw store_error("revenant: store \"" + path + "\": " + what + ": " + s.ToString());
+}
+
+void store_state::write(rocksdb::WriteBatch& batch, bool sync) const {
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  if (const rocksdb::Status s = db->Write(options, &batch); !s.ok()) fail("write failed", s);
+}
+
+std::optional<std::string> store_state::get(rocksdb::ColumnFamilyHandle* family, std::string_view key,
+                                            const std::string& what) const {
+  std::string value;
+  const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), family, slice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) fail("read of " + what + " failed", s);
+  return value;
+}
+
+// ---- commit_batch ------------------------------------------------------------------------------
+
+commit_batch::commit_batch(store& target) : rep_(std::make_unique<storage_internal::batch_rep>()) {
+  rep_->target = target.state_.get();
+}
+commit_batch::~commit_batch() = default;
+commit_batch::commit_batch(commit_batch&&) noexcept = default;
+commit_batch& commit_batch::operator=(commit_batch&&) noexcept = default;
+
+void commit_batch::put_record(std::string_view actor, std::string_view record) {
+  rep_->batch.Put(rep_->target->actors, slice(actor), slice(record));
+}
+
+void commit_batch::erase_record(std::string_view actor) {
+  rep_->batch.Delete(rep_->target->actors, slice(actor));
+  clear_journal(actor);
+}
+
+void commit_batch::enqueue(std::string_view actor, std::uint64_t seq, std::string_view envelope) {
+  rep_->batch.Put(rep_->target->mailbox, storage_internal::mailbox_key(actor, seq), slice(envelope));
+}
+
+void commit_batch::consume(std::string_view actor, std::uint64_t seq) {
+  rep_->batch.Delete(rep_->target->mailbox, storage_internal::mailbox_key(actor, seq));
+}
+
+void commit_batch::clear_mailbox(std::string_view actor) {
+  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  rep_->batch.DeleteRange(rep_->target->mailbox, range.from, range.to);
+}
+
+void commit_batch::append_journal(std::string_view actor, std::uint64_t seq, std::string_view envelope) {
+  rep_->batch.Put(rep_->target->journal, storage_internal::mailbox_key(actor, seq), slice(envelope));
+}
+
+void commit_batch::clear_journal(std::string_view actor) {
+  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  rep_->batch.DeleteRange(rep_->target->journal, range.from, range.to);
+}
+
+void commit_batch::set_wake(std::string_view actor) { rep_->batch.Put(rep_->target->wake, slice(actor), rocksdb::Slice()); }
+void commit_batch::clear_wake(std::string_view actor) { rep_->batch.Delete(rep_->target->wake, slice(actor)); }
+
+void commit_batch::quarantine(std::string_view actor, std::string_view reason) {
+  rep_->batch.Put(rep_->target->quarantine, slice(actor), slice(reason));
+}
+void commit_batch::lift_quarantine(std::string_view actor) { rep_->batch.Delete(rep_->target->quarantine, slice(actor)); }
+
+void commit_batch::advance_next_seq(std::uint64_t next) {
+  rep_->batch.Put(rep_->target->meta, slice(storage_internal::next_seq_key), storage_internal::encode_next_seq(next));
+}
+
+std::size_t commit_batch::size() const noexcept { return static_cast<std::size_t>(rep_->batch.Count()); }
+void commit_batch::clear() noexcept { rep_->batch.Clear(); }
+
+// ---- store: writes -----------------------------------------------------------------------------
+
+void store::commit(const commit_batch& batch, bool sync) {
+  assert(batch.rep_->target == state_.get() && "a commit_batch is committed to the store it was made for");
+  state_->write(batch.rep_->batch, sync);
+}
+
+void store::repair_next_seq(std::uint64_t seq) {
+  commit_batch batch(*this);
+  batch.advance_next_seq(seq);
+  commit(batch, true);
+  state_->next_seq = seq;
+}
+
+// ---- store: reads ------------------------------------------------------------------------------
+
+std::optional<std::string> store::record(std::string_view name) const {
+  return state_->get(state_->actors, name, "the record of " + actor_subject(name));
+}
+
+bool store::has_record(std::string_view name) const { return record(name).has_value(); }
+
+std::optional<std::string> store::quarantine_reason(std::string_view name) const {
+  return state_->get(state_->quarantine, name, "the quarantine entry of " + actor_subject(name));
+}
+
+bool store::has_wake(std::string_view name) const {
+  return state_->get(state_->wake, name, "the wake entry of " + actor_subject(name)).has_value();
+}
+
+void store::for_each_record(const name_range& range,
+                            detail::function_ref<bool(std::string_view, std::string_view)> fn) const {
+  std::optional<rocksdb::Slice> from, to;
+  if (range.from) from.emplace(slice(*range.from));
+  if (range.to) to.emplace(slice(*range.to));
+  scan_range(*state_, state_->actors, from ? &*from : nullptr, to ? &*to : nullptr, "the actors family", fn);
+}
+
+void store::for_each_quarantined(detail::function_ref<void(std::string_view, std::string_view)> fn) const {
+  scan_range(*state_, state_->quarantine, nullptr, nullptr, "the quarantine family",
+             [&](std::string_view actor, std::string_view reason) {
+               fn(actor, reason);
+               return true;
+             });
+}
+
+void store::for_each_wake(detail::function_ref<void(std::string_view)> fn) const {
+  scan_range(*state_, state_->wake, nullptr, nullptr, "the wake family", [&](std::string_view actor, std::string_view) {
+    fn(actor);
+    return true;
+  });
+}
+
+void store::for_each_message(
+    detail::function_ref<void(std::string_view, std::uint64_t, std::string_view)> fn) const {
+  scan_range(*state_, state_->mailbox, nullptr, nullptr, "the mailbox family",
+             [&](std::string_view key, std::string_view envelope) {
+               std::string_view actor;
+               std::uint64_t seq = 0;
+               if (storage_internal::parse_mailbox_key(key, actor, seq)) fn(actor, seq, envelope);
+               return true;
+             });
+}
+
+void store::for_each_message_of(std::string_view actor,
+                                detail::function_ref<void(std::uint64_t, std::string_view)> fn) const {
+  scan_entries_of(*state_, state_->mailbox, actor, "the mailbox of " + actor_subject(actor), fn);
+}
+
+void store::for_each_journal_entry_of(std::string_view actor,
+                                      detail::function_ref<void(std::uint64_t, std::string_view)> fn) const {
+  scan_entries_of(*state_, state_->journal, actor, "the journal of " + actor_subject(actor), fn);
+}
+
+void store::for_each_journal_key(detail::function_ref<void(std::string_view, std::uint64_t)> fn) const {
+  scan_range(*state_, state_->journal, nullptr, nullptr, "the journal family", [&](std::string_view key, std::string_view) {
+    std::string_view actor;
+    std::uint64_t seq = 0;
+    if (storage_internal::parse_mailbox_key(key, actor, seq)) fn(actor, seq);
+    return true;
+  });
+}
+
+std::uint64_t store::estimate_record_count() const {
+  std::uint64_t n = 0;
+  state_->db->GetIntProperty(state_->actors, "rocksdb.estimate-num-keys", &n);
+  return n;
+}
+
+std::vector<std::string> store::split_record_names(unsigned parts, std::uint64_t min_bytes) const {
+  return split(*state_, state_->actors, parts, min_bytes);
+}
+
+void store::flush() {
+  const std::vector<rocksdb::ColumnFamilyHandle*> families = {state_->meta, state_->actors, state_->mailbox,
+                                                              state_->wake, state_->quarantine, state_->journal};
+  if (const rocksdb::Status s = state_->db->Flush(rocksdb::FlushOptions(), families); !s.ok())
+    state_->fail("flush failed", s);
+}
+
+void store::compact() {
+  flush();
+  for (auto* family : {state_->meta, state_->actors, state_->mailbox, state_->wake, state_->quarantine, state_->journal})
+    if (const rocksdb::Status s = state_->db->CompactRange(rocksdb::CompactRangeOptions(), family, nullptr, nullptr); !s.ok())
+      state_->fail("compaction of the " + family->GetName() + " family failed", s);
+}
+
+std::uint64_t store::next_seq() const noexcept { return state_->next_seq; }
+const std::optional<wal_loss_report>& store::wal_loss() const noexcept { return state_->wal_loss; }
+const std::string& store::path() const noexcept { return state_->path; }
+
+// ---- transitional: removed once the runtime uses the typed reads ---------------------------------
+
+rocksdb::ColumnFamilyHandle* store::actors() const noexcept { return state_->actors; }
+rocksdb::ColumnFamilyHandle* store::mailbox() const noexcept { return state_->mailbox; }
+rocksdb::ColumnFamilyHandle* store::wake() const noexcept { return state_->wake; }
+rocksdb::ColumnFamilyHandle* store::quarantine() const noexcept { return state_->quarantine; }
+rocksdb::ColumnFamilyHandle* store::journal() const noexcept { return state_->journal; }
+
+void store::write(rocksdb::WriteBatch& batch, bool sync) { state_->write(batch, sync); }
+
+std::optional<std::string> store::get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const {
+  return state_->get(family, key, "\"" + std::string(key) + "\"");
+}
+
+std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family) const {
+  return scan(family, nullptr, nullptr);
+}
+
+std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
+                                               const rocksdb::Slice* to) const {
+  return std::unique_ptr<rocksdb::Iterator>(open_scan(*state_, family, from, to));
+}
+
+std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
+                                           std::uint64_t min_bytes) const {
+  return split(*state_, family, parts, min_bytes);
+}
+
 void store::check_scan(const rocksdb::Iterator& it, const std::string& what) const {
-  if (const rocksdb::Status s = it.status(); !s.ok()) io_failure(path_, "scan of " + what + " failed", s);
+  if (const rocksdb::Status s = it.status(); !s.ok()) state_->fail("scan of " + what + " failed", s);
 }
 
 std::uint64_t store::estimate_keys(rocksdb::ColumnFamilyHandle* family) const {
   std::uint64_t n = 0;
-  db_->GetIntProperty(family, "rocksdb.estimate-num-keys", &n);
+  state_->db->GetIntProperty(family, "rocksdb.estimate-num-keys", &n);
   return n;
 }
 
-std::string store::mailbox_key(std::string_view actor, std::uint64_t seq) {
-  std::string key;
-  key.reserve(actor.size() + 9);
-  key.append(actor);
-  key.push_back('\0');
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
-  return key;
-}
-
 bool store::parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept {
-  // At least one byte of name: no actor is named "" (spawn_durable refuses it).
-  if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
-  actor = key.substr(0, key.size() - 9);
-  seq = 0;
-  for (std::size_t i = key.size() - 8; i < key.size(); ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
-  return true;
+  return storage_internal::parse_mailbox_key(key, actor, seq);
 }
 
 }  // namespace revenant

@@ -1,11 +1,7 @@
-// The inspect tool (runtime/inspect.hpp). Layouts read here: docs/format.md (snapshot payload)
-// and storage/store.hpp (column families, mailbox keys); the actor image is
-// runtime/internal/image.hpp.
-#include "runtime/inspect.hpp"
-
-#include <rocksdb/db.h>
-#include <rocksdb/iterator.h>
-#include <rocksdb/options.h>
+// The inspect tool (tools/inspect.hpp). It reads the store through its typed reads
+// (storage/store.hpp) and the actor image through the runtime's own grammar
+// (runtime/internal/image.hpp); the snapshot payload layout is docs/format.md.
+#include "tools/inspect.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -270,61 +266,25 @@ class json_writer {
 
 // ---- the store ---------------------------------------------------------------------------------
 
-// Opens the store at path, refusing (instead of creating) a missing one. revenant::store would
-// create a database where there is none; this checks first, without writing anything.
+// Opens the existing store at path: a missing one is refused, not created, and nothing is written.
 std::unique_ptr<store> open_existing(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec))
-    throw inspect_error("store \"" + path + "\" does not exist (no such directory)");
-  std::vector<std::string> families;
-  const rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &families);
-  if (!s.ok()) throw inspect_error("\"" + path + "\" is not a revenant store: " + s.ToString());
-  if (std::find(families.begin(), families.end(), "actors") == families.end())
-    throw inspect_error("\"" + path + "\" is a RocksDB database but not a revenant store (no \"actors\" column family)");
+  store_options options;
+  options.must_exist = true;
   try {
-    return std::make_unique<store>(path);
+    return std::make_unique<store>(path, std::move(options));
   } catch (const store_error& e) {
     // RocksDB admits one process per database; its message names the LOCK file.
-    if (std::string_view(e.what()).find("LOCK") == std::string_view::npos) throw;
+    if (std::string_view(e.what()).find("LOCK") == std::string_view::npos) throw inspect_error(e.what());
     throw inspect_error(std::string(e.what()) + " (is an application running on it? stop it first)");
   }
 }
-
-void check_scan(const rocksdb::Iterator& it, const store& db, std::string_view family) {
-  if (!it.status().ok())
-    throw store_error("revenant: store \"" + db.path() + "\": scan of " + std::string(family) +
-                      " failed: " + it.status().ToString());
-}
-
-std::string_view view_of(const rocksdb::Slice& s) noexcept { return std::string_view(s.data(), s.size()); }
 
 std::string actor_subject(std::string_view name) { return "actor \"" + std::string(name) + "\""; }
 
 // ---- the actor image, read without registrations -----------------------------------------------
 
-// The root value of an actor image. The root holds closures only as references (their captured
-// values follow later in the payload: docs/format.md, section 3), so it can be read without any
-// registered function. The reads below mirror actor_image::serialize (runtime/internal/image.hpp)
-// field by field: keep them in step.
-struct image_outline {
-  std::string behavior;  // function of the current behavior; empty: none
-  std::uint8_t policy = 0;
-  std::uint32_t max_restarts = 0;
-  std::int64_t window_ms = 0;
-  std::uint32_t capacity = 0;
-  std::uint64_t initial_bytes = 0;
-  std::uint64_t last_request = 0;
-  timer_id last_timer = 0;
-  struct ask {
-    std::uint64_t request = 0;
-    std::int64_t deadline = 0;
-    std::string continuation;  // its function
-  };
-  std::vector<ask> pending;
-  std::vector<timer_image> timers;
-};
-
 // Reads closure references (node-ref, and fn-ref for a new node) and names their functions.
+// Node and function numbers count from the start of one snapshot: one reader per image.
 class closure_reference_reader {
  public:
   // The function of the closure referenced next in ar; empty for an empty closure.
@@ -356,6 +316,33 @@ class closure_reference_reader {
   std::vector<std::string> nodes_;      // function of each node, by id - 1
 };
 
+// The reader of the image being read on this thread (set by read_outline for its duration).
+thread_local closure_reference_reader* outline_closures = nullptr;
+
+class outline_scope {
+ public:
+  explicit outline_scope(closure_reference_reader& reader) noexcept { outline_closures = &reader; }
+  ~outline_scope() { outline_closures = nullptr; }
+  outline_scope(const outline_scope&) = delete;
+  outline_scope& operator=(const outline_scope&) = delete;
+};
+
+// A closure of the image as the tool reads it: the name of its registered function (empty for
+// an empty closure), from the closure's reference alone. The root holds closures only as
+// references (their captured values follow later in the payload: docs/format.md, section 3), so
+// the image reads without any registered function.
+struct closure_name {
+  std::string function;
+  template <class Archive>
+  void load(Archive& ar) {
+    function = outline_closures->read(ar);
+  }
+};
+
+// The actor image through the runtime's own grammar (runtime/internal/image.hpp), closures
+// read as names.
+using image_outline = runtime_internal::basic_actor_image<closure_name, closure_name>;
+
 // Reads the outline of an actor image. Throws snapshot_error. Checks the framing and checksums,
 // not what follows the root (the closures' contents).
 image_outline read_outline(std::string_view snapshot, const std::string& subject) {
@@ -363,20 +350,9 @@ image_outline read_outline(std::string_view snapshot, const std::string& subject
   detail::graph_input_archive ar(payload, snapshot_header_size, subject);
   image_outline o;
   closure_reference_reader closures;
+  const outline_scope scope(closures);
   try {
-    o.behavior = closures.read(ar);
-    std::string initial;
-    ar(o.policy, o.max_restarts, o.window_ms, o.capacity, initial, o.last_request, o.last_timer);
-    o.initial_bytes = initial.size();
-    cereal::size_type count = 0;
-    ar(cereal::make_size_tag(count));
-    for (cereal::size_type i = 0; i < count; ++i) {
-      image_outline::ask& a = o.pending.emplace_back();
-      ar(a.request, a.deadline);
-      a.continuation = closures.read(ar);
-    }
-    ar(cereal::make_size_tag(count));
-    for (cereal::size_type i = 0; i < count; ++i) ar(o.timers.emplace_back());
+    ar(o);
   } catch (const snapshot_error&) {
     throw;
   } catch (const std::exception& e) {
@@ -574,38 +550,32 @@ struct actor_report {
   std::string graph_error;  // why graph is empty
 };
 
-// The entries of name in family (mailbox or journal: both are keyed name, 00, seq), in seq order.
-std::vector<mailbox_entry> read_entries(const store& db, rocksdb::ColumnFamilyHandle* family, std::string_view what,
-                                        const std::string& name) {
-  std::vector<mailbox_entry> entries;
-  std::string prefix = name;
-  prefix.push_back('\0');
-  auto it = db.scan(family);
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view actor;
-    mailbox_entry e;
-    if (!store::parse_mailbox_key(view_of(it->key()), actor, e.seq) || actor != name) continue;
-    e.bytes = it->value().size();
-    try {
-      e.header = peek_envelope(view_of(it->value()), "message " + std::to_string(e.seq) + " in the " +
-                                                         std::string(what) + " of " + actor_subject(name));
-    } catch (const std::exception& x) {
-      e.error = x.what();
-    }
-    entries.push_back(std::move(e));
+// An entry of name (mailbox or journal), its envelope's header peeked at.
+mailbox_entry read_entry(std::uint64_t seq, std::string_view envelope, std::string_view what, const std::string& name) {
+  mailbox_entry e;
+  e.seq = seq;
+  e.bytes = envelope.size();
+  try {
+    e.header = peek_envelope(envelope, "message " + std::to_string(seq) + " in the " + std::string(what) + " of " +
+                                           actor_subject(name));
+  } catch (const std::exception& x) {
+    e.error = x.what();
   }
-  check_scan(*it, db, "the " + std::string(what));
-  return entries;
+  return e;
 }
 
 actor_report read_actor(const store& db, const std::string& name) {
   actor_report r;
   r.name = name;
   const std::string subject = actor_subject(name);
-  const std::optional<std::string> record = db.get(db.actors(), name);
-  r.quarantine_reason = db.get(db.quarantine(), name);
-  r.mailbox = read_entries(db, db.mailbox(), "mailbox", name);
-  r.journal = read_entries(db, db.journal(), "journal", name);
+  const std::optional<std::string> record = db.record(name);
+  r.quarantine_reason = db.quarantine_reason(name);
+  db.for_each_message_of(name, [&](std::uint64_t seq, std::string_view envelope) {
+    r.mailbox.push_back(read_entry(seq, envelope, "mailbox", name));
+  });
+  db.for_each_journal_entry_of(name, [&](std::uint64_t seq, std::string_view envelope) {
+    r.journal.push_back(read_entry(seq, envelope, "journal", name));
+  });
   if (!record && !r.quarantine_reason && r.mailbox.empty())
     throw inspect_error(subject + " is not in store \"" + db.path() + "\" (`list` shows the actors it holds)");
   if (!record) {
@@ -663,46 +633,31 @@ struct listing_row {
 int list_actors(const std::string& path, std::ostream& out) {
   const std::unique_ptr<store> db = open_existing(path);
   std::map<std::string, listing_row> rows;
-  {
-    auto it = db->scan(db->actors());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      listing_row& row = rows[it->key().ToString()];
-      row.name = it->key().ToString();
-      const std::string_view bytes = view_of(it->value());
-      row.record_bytes = bytes.size();
-      const std::string subject = actor_subject(row.name);
-      try {
-        const actor_record_view view = decode_actor_record(bytes, subject);
-        row.info = view.info();
-        row.snapshot_bytes = view.snapshot.size();
-        (void)storage_internal::open_snapshot(view.snapshot, subject);  // framing and checksums
-      } catch (const std::exception& e) {
-        row.damage = e.what();
-      }
+  db->for_each_record({}, [&](std::string_view name, std::string_view bytes) {
+    listing_row& row = rows[std::string(name)];
+    row.name = name;
+    row.record_bytes = bytes.size();
+    const std::string subject = actor_subject(row.name);
+    try {
+      const actor_record_view view = decode_actor_record(bytes, subject);
+      row.info = view.info();
+      row.snapshot_bytes = view.snapshot.size();
+      (void)storage_internal::open_snapshot(view.snapshot, subject);  // framing and checksums
+    } catch (const std::exception& e) {
+      row.damage = e.what();
     }
-    check_scan(*it, *db, "the actors");
-  }
-  {
-    auto it = db->scan(db->quarantine());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      listing_row& row = rows[it->key().ToString()];
-      row.name = it->key().ToString();
-      row.quarantine_reason = it->value().ToString();
-    }
-    check_scan(*it, *db, "the quarantine");
-  }
-  {
-    auto it = db->scan(db->mailbox());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string_view actor;
-      std::uint64_t seq;
-      if (!store::parse_mailbox_key(view_of(it->key()), actor, seq)) continue;
-      listing_row& row = rows[std::string(actor)];
-      row.name = actor;
-      ++row.mailbox;
-    }
-    check_scan(*it, *db, "the mailbox");
-  }
+    return true;
+  });
+  db->for_each_quarantined([&](std::string_view name, std::string_view reason) {
+    listing_row& row = rows[std::string(name)];
+    row.name = name;
+    row.quarantine_reason = std::string(reason);
+  });
+  db->for_each_message([&](std::string_view actor, std::uint64_t, std::string_view) {
+    listing_row& row = rows[std::string(actor)];
+    row.name = actor;
+    ++row.mailbox;
+  });
 
   const std::vector<std::string> header = {"actor", "behavior", "record", "snapshot", "mailbox", "asks", "timers",
                                            "quarantined"};
@@ -832,7 +787,7 @@ int dump_actor(const std::string& path, const std::string& name, std::ostream& o
         .member("max_restarts", o->max_restarts)
         .member("window_ms", o->window_ms)
         .member("mailbox_capacity", o->capacity)
-        .member("initial_snapshot_bytes", o->initial_bytes)
+        .member("initial_snapshot_bytes", static_cast<std::uint64_t>(o->initial.size()))
         .end_object();
   else
     w.null();
@@ -844,7 +799,7 @@ int dump_actor(const std::string& path, const std::string& name, std::ostream& o
           .member("request", a.request)
           .member("deadline", iso_utc(a.deadline))
           .member("deadline_ns", a.deadline)
-          .member("continuation", a.continuation)
+          .member("continuation", a.then.function)
           .end_object();
     w.end_array();
   } else {

@@ -13,8 +13,9 @@
 // function: its `list` works on any store, and `dump` prints everything but the graph
 // ("graph": null, "graph_error" naming the unknown function); `dot` then fails.
 //
-// The store is opened with revenant::store, which needs exclusive access: stop the application
-// first. The tool reads only; it writes no key. A damaged record is reported (the decode error,
+// Link revenant::inspect (CMake target revenant_inspect) for it. The store is opened with
+// revenant::store (store_options::must_exist: a missing store is refused, not created), which
+// needs exclusive access: stop the application first. The tool reads only; it writes no key. A damaged record is reported (the decode error,
 // naming the actor), never fatal.
 //
 // Everything shown is the actor's record. In journal mode (durable_config::snapshot_every > 1) the

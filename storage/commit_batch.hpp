@@ -1,0 +1,65 @@
+// What one atomic change of a store says it does: records put and erased, messages enqueued and
+// consumed, journal entries appended and cleared, wake and quarantine entries set and cleared,
+// the sequence counter advanced. Built up, then applied as a whole by store::commit (all or
+// nothing). How each operation is written (keys, families, value encodings) is the store's:
+// docs/format.md, sections 8.2 to 8.9.
+//
+// Operations apply in the order they are added; on the same key the later one wins.
+// Thread-safety: one batch, one thread at a time; batches of one store are independent.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace revenant {
+
+class store;
+namespace storage_internal {
+struct batch_rep;
+}  // namespace storage_internal
+
+class commit_batch {
+ public:
+  // An empty batch for target, which must outlive it.
+  explicit commit_batch(store& target);
+  ~commit_batch();
+  commit_batch(commit_batch&&) noexcept;
+  commit_batch& operator=(commit_batch&&) noexcept;
+
+  // Stores record (an encode_actor_record) as actor's record, replacing any.
+  void put_record(std::string_view actor, std::string_view record);
+  // Deletes actor's record and its whole journal (entries added to this batch before included).
+  void erase_record(std::string_view actor);
+  // Stores envelope as message seq in actor's mailbox.
+  void enqueue(std::string_view actor, std::uint64_t seq, std::string_view envelope);
+  // Deletes message seq from actor's mailbox.
+  void consume(std::string_view actor, std::uint64_t seq);
+  // Deletes every message in actor's mailbox (entries added to this batch before included).
+  void clear_mailbox(std::string_view actor);
+  // Appends envelope to actor's journal as entry seq (a step taken since its record).
+  void append_journal(std::string_view actor, std::uint64_t seq, std::string_view envelope);
+  // Deletes every entry of actor's journal (entries added to this batch before included).
+  void clear_journal(std::string_view actor);
+  // Marks actor to be woken at the next open (it has timers or pending asks), or unmarks it.
+  void set_wake(std::string_view actor);
+  void clear_wake(std::string_view actor);
+  // Records actor as quarantined, saying why; lift_quarantine deletes that entry.
+  void quarantine(std::string_view actor, std::string_view reason);
+  void lift_quarantine(std::string_view actor);
+  // Stores next as the first sequence number not yet used (one more than the largest seq the
+  // batch, or any earlier one, used).
+  void advance_next_seq(std::uint64_t next);
+
+  // The number of operations added since the batch was made or cleared.
+  std::size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+  // Drops every operation, keeping the memory for the next batch.
+  void clear() noexcept;
+
+ private:
+  friend class store;
+  std::unique_ptr<storage_internal::batch_rep> rep_;
+};
+
+}  // namespace revenant

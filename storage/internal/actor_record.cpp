@@ -1,0 +1,77 @@
+// The actor record (docs/format.md 8.3): a checksummed header saying what the actor is doing,
+// then its snapshot.
+#include <algorithm>
+#include <cstring>
+
+#include "storage/internal/crc32c.hpp"
+#include "storage/store.hpp"
+
+namespace revenant {
+namespace {
+
+
+// Actor record header (docs/format.md, "Actor record"): little-endian.
+constexpr char record_magic[4] = {'R', 'V', 'N', 'A'};
+constexpr std::uint16_t record_version = 1;
+constexpr std::size_t record_fixed = 26;  // up to and including the behavior name's length
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T get_at(std::string_view bytes, std::size_t at) {
+  T v;
+  std::memcpy(&v, bytes.data() + at, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot) {
+  const std::size_t name_length = std::min<std::size_t>(info.behavior.size(), 0xffff);
+  std::string out;
+  out.reserve(record_fixed + name_length + 4 + snapshot.size());
+  out.append(record_magic, sizeof record_magic);
+  put<std::uint16_t>(out, record_version);
+  put<std::uint16_t>(out, 0);
+  put<std::uint32_t>(out, info.pending_asks);
+  put<std::uint32_t>(out, info.timers);
+  put<std::uint64_t>(out, info.steps);
+  put<std::uint16_t>(out, static_cast<std::uint16_t>(name_length));
+  out.append(info.behavior.data(), name_length);
+  put<std::uint32_t>(out, storage_internal::crc32c(out.data(), out.size()));
+  out.append(snapshot);
+  return out;
+}
+
+actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject) {
+  auto fail = [&](snapshot_errc code, std::size_t at, std::string detail) {
+    throw snapshot_error(code, at, "actor record: " + std::move(detail), subject);
+  };
+  if (bytes.size() < record_fixed + 4)
+    fail(snapshot_errc::truncated, bytes.size(), "record is " + std::to_string(bytes.size()) + " bytes, shorter than its header");
+  if (std::memcmp(bytes.data(), record_magic, sizeof record_magic) != 0)
+    fail(snapshot_errc::bad_magic, 0, "does not start with \"RVNA\"");
+  const auto name_length = get_at<std::uint16_t>(bytes, 24);
+  const std::size_t crc_at = record_fixed + name_length;
+  if (bytes.size() < crc_at + 4)
+    fail(snapshot_errc::truncated, bytes.size(), "header announces a " + std::to_string(name_length) + "-byte behavior name");
+  const auto stored = get_at<std::uint32_t>(bytes, crc_at);
+  if (stored != storage_internal::crc32c(bytes.data(), crc_at))
+    fail(snapshot_errc::checksum_mismatch, crc_at, "record header CRC32C does not match");
+  if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
+    fail(snapshot_errc::unsupported_version, 4,
+         "record version " + std::to_string(version) + ", this build reads " + std::to_string(record_version));
+  if (const auto flags = get_at<std::uint16_t>(bytes, 6); flags != 0)
+    fail(snapshot_errc::malformed, 6, "record flags are " + std::to_string(flags) + ", expected 0");
+  actor_record_view view;
+  view.pending_asks = get_at<std::uint32_t>(bytes, 8);
+  view.timers = get_at<std::uint32_t>(bytes, 12);
+  view.steps = get_at<std::uint64_t>(bytes, 16);
+  view.behavior = bytes.substr(record_fixed, name_length);
+  view.snapshot = bytes.substr(crc_at + 4);
+  return view;
+}
+
+}  // namespace revenant

@@ -1,0 +1,58 @@
+#include "storage/internal/keys.hpp"
+
+#include <cstring>
+
+namespace revenant::storage_internal {
+
+std::string mailbox_key(std::string_view actor, std::uint64_t seq) {
+  std::string key;
+  key.reserve(actor.size() + 9);
+  key.append(actor);
+  key.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((seq >> shift) & 0xff));
+  return key;
+}
+
+bool parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept {
+  // At least one byte of name: no actor is named "" (spawn_durable refuses it).
+  if (key.size() < 10 || key[key.size() - 9] != '\0') return false;
+  actor = key.substr(0, key.size() - 9);
+  seq = 0;
+  for (std::size_t i = key.size() - 8; i < key.size(); ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+  return true;
+}
+
+entry_range entries_of(std::string_view actor) {
+  entry_range range{std::string(actor), std::string(actor)};
+  range.from.push_back('\0');
+  range.to.push_back('\1');
+  return range;
+}
+
+namespace {
+
+// Integers in meta values are little-endian, as the host is (actors/detail/archive.hpp checks).
+template <class T>
+std::string encode_le(T v) {
+  std::string bytes(sizeof v, '\0');
+  std::memcpy(bytes.data(), &v, sizeof v);
+  return bytes;
+}
+template <class T>
+std::optional<T> decode_le(std::string_view bytes) noexcept {
+  if (bytes.size() != sizeof(T)) return std::nullopt;
+  T v;
+  std::memcpy(&v, bytes.data(), sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::string encode_next_seq(std::uint64_t next) { return encode_le(next); }
+std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept { return decode_le<std::uint64_t>(value); }
+std::string encode_format_version(std::uint32_t version) { return encode_le(version); }
+std::optional<std::uint32_t> decode_format_version(std::string_view value) noexcept {
+  return decode_le<std::uint32_t>(value);
+}
+
+}  // namespace revenant::storage_internal
