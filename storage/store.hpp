@@ -19,13 +19,6 @@
 #include "storage/commit_batch.hpp"
 #include "storage/detail/function_ref.hpp"
 
-namespace rocksdb {  // transitional (see the end of class store)
-class ColumnFamilyHandle;
-class WriteBatch;
-class Iterator;
-class Slice;
-}  // namespace rocksdb
-
 namespace revenant::storage_internal {
 struct store_state;
 }  // namespace revenant::storage_internal
@@ -187,26 +180,6 @@ class store {
   const std::optional<wal_loss_report>& wal_loss() const noexcept;
   // The directory the store was opened in.
   const std::string& path() const noexcept;
-
-  // ---- transitional: removed once the runtime uses the typed reads ----------------------------
-  // The raw RocksDB view that runtime/internal/actor_system.cpp still reads through. Nothing
-  // else may use it; each member has a typed replacement above.
-  rocksdb::ColumnFamilyHandle* actors() const noexcept;
-  rocksdb::ColumnFamilyHandle* mailbox() const noexcept;
-  rocksdb::ColumnFamilyHandle* wake() const noexcept;
-  rocksdb::ColumnFamilyHandle* quarantine() const noexcept;
-  rocksdb::ColumnFamilyHandle* journal() const noexcept;
-  void write(rocksdb::WriteBatch& batch, bool sync);
-  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;
-  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family) const;
-  std::unique_ptr<rocksdb::Iterator> scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                                          const rocksdb::Slice* to) const;
-  std::vector<std::string> split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
-                                      std::uint64_t min_bytes = std::uint64_t{64} << 10) const;
-  void check_scan(const rocksdb::Iterator& it, const std::string& what) const;
-  std::uint64_t estimate_keys(rocksdb::ColumnFamilyHandle* family) const;
-  static bool parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept;
-  // ---- end of transitional ----------------------------------------------------------------------
 
  private:
   friend class commit_batch;

@@ -62,7 +62,7 @@ std::shared_ptr<runtime_internal::actor_cell> runtime_internal::system::resolve_
   }
 }
 
-bool runtime_internal::system::stored(const std::string& name) const { return db && db->get(db->actors(), name).has_value(); }
+bool runtime_internal::system::stored(const std::string& name) const { return db && db->has_record(name); }
 
 actor_ref runtime_internal::system::spawn(std::string name, behavior initial, supervision policy,
                                     const std::shared_ptr<detail::actor_base>& parent) {

@@ -1,7 +1,5 @@
 #include "runtime/internal/durable_cell.hpp"
 
-#include <rocksdb/iterator.h>
-
 #include <stdexcept>
 
 #include "actors/internal/access.hpp"
@@ -184,7 +182,7 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
   try {
     std::optional<std::string> read;
     if (!record_bytes) {
-      read = system().db->get(system().db->actors(), name());
+      read = system().db->record(name());
       if (!read) throw std::runtime_error("its record is missing from the store");
       record_bytes = *read;
     }
@@ -253,16 +251,9 @@ void durable_cell::journal(const message& m) {
 }
 
 void durable_cell::replay_journal() {
-  store& db = *system().db;
-  const std::string prefix = name() + std::string(1, '\0');
-  auto it = db.scan(db.journal());
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    std::string_view actor;
-    std::uint64_t seq = 0;
-    store::parse_mailbox_key(key, actor, seq);
-    decoded_envelope d = decode_envelope(std::string_view(it->value().data(), it->value().size()),
-                                         "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
+  system().db->for_each_journal_entry_of(name(), [&](std::uint64_t seq, std::string_view envelope) {
+    decoded_envelope d =
+        decode_envelope(envelope, "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
     if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = system().resolve_cell(d.header.sender);
     replaying_ = true;
     if (const auto* t = d.value->get_if<timer_fired>())
@@ -277,8 +268,7 @@ void durable_cell::replay_journal() {
                                (failure().empty() ? std::string("its behavior failed") : failure()));
     ++since_snapshot_;
     journal_stored_ = true;
-  }
-  db.check_scan(*it, "the journal of actor \"" + name() + "\"");
+  });
 }
 
 // ---- steps --------------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 // Quarantine: what the store keeps of an actor kept out of service, and the two ways out —
 // lifting it (rebuilt, its kept messages handled first) or discarding it for good.
-#include <rocksdb/iterator.h>
-
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -17,24 +15,20 @@ using runtime_internal::step;
 std::vector<std::pair<std::uint64_t, std::string>> runtime_internal::system::stored_entries(
     bool journal, const std::string& actor) const {
   std::vector<std::pair<std::uint64_t, std::string>> entries;
-  const std::string prefix = actor + std::string(1, '\0');
-  auto it = db->scan(journal ? db->journal() : db->mailbox());
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view name;
-    std::uint64_t seq = 0;
-    if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), name, seq))
-      entries.emplace_back(seq, it->value().ToString());
-  }
-  db->check_scan(*it, "the entries of actor \"" + actor + "\"");
+  auto keep = [&](std::uint64_t seq, std::string_view envelope) { entries.emplace_back(seq, std::string(envelope)); };
+  if (journal)
+    db->for_each_journal_entry_of(actor, keep);
+  else
+    db->for_each_message_of(actor, keep);
   return entries;
 }
 
 quarantined_actor runtime_internal::system::describe_quarantined(const std::string& name, const std::string& reason) const {
   quarantined_actor q{name, reason};
   if (!db) return q;
-  q.record_stored = db->get(db->actors(), name).has_value();
-  q.mailbox_entries = stored_entries(false, name).size();
-  q.journal_entries = stored_entries(true, name).size();
+  q.record_stored = db->has_record(name);
+  db->for_each_message_of(name, [&](std::uint64_t, std::string_view) { ++q.mailbox_entries; });
+  db->for_each_journal_entry_of(name, [&](std::uint64_t, std::string_view) { ++q.journal_entries; });
   return q;
 }
 
@@ -75,7 +69,7 @@ actor_ref runtime_internal::system::lift(const std::string& name) {
     lifted.actor = name;
     lifted.lift_quarantine = true;
     lifted.wake = 0;
-    if (auto record = db->get(db->actors(), name)) {
+    if (auto record = db->record(name)) {
       try {
         const actor_record_view header = decode_actor_record(*record, "actor \"" + name + "\"");
         if (header.pending_asks + header.timers > 0) lifted.wake = 1;

@@ -1,9 +1,6 @@
 // Recovery: bringing a store's actors back at open — the quarantined ones kept out, every actor
 // rebuilt at once (eager) or on its first message (lazy), the actors with timers or asks woken,
 // and every stored message queued again in sending order.
-#include <rocksdb/iterator.h>
-#include <rocksdb/write_batch.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
@@ -11,6 +8,7 @@
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
+#include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
 
 namespace revenant {
@@ -22,17 +20,17 @@ using runtime_internal::name_table;
 
 namespace {
 
-// Actor records read by the eager scan, names and bytes copied into one reused buffer (an
-// iterator's slices die at its next step).
+// Actor records read by the eager scan, names and bytes copied into one reused buffer (a scan's
+// views die at its next step).
 class record_batch {
  public:
   static constexpr std::size_t max_entries = 1024;
   static constexpr std::size_t max_bytes = std::size_t{1} << 20;
 
-  void add(const rocksdb::Slice& name, const rocksdb::Slice& record) {
+  void add(std::string_view name, std::string_view record) {
     entries_.push_back(entry{bytes_.size(), name.size(), bytes_.size() + name.size(), record.size()});
-    bytes_.append(name.data(), name.size());
-    bytes_.append(record.data(), record.size());
+    bytes_.append(name);
+    bytes_.append(record);
   }
   bool full() const noexcept { return entries_.size() >= max_entries || bytes_.size() >= max_bytes; }
   std::size_t size() const noexcept { return entries_.size(); }
@@ -58,7 +56,7 @@ class record_batch {
 // workers (which are not started yet), this one included, take the ranges in turn and scan each a
 // batch at a time: create the batch's actors, register them under one lock, then decode them.
 void runtime_internal::system::recover_all() {
-  const std::uint64_t total = db->estimate_keys(db->actors());
+  const std::uint64_t total = db->estimate_record_count();
   {
     std::lock_guard lock(mutex);
     named.reserve(named.size() + static_cast<std::size_t>(total + total / 8));
@@ -90,14 +88,15 @@ void runtime_internal::system::recover_all() {
   // Sixteen ranges a thread, taken in turn: a thread whose ranges went faster takes more, so the
   // threads finish together.
   const unsigned threads = std::max(1u, config.workers);
-  std::vector<std::string> splits = db->split_keys(db->actors(), threads * 16);
-  const std::vector<rocksdb::Slice> bounds(splits.begin(), splits.end());
+  const std::vector<std::string> bounds = db->split_record_names(threads * 16);
   std::atomic<std::size_t> next_range{0};
   std::atomic<std::uint64_t> done{0};
   std::atomic<bool> stopping{false};  // a range failed: the others stop early
   // Range i is [bounds[i - 1], bounds[i]), open at both ends.
   auto recover_range = [&](std::size_t i, const std::function<void()>& after_batch) {
-    auto it = db->scan(db->actors(), i == 0 ? nullptr : &bounds[i - 1], i == bounds.size() ? nullptr : &bounds[i]);
+    name_range range;
+    if (i > 0) range.from = bounds[i - 1];
+    if (i < bounds.size()) range.to = bounds[i];
     record_batch batch;
     auto flush = [&] {
       bring_up(batch);
@@ -105,12 +104,13 @@ void runtime_internal::system::recover_all() {
       batch.clear();
       after_batch();
     };
-    for (it->SeekToFirst(); it->Valid() && !stopping.load(std::memory_order_relaxed); it->Next()) {
-      if (!kept_out.empty() && kept_out.contains(it->key().ToString())) continue;
-      batch.add(it->key(), it->value());
+    db->for_each_record(range, [&](std::string_view name, std::string_view record) {
+      if (stopping.load(std::memory_order_relaxed)) return false;
+      if (!kept_out.empty() && kept_out.contains(std::string(name))) return true;
+      batch.add(name, record);
       if (batch.full()) flush();
-    }
-    db->check_scan(*it, "the actors family");
+      return true;
+    });
     if (batch.size() > 0) flush();
   };
   auto recover_ranges = [&](const std::function<void()>& after_batch) {
@@ -168,40 +168,22 @@ void runtime_internal::system::recover_all() {
 // recipient sees its stored messages before anything sent in this process (which has higher
 // sequence numbers), in the order they were sent.
 void runtime_internal::system::recover() {
-  {
-    auto it = db->scan(db->quarantine());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) quarantine_list.emplace(it->key().ToString(), it->value().ToString());
-    db->check_scan(*it, "the quarantine family");
-  }
+  db->for_each_quarantined([&](std::string_view actor, std::string_view reason) {
+    quarantine_list.emplace(std::string(actor), std::string(reason));
+  });
   // The largest sequence number of a stored entry: next_seq must be above it (format.md 8.8,
   // invariant 6), or new messages would reuse the numbers of unconsumed ones.
   std::uint64_t max_seq = 0;
-  {
-    auto it = db->scan(db->journal());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string_view actor;
-      std::uint64_t seq;
-      if (store::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq)) {
-        journaled.emplace(actor);
-        max_seq = std::max(max_seq, seq);
-      }
-    }
-    db->check_scan(*it, "the journal family");
-  }
+  db->for_each_journal_key([&](std::string_view actor, std::uint64_t seq) {
+    journaled.emplace(actor);
+    max_seq = std::max(max_seq, seq);
+  });
   if (durable->recovery == recovery_mode::eager) recover_all();
-  {
-    auto it = db->scan(db->wake());
-    for (it->SeekToFirst(); it->Valid(); it->Next())
-      if (auto cell = resolve_cell(it->key().ToString())) cell->enqueue(make_message<runtime_internal::wake_up>());
-    db->check_scan(*it, "the wake family");
-  }
-  rocksdb::WriteBatch orphans;
-  auto it = db->scan(db->mailbox());
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view actor;
-    std::uint64_t seq;
-    const std::string_view key(it->key().data(), it->key().size());
-    if (!store::parse_mailbox_key(key, actor, seq)) continue;
+  db->for_each_wake([&](std::string_view actor) {
+    if (auto cell = resolve_cell(std::string(actor))) cell->enqueue(make_message<runtime_internal::wake_up>());
+  });
+  commit_batch orphans(*db);
+  db->for_each_message([&](std::string_view actor, std::uint64_t seq, std::string_view envelope) {
     max_seq = std::max(max_seq, seq);
     const std::string name(actor);
     auto cell = resolve_cell(name);
@@ -209,23 +191,22 @@ void runtime_internal::system::recover() {
       // Sent to an actor that no longer exists (it stopped while this was being committed):
       // a dead letter, deleted. A quarantined actor keeps its messages.
       if (!quarantine_list.contains(name)) {
-        orphans.Delete(db->mailbox(), it->key());
+        orphans.consume(actor, seq);
         letters.count_unshown();
       }
-      continue;
+      return;
     }
     message_ptr m;
     try {
-      m = stored_message(std::string_view(it->value().data(), it->value().size()), seq, name);
+      m = stored_message(envelope, seq, name);
     } catch (const std::exception& e) {
       durable_of(*cell)->quarantine_now(e.what());
-      continue;
+      return;
     }
     recovered.requeued.fetch_add(1, std::memory_order_relaxed);
     cell->enqueue(std::move(m));
-  }
-  db->check_scan(*it, "the mailbox family");
-  if (orphans.Count() > 0) db->write(orphans, durable->fsync);
+  });
+  if (!orphans.empty()) db->commit(orphans, durable->fsync);
   // Repaired before any number is assigned (nothing above assigns one: replays drop sends).
   if (max_seq >= db->next_seq()) {
     const std::uint64_t stored = db->next_seq();

@@ -308,46 +308,4 @@ std::uint64_t store::next_seq() const noexcept { return state_->next_seq; }
 const std::optional<wal_loss_report>& store::wal_loss() const noexcept { return state_->wal_loss; }
 const std::string& store::path() const noexcept { return state_->path; }
 
-// ---- transitional: removed once the runtime uses the typed reads ---------------------------------
-
-rocksdb::ColumnFamilyHandle* store::actors() const noexcept { return state_->actors; }
-rocksdb::ColumnFamilyHandle* store::mailbox() const noexcept { return state_->mailbox; }
-rocksdb::ColumnFamilyHandle* store::wake() const noexcept { return state_->wake; }
-rocksdb::ColumnFamilyHandle* store::quarantine() const noexcept { return state_->quarantine; }
-rocksdb::ColumnFamilyHandle* store::journal() const noexcept { return state_->journal; }
-
-void store::write(rocksdb::WriteBatch& batch, bool sync) { state_->write(batch, sync); }
-
-std::optional<std::string> store::get(rocksdb::ColumnFamilyHandle* family, std::string_view key) const {
-  return state_->get(family, key, "\"" + std::string(key) + "\"");
-}
-
-std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family) const {
-  return scan(family, nullptr, nullptr);
-}
-
-std::unique_ptr<rocksdb::Iterator> store::scan(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                                               const rocksdb::Slice* to) const {
-  return std::unique_ptr<rocksdb::Iterator>(open_scan(*state_, family, from, to));
-}
-
-std::vector<std::string> store::split_keys(rocksdb::ColumnFamilyHandle* family, unsigned parts,
-                                           std::uint64_t min_bytes) const {
-  return split(*state_, family, parts, min_bytes);
-}
-
-void store::check_scan(const rocksdb::Iterator& it, const std::string& what) const {
-  if (const rocksdb::Status s = it.status(); !s.ok()) state_->fail("scan of " + what + " failed", s);
-}
-
-std::uint64_t store::estimate_keys(rocksdb::ColumnFamilyHandle* family) const {
-  std::uint64_t n = 0;
-  state_->db->GetIntProperty(family, "rocksdb.estimate-num-keys", &n);
-  return n;
-}
-
-bool store::parse_mailbox_key(std::string_view key, std::string_view& actor, std::uint64_t& seq) noexcept {
-  return storage_internal::parse_mailbox_key(key, actor, seq);
-}
-
 }  // namespace revenant
