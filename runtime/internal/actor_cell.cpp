@@ -1,7 +1,5 @@
 #include "runtime/internal/actor_cell.hpp"
 
-#include <asio/defer.hpp>
-
 #include <stdexcept>
 #include <tuple>
 
@@ -63,15 +61,7 @@ void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
   }
 }
 
-void actor_cell::schedule() {
-  // defer, not post: when a worker schedules an actor (it sent it a message), the run is a
-  // continuation of the current one and stays on this worker's private queue instead of waking
-  // another thread — a request/reply pair then runs on one core, as in a work-stealing
-  // scheduler. From any other thread defer behaves like post.
-  asio::defer(*system_->io, [weak = weak_from_this()] {
-    if (auto c = weak.lock()) c->run();
-  });
-}
+void actor_cell::schedule() { system_->runs->schedule(shared_from_this()); }
 
 void actor_cell::run() {
   if (durable_ != nullptr && !durable_->run_starts()) return;

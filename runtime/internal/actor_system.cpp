@@ -38,6 +38,7 @@ std::shared_ptr<runtime_internal::system> make_system(actor_system_config config
   auto system = std::make_shared<runtime_internal::system>(config);
   system->io.emplace(static_cast<int>(config.workers));
   system->work.emplace(system->io->get_executor());
+  system->runs.emplace(*system->io);
   system->outside = std::make_shared<runtime_internal::outside_asks>(
       *system->io, [weak = std::weak_ptr<runtime_internal::system>(system)](message_ptr m) {
         if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
@@ -206,8 +207,9 @@ std::uint64_t actor_system::dead_letters() const noexcept {
 }
 
 std::size_t actor_system::live_actors() const {
+  const std::size_t anonymous = impl_->live.size();
   std::lock_guard lock(impl_->mutex);
-  return impl_->live.size() + impl_->named.size();
+  return anonymous + impl_->named.size();
 }
 
 void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds drain_deadline) {
@@ -215,6 +217,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     std::lock_guard lock(impl_->mutex);
     if (impl_->shut_down) return;
     impl_->shut_down = true;
+    impl_->closing.store(true, std::memory_order_release);
   }
   impl_->accepting.store(false);
   // Every queued message has a scheduled run (the inbox invariant), so once the work guard is
@@ -244,11 +247,9 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   {
     std::lock_guard lock(impl_->mutex);
     impl_->finished = true;
-    remaining.reserve(impl_->live.size() + impl_->named.size());
-    for (auto& [_, cell] : impl_->live) remaining.push_back(std::move(cell));
-    impl_->live.clear();
     impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
   }
+  impl_->live.close([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
   for (auto& cell : remaining) cell->finish(dead_letter_reason::shutdown);
   // Their queued requests are answered above (dead letters); asks still pending never will be.
   impl_->outside->close();

@@ -68,13 +68,14 @@ actor_ref runtime_internal::system::spawn(std::string name, behavior initial, su
                                     const std::shared_ptr<detail::actor_base>& parent) {
   const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
   auto cell = std::make_shared<actor_cell>(shared_from_this(), id, name, std::move(initial), policy);
-  {
+  const auto after_shutdown = [] { return std::logic_error("revenant: spawn after the actor system shut down"); };
+  if (name.empty()) {
+    // The live set refuses once shutdown has taken the last actors; closing stops spawns earlier.
+    if (closing.load(std::memory_order_acquire) || !live.insert(cell)) throw after_shutdown();
+  } else {
     std::lock_guard lock(mutex);
-    if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-    if (name.empty())
-      live.emplace(cell.get(), cell);
-    else if (!named.insert(cell))
-      throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
+    if (shut_down) throw after_shutdown();
+    if (!named.insert(cell)) throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
   }
   if (parent) cell->add_watcher(parent);
   return actor_ref(std::move(cell));
@@ -82,12 +83,12 @@ actor_ref runtime_internal::system::spawn(std::string name, behavior initial, su
 
 void runtime_internal::system::forget(const actor_cell& cell) {
   std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
-  std::lock_guard lock(mutex);
-  if (auto it = live.find(&cell); it != live.end()) {
-    last = std::move(it->second);
-    live.erase(it);
+  if (cell.given_name().empty()) {
+    last = live.erase(&cell);
+    return;
   }
-  if (auto removed = named.erase(cell.given_name(), &cell)) last = std::move(removed);
+  std::lock_guard lock(mutex);
+  last = named.erase(cell.given_name(), &cell);
 }
 
 std::exception_ptr runtime_internal::system::no_actor(const std::string& name) const {

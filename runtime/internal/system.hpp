@@ -33,6 +33,8 @@
 #include "runtime/internal/dead_letters.hpp"
 #include "runtime/internal/name_table.hpp"
 #include "runtime/internal/outside_asks.hpp"
+#include "runtime/internal/owned_set.hpp"
+#include "runtime/internal/scheduler.hpp"
 #include "storage/store.hpp"
 
 namespace revenant::runtime_internal {
@@ -51,7 +53,10 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> workers;
   std::atomic<std::uint64_t> next_id{1};
-  std::atomic<bool> accepting{true};  // new actors and outside messages
+  std::atomic<bool> accepting{true};  // outside messages
+  std::atomic<bool> closing{false};   // set with shut_down: no new actor
+  // Made with io; hands runs to the workers (scheduler.hpp).
+  std::optional<scheduler> runs;
   dead_letters letters;
   // Made with io, destroyed before it (its clock is an Asio timer).
   std::shared_ptr<outside_asks> outside;
@@ -62,10 +67,10 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   // Set once shutdown has taken the last actors: no actor is created after it. (Until then a
   // draining worker may still bring a stored actor in, e.g. one its state refers to.)
   bool finished = false;                                               // guarded by mutex
-  // Every running actor is in exactly one of these: anonymous ones in `live`, named ones in
-  // `named` (keyed by the actor's own name).
-  std::unordered_map<const actor_cell*, std::shared_ptr<actor_cell>> live;  // guarded by mutex
-  name_table<actor_cell> named;                           // guarded by mutex
+  // Every running actor is in exactly one of these: anonymous ones in `live` (which has locks
+  // of its own), named ones in `named` (keyed by the actor's own name).
+  owned_set<actor_cell> live;
+  name_table<actor_cell> named;  // guarded by mutex
   // Durable actors spawned by a durable actor's step that is not committed yet: their names are
   // taken, but they do not exist until the step is written. Guarded by mutex.
   std::unordered_set<std::string> spawning;

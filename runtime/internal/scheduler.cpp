@@ -1,0 +1,40 @@
+#include "runtime/internal/scheduler.hpp"
+
+#include <asio/defer.hpp>
+#include <asio/post.hpp>
+
+#include "runtime/internal/actor_cell.hpp"
+
+namespace revenant::runtime_internal {
+
+void scheduler::schedule(const std::shared_ptr<actor_cell>& cell) {
+  if (io_.get_executor().running_in_this_thread()) {
+    // defer, not post: the run continues the current one on this worker's private queue
+    // instead of waking another thread — a request/reply pair then runs on one core, as in a
+    // work-stealing scheduler.
+    asio::defer(io_, [weak = std::weak_ptr<actor_cell>(cell)] {
+      if (auto c = weak.lock()) c->run();
+    });
+    return;
+  }
+  bool post;
+  {
+    std::lock_guard lock(mutex_);
+    waiting_.emplace_back(cell);
+    post = !std::exchange(drain_posted_, true);
+  }
+  if (post) asio::post(io_, [this] { drain(); });
+}
+
+void scheduler::drain() {
+  std::vector<std::weak_ptr<actor_cell>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(waiting_);
+    drain_posted_ = false;
+  }
+  for (const auto& weak : batch)
+    if (auto cell = weak.lock()) cell->run();
+}
+
+}  // namespace revenant::runtime_internal
