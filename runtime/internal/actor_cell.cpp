@@ -109,14 +109,15 @@ void actor_cell::finish(dead_letter_reason reason) {
   release_graph();
   system_->forget(*this);
   // From here on add_watcher answers at once; everyone who asked before hears it now.
-  std::vector<std::weak_ptr<detail::actor_base>> watchers;
+  std::unique_ptr<std::vector<std::weak_ptr<detail::actor_base>>> watchers;
   {
     std::lock_guard lock(system_->mutex);
     finished_ = std::make_unique<down>(notice);
     watchers.swap(watchers_);
   }
-  for (auto& w : watchers)
-    if (auto watcher = w.lock()) send_down(*watcher, notice);
+  if (watchers)
+    for (auto& w : *watchers)
+      if (auto watcher = w.lock()) send_down(*watcher, notice);
 }
 
 void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher) {
@@ -124,7 +125,8 @@ void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher)
   {
     std::lock_guard lock(system_->mutex);
     if (!finished_) {
-      watchers_.push_back(watcher);
+      if (!watchers_) watchers_ = std::make_unique<std::vector<std::weak_ptr<detail::actor_base>>>();
+      watchers_->push_back(watcher);
       return;
     }
     already = std::make_unique<down>(*finished_);

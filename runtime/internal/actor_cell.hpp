@@ -131,8 +131,9 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   exit_reason exit_ = exit_reason::normal;
   const message* current_ = nullptr;
   std::unique_ptr<std::string> failure_;  // why it failed, for watchers
-  // Guarded by the system's mutex (watching is rare; no lock of the actor's own).
-  std::vector<std::weak_ptr<detail::actor_base>> watchers_;
+  // Guarded by the system's mutex (watching is rare: no lock of the actor's own, and no list
+  // until someone watches).
+  std::unique_ptr<std::vector<std::weak_ptr<detail::actor_base>>> watchers_;
   std::unique_ptr<down> finished_;  // set once the actor has stopped
 };
 
