@@ -1,6 +1,6 @@
 // The snapshot root of a durable actor's record (docs/format.md, "Actor image"): what the runtime
 // stores besides the mailbox. The one grammar of the image: the runtime writes and reads it as
-// actor_image, the inspect tool (tools/internal/inspect.cpp) reads it with its own closure type,
+// actor_image, the inspect tool (tools/internal/outline.hpp) reads it with its own closure type,
 // which reads a closure reference without needing the function registered.
 #pragma once
 
