@@ -87,17 +87,25 @@ actor_ref detail::system::lift(const std::string& name) {
     throw;
   }
   // 2. In memory: a new incarnation takes the name, held until it has what its mailbox kept.
-  // The mailbox is read under the lock that ends the quarantine: a message that reaches the old
-  // incarnation before is in it; one that arrives after is discarded as sent to a stopped actor.
+  // The mailbox is read just before the lock that ends the quarantine (never under it): a
+  // message that reaches the old incarnation after that lock is discarded as sent to a stopped
+  // actor; one whose entry was committed between the read and the lock stays in the store and
+  // is delivered at the next open, as one still being committed at the read always was.
   const std::shared_ptr<actor_cell> made = make_durable_cell(name, behavior{}, supervision{}, false);
   durable_cell* cell = detail::durable_of(*made);
   cell->hold();
   std::vector<std::pair<std::uint64_t, std::string>> kept;
+  try {
+    kept = stored_entries(false, name);
+  } catch (...) {
+    release_claim();
+    cell->release_unborn();
+    throw;
+  }
   {
     std::lock_guard lock(mutex);
     quarantine_busy.erase(name);
     quarantine_list.erase(name);
-    kept = stored_entries(false, name);
     named.insert(made);
   }
   std::vector<message_ptr> messages;
