@@ -59,6 +59,9 @@ class owned_set {
  private:
   static constexpr std::size_t shard_count = 16;
   struct alignas(64) shard {
+    // Two entries a bucket on average: a lookup (only erase does one) walks a short chain of
+    // pointer keys, and an idle actor costs fewer bucket bytes.
+    shard() { items.max_load_factor(2.0f); }
     mutable std::mutex mutex;
     std::unordered_map<const T*, std::shared_ptr<T>> items;  // guarded by mutex
     bool closed = false;                                      // guarded by mutex
