@@ -234,19 +234,19 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
       for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i]->clear_contents();
   }
 
+  // Inline, with the failure out of line: a record's every field comes through here, and a
+  // fixed-size read then compiles to a bounds check and a move.
   void read(void* data, std::size_t size) {
-    if (size > remaining())
-      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
-                                         std::to_string(remaining()) + " remain");
+    if (size > remaining()) [[unlikely]]
+      fail_truncated(size);
     if (size == 0) return;  // an empty vector's data() may be null: no memcpy from or to it
     std::memcpy(data, data_.data() + pos_, size);
     pos_ += size;
   }
   // The next size bytes, as a view into the payload (no copy).
   std::string_view read_view(std::size_t size) {
-    if (size > remaining())
-      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
-                                         std::to_string(remaining()) + " remain");
+    if (size > remaining()) [[unlikely]]
+      fail_truncated(size);
     const std::string_view view = data_.substr(pos_, size);
     pos_ += size;
     return view;
@@ -262,14 +262,14 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
     const std::size_t at = pos_;
     std::uint64_t n;
     read(&n, sizeof n);
-    if (n > remaining()) fail_at(at, snapshot_errc::size_limit, "length " + std::to_string(n) + " exceeds the " +
-                                                                 std::to_string(remaining()) + " bytes that remain");
+    if (n > remaining()) [[unlikely]]
+      fail_length(at, n);
     return n;
   }
 
   void enter() {
-    if (++depth_ > max_nesting)
-      fail(snapshot_errc::nesting_limit, "values nest more than " + std::to_string(max_nesting) + " levels deep");
+    if (++depth_ > max_nesting) [[unlikely]]
+      fail_nesting();
   }
   void leave() noexcept { --depth_; }
 
@@ -363,6 +363,18 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   void finish();
 
   [[noreturn]] void fail(snapshot_errc code, std::string detail) const { fail_at(pos_, code, std::move(detail)); }
+  // The failures of the inline reads above, kept out of their callers.
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_truncated(std::size_t size) const {
+    fail(snapshot_errc::truncated,
+         "needs " + std::to_string(size) + " bytes, only " + std::to_string(remaining()) + " remain");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_length(std::size_t at, std::uint64_t n) const {
+    fail_at(at, snapshot_errc::size_limit,
+            "length " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) + " bytes that remain");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_nesting() const {
+    fail(snapshot_errc::nesting_limit, "values nest more than " + std::to_string(max_nesting) + " levels deep");
+  }
   [[noreturn]] void fail_at(std::size_t position, snapshot_errc code, std::string detail) const {
     throw snapshot_error(code, base_ + position, std::move(detail), subject_);
   }
