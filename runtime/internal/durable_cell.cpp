@@ -200,8 +200,10 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
     const restored_state restored =
         restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), name());
     box().set_capacity(restored.capacity);
-    system().recovered.continuations.fetch_add(restored.continuations, std::memory_order_relaxed);
-    system().recovered.timers.fetch_add(restored.timers, std::memory_order_relaxed);
+    // Only when there is something to add: these counters are shared by every recovering thread.
+    if (restored.continuations != 0)
+      system().recovered.continuations.fetch_add(restored.continuations, std::memory_order_relaxed);
+    if (restored.timers != 0) system().recovered.timers.fetch_add(restored.timers, std::memory_order_relaxed);
     wake_stored_ = has_waiting();
     if (replay_stored_journal_ || (!system().journaled.empty() && system().journaled.contains(given_name())))
       replay_journal();
