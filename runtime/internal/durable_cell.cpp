@@ -187,18 +187,20 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
       record_bytes = *read;
     }
     actor_record_view record;
-    actor_image image;
-    try {
-      record = decode_actor_record(*record_bytes, {});
-      image = decode_snapshot<actor_image>(record.snapshot, {}, &system());
-    } catch (const snapshot_error& e) {
-      throw e.with_subject(subject());
-    }
+    auto decode = [&] {
+      try {
+        record = decode_actor_record(*record_bytes, {});
+        return decode_snapshot<actor_image>(record.snapshot, {}, &system());
+      } catch (const snapshot_error& e) {
+        throw e.with_subject(subject());
+      }
+    };
+    actor_image image = decode();  // built in place: no default image to assign over
     for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject(), &system());
     loaded_ = true;
     steps_ = record.steps;
     const restored_state restored =
-        restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), name());
+        restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), given_name());
     box().set_capacity(restored.capacity);
     // Only when there is something to add: these counters are shared by every recovering thread.
     if (restored.continuations != 0)
