@@ -27,11 +27,11 @@ std::string as_record(const std::uint8_t* data, std::size_t size) {
   if (record.size() < crc_at + 4) return record;
   if ((data[0] & 2) != 0 && record.size() >= crc_at + 4 + revenant::snapshot_header_size) {
     std::string snapshot = record.substr(crc_at + 4);
-    revenant::storage_internal::seal_snapshot(snapshot);
+    revenant::detail::seal_snapshot(snapshot);
     record.replace(crc_at + 4, std::string::npos, snapshot);
   }
   if ((data[0] & 1) != 0) {
-    const std::uint32_t crc = revenant::storage_internal::crc32c(record.data(), crc_at);
+    const std::uint32_t crc = revenant::detail::crc32c(record.data(), crc_at);
     std::memcpy(record.data() + crc_at, &crc, 4);
   }
   return record;

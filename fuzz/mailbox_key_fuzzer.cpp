@@ -12,7 +12,7 @@
 #include "storage/internal/keys.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  namespace keys = revenant::storage_internal;
+  namespace keys = revenant::detail;
   using revenant::fuzz::property_broken;
   const std::string_view key(reinterpret_cast<const char*>(data), size);
 

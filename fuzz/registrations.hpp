@@ -212,7 +212,7 @@ inline std::string as_snapshot(const std::uint8_t* data, std::size_t size) {
   if ((data[0] & 1) != 0) return std::string(rest);
   std::string snapshot(snapshot_header_size, '\0');
   snapshot += rest;
-  storage_internal::seal_snapshot(snapshot);
+  detail::seal_snapshot(snapshot);
   return snapshot;
 }
 // The two inputs as_snapshot turns back into snapshot: its payload framed here, and itself.
@@ -280,9 +280,9 @@ inline void exercise_envelope(std::string_view bytes) {
 // restart snapshot a restart would decode), checks the round trip, and releases everything.
 // Throws snapshot_error for bad bytes.
 inline void exercise_image(std::string_view snapshot) {
-  const auto image = decode_snapshot<runtime_internal::actor_image>(snapshot, "fuzz", &stand_ins);
+  const auto image = decode_snapshot<detail::actor_image>(snapshot, "fuzz", &stand_ins);
   struct releaser {
-    const runtime_internal::actor_image& image;
+    const detail::actor_image& image;
     ~releaser() { release(image); }
   } guard{image};
   check_round_trip(image, "fuzz");

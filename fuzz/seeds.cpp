@@ -19,7 +19,7 @@ namespace {
 
 using namespace revenant;
 namespace fs = std::filesystem;
-using runtime_internal::actor_image;
+using detail::actor_image;
 
 void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
   fs::create_directories(dir);
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
     const std::pair<const char*, std::uint64_t> keys[] = {
         {"account/42", 1}, {"a", 256}, {"bank/teller", std::uint64_t{1} << 40}, {"x", ~std::uint64_t{0}}};
     for (const auto& [actor, seq] : keys) {
-      write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), storage_internal::mailbox_key(actor, seq));
+      write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), detail::mailbox_key(actor, seq));
       ++count;
     }
     {

@@ -21,8 +21,8 @@ constexpr std::size_t block_size = 32768;
 constexpr std::size_t header_size = 7;
 
 void put_fragment(std::string& log, std::uint8_t type, std::string_view payload) {
-  std::uint32_t crc = revenant::storage_internal::crc32c(&type, 1);
-  crc = revenant::storage_internal::crc32c(payload.data(), payload.size(), crc);
+  std::uint32_t crc = revenant::detail::crc32c(&type, 1);
+  crc = revenant::detail::crc32c(payload.data(), payload.size(), crc);
   const std::uint32_t masked = ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
   for (int i = 0; i < 4; ++i) log.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
   log.push_back(static_cast<char>(payload.size() & 0xff));
@@ -52,7 +52,7 @@ void put_batch(std::string& log, std::string_view batch) {
 }
 
 void check(const std::string& bytes) {
-  const auto damage = revenant::storage_internal::find_log_damage(bytes, "fuzz.log");
+  const auto damage = revenant::detail::find_log_damage(bytes, "fuzz.log");
   if (!damage) return;
   if (damage->offset >= bytes.size()) revenant::fuzz::property_broken("damage reported past the end of the log");
   if (damage->bytes_after != bytes.size() - damage->offset)
@@ -77,10 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t length = 1 + static_cast<unsigned char>(rest[i]) * 97;
     put_batch(log, std::string(length, rest[i]));
   }
-  if (auto damage = revenant::storage_internal::find_log_damage(log, "fuzz.log"))
+  if (auto damage = revenant::detail::find_log_damage(log, "fuzz.log"))
     revenant::fuzz::property_broken("a well-formed log was reported damaged:", damage->what);
   for (std::size_t cut = 0; cut < log.size(); cut += 1 + log.size() / 64)
-    if (auto damage = revenant::storage_internal::find_log_damage(std::string_view(log).substr(0, cut), "fuzz.log"))
+    if (auto damage = revenant::detail::find_log_damage(std::string_view(log).substr(0, cut), "fuzz.log"))
       revenant::fuzz::property_broken("a torn tail was reported damaged:", damage->what);
   return 0;
 }

@@ -26,7 +26,7 @@
 
 namespace revenant {
 
-namespace runtime_internal {
+namespace detail {
 struct system;
 }
 
@@ -254,7 +254,7 @@ class actor_system {
   void ask_message(std::string_view name, message_ptr m, std::chrono::nanoseconds timeout,
                    std::unique_ptr<detail::outside_reply> reply);
   void start_workers();
-  std::shared_ptr<runtime_internal::system> impl_;
+  std::shared_ptr<detail::system> impl_;
 };
 
 }  // namespace revenant

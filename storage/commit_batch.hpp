@@ -15,9 +15,9 @@
 namespace revenant {
 
 class store;
-namespace storage_internal {
+namespace detail {
 struct batch_rep;
-}  // namespace storage_internal
+}  // namespace detail
 
 class commit_batch {
  public:
@@ -59,7 +59,7 @@ class commit_batch {
 
  private:
   friend class store;
-  std::unique_ptr<storage_internal::batch_rep> rep_;
+  std::unique_ptr<detail::batch_rep> rep_;
 };
 
 }  // namespace revenant

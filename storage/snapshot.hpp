@@ -20,13 +20,13 @@ inline constexpr std::uint16_t snapshot_format_version = 1;
 // Size of the fixed header in front of every payload.
 inline constexpr std::size_t snapshot_header_size = 24;
 
-namespace storage_internal {
+namespace detail {
 // Writes the header into the first snapshot_header_size bytes of snapshot, which the payload
 // follows.
 void seal_snapshot(std::string& snapshot);
 // Checks header and checksums; returns the payload. Throws snapshot_error.
 std::string_view open_snapshot(std::string_view snapshot, const std::string& subject);
-}  // namespace storage_internal
+}  // namespace detail
 
 // Encodes the graph reachable from root. Closures and cells at any depth are encoded without
 // recursion; values nested inside one another (user structs in containers in structs ...) may
@@ -41,7 +41,7 @@ std::string encode_snapshot(const T& root) {
   snapshot.reserve(256);  // one allocation for typical actor snapshots
   snapshot.resize(snapshot_header_size);
   detail::encode_payload(snapshot, root);
-  storage_internal::seal_snapshot(snapshot);
+  detail::seal_snapshot(snapshot);
   return snapshot;
 }
 
@@ -54,7 +54,7 @@ std::string encode_snapshot(const T& root) {
 // without one, a graph holding one is reported malformed.
 template <class T>
 T decode_snapshot(std::string_view bytes, std::string subject = {}, detail::actor_resolver* resolver = nullptr) {
-  const std::string_view payload = storage_internal::open_snapshot(bytes, subject);
+  const std::string_view payload = detail::open_snapshot(bytes, subject);
   return detail::decode_payload<T>(payload, snapshot_header_size, std::move(subject), resolver);
 }
 

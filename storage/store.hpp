@@ -19,9 +19,9 @@
 #include "storage/commit_batch.hpp"
 #include "storage/detail/function_ref.hpp"
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 struct store_state;
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail
 
 namespace revenant {
 
@@ -183,7 +183,7 @@ class store {
 
  private:
   friend class commit_batch;
-  std::unique_ptr<storage_internal::store_state> state_;
+  std::unique_ptr<detail::store_state> state_;
 };
 
 }  // namespace revenant

@@ -9,7 +9,7 @@
 
 #include "runtime/internal/name_table.hpp"
 
-using revenant::runtime_internal::name_table;
+using revenant::detail::name_table;
 
 namespace {
 

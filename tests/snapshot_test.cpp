@@ -45,13 +45,13 @@ struct payload_writer {
 std::string seal(const std::string& payload) {
   std::string snapshot(snapshot_header_size, '\0');
   snapshot += payload;
-  storage_internal::seal_snapshot(snapshot);
+  detail::seal_snapshot(snapshot);
   return snapshot;
 }
 
 // Recomputes the header checksum after a test edited a header field on purpose.
 void reseal_header(std::string& snapshot) {
-  const std::uint32_t crc = storage_internal::crc32c(snapshot.data(), 20);
+  const std::uint32_t crc = detail::crc32c(snapshot.data(), 20);
   std::memcpy(snapshot.data() + 20, &crc, 4);
 }
 
@@ -79,13 +79,13 @@ payload_writer is_even_payload(std::string_view name = "test.is_even", std::uint
 }  // namespace
 
 TEST_CASE("CRC32C matches the standard check value on both implementations") {
-  CHECK(storage_internal::crc32c("123456789", 9) == 0xE3069283u);
-  CHECK(storage_internal::crc32c_portable("123456789", 9) == 0xE3069283u);
+  CHECK(detail::crc32c("123456789", 9) == 0xE3069283u);
+  CHECK(detail::crc32c_portable("123456789", 9) == 0xE3069283u);
   std::mt19937 rng(7);
   std::string buf(1000, '\0');
   for (auto& c : buf) c = static_cast<char>(rng());
   for (std::size_t n = 0; n < buf.size(); n += 37)
-    CHECK(storage_internal::crc32c(buf.data(), n) == storage_internal::crc32c_portable(buf.data(), n));
+    CHECK(detail::crc32c(buf.data(), n) == detail::crc32c_portable(buf.data(), n));
 }
 
 TEST_CASE("a hand-built payload in the documented encoding decodes") {

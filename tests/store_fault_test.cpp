@@ -146,13 +146,13 @@ TEST_CASE("damage inside the write-ahead log refuses the open, naming the file a
   const std::vector<std::string> logs{only_log(path)};
   std::string bytes = read_file(logs[0]);
   REQUIRE(bytes.size() > 100000);
-  REQUIRE(!storage_internal::find_wal_damage(path));  // the reader agrees with RocksDB's writer
+  REQUIRE(!detail::find_wal_damage(path));  // the reader agrees with RocksDB's writer
   const std::size_t at = bytes.size() / 2;
   bytes[at] = static_cast<char>(bytes[at] ^ 0x10);
   write_file(logs[0], bytes);
   const auto before = snapshot_directory(path);
 
-  const auto damage = storage_internal::find_wal_damage(path);
+  const auto damage = detail::find_wal_damage(path);
   REQUIRE(damage);
   CHECK(damage->file == logs[0]);
   CHECK(damage->offset <= at);
@@ -198,7 +198,7 @@ TEST_CASE("a write-ahead log cut short at its tail, as by a crash mid-write, ope
   write_counter(path, 300);
   const std::string log = only_log(path);
   fs::resize_file(log, fs::file_size(log) - 20);
-  CHECK(!storage_internal::find_wal_damage(path));
+  CHECK(!detail::find_wal_damage(path));
   const std::int64_t total = counter_total(store_at(path));
   CHECK(total >= 298);
   CHECK(total <= 300);
@@ -209,7 +209,7 @@ TEST_CASE("the log reader reports every damaged header, length and type, never r
   const std::string path = dir.path("store");
   write_counter(path, 40);
   const std::string bytes = read_file(only_log(path));
-  REQUIRE(!storage_internal::find_log_damage(bytes, "log"));
+  REQUIRE(!detail::find_log_damage(bytes, "log"));
   REQUIRE(bytes.size() < 32768);  // one block: records follow each other from offset 0
   std::vector<std::size_t> length_bytes;  // offsets of the records' u16 length fields
   for (std::size_t at = 0; at + 7 <= bytes.size();) {
@@ -223,7 +223,7 @@ TEST_CASE("the log reader reports every damaged header, length and type, never r
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     std::string damaged = bytes;
     damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
-    const auto d = storage_internal::find_log_damage(damaged, "log");
+    const auto d = detail::find_log_damage(damaged, "log");
     if (d) {
       CHECK(d->offset <= i);
     } else {
@@ -232,7 +232,7 @@ TEST_CASE("the log reader reports every damaged header, length and type, never r
     }
   }
   // Any prefix is a torn tail at worst.
-  for (std::size_t n = 0; n < bytes.size(); n += 97) CHECK(!storage_internal::find_log_damage(bytes.substr(0, n), "log"));
+  for (std::size_t n = 0; n < bytes.size(); n += 97) CHECK(!detail::find_log_damage(bytes.substr(0, n), "log"));
 }
 
 // ---- 3. a full disk -----------------------------------------------------------------------------
@@ -391,7 +391,7 @@ TEST_CASE("a rewound next_seq is raised above every stored entry, and the repair
     raw_store raw(path);
     for (std::uint64_t seq : {100, 101, 102}) {
       message_ptr m = make_message<add>(add{10});
-      raw.put("mailbox", storage_internal::mailbox_key("counter", seq), encode_envelope(*m, ""));
+      raw.put("mailbox", detail::mailbox_key("counter", seq), encode_envelope(*m, ""));
     }
     const std::uint64_t rewound = 5;
     raw.put("default", "next_seq", std::string(reinterpret_cast<const char*>(&rewound), 8));

@@ -133,7 +133,7 @@ std::string record_header(std::uint16_t version, std::uint32_t pending_asks, std
   bytes_writer w;
   w.raw("RVNA").u16(version).u16(0).u32(pending_asks).u32(timers).u64(steps);
   w.u16(static_cast<std::uint16_t>(behavior.size())).raw(behavior);
-  w.u32(storage_internal::crc32c(w.bytes.data(), w.bytes.size()));  // CRC32C of [0, 26 + n)
+  w.u32(detail::crc32c(w.bytes.data(), w.bytes.size()));  // CRC32C of [0, 26 + n)
   return w.bytes;
 }
 
@@ -141,7 +141,7 @@ std::string record_header(std::uint16_t version, std::uint32_t pending_asks, std
 std::string sealed(const std::string& payload) {
   std::string snapshot(snapshot_header_size, '\0');
   snapshot += payload;
-  storage_internal::seal_snapshot(snapshot);
+  detail::seal_snapshot(snapshot);
   return snapshot;
 }
 
@@ -335,14 +335,14 @@ TEST_CASE("the worked example's record is, byte for byte, what the runtime write
 // ---- mailbox keys ------------------------------------------------------------------------------
 
 TEST_CASE("a mailbox key is the actor name, a zero byte, and the sequence number big-endian", "[format]") {
-  CHECK(storage_internal::mailbox_key("account/42", 258) == from_hex("61 63 63 6f 75 6e 74 2f 34 32 00 00 00 00 00 00 00 01 02"));
+  CHECK(detail::mailbox_key("account/42", 258) == from_hex("61 63 63 6f 75 6e 74 2f 34 32 00 00 00 00 00 00 00 01 02"));
   for (const std::uint64_t seq : {std::uint64_t{1}, std::uint64_t{255}, std::uint64_t{256}, std::uint64_t{1} << 32,
                                   std::uint64_t{0x0102030405060708}, ~std::uint64_t{0}}) {
-    const std::string key = storage_internal::mailbox_key("account/42", seq);
+    const std::string key = detail::mailbox_key("account/42", seq);
     CHECK(key == bytes_writer{}.raw("account/42").u8(0).u64_be(seq).bytes);
     std::string_view actor;
     std::uint64_t parsed = 0;
-    REQUIRE(storage_internal::parse_mailbox_key(key, actor, parsed));
+    REQUIRE(detail::parse_mailbox_key(key, actor, parsed));
     CHECK(actor == "account/42");
     CHECK(parsed == seq);
   }
@@ -350,9 +350,9 @@ TEST_CASE("a mailbox key is the actor name, a zero byte, and the sequence number
 
 TEST_CASE("mailbox keys order by sequence number as byte strings", "[format]") {
   const rocksdb::Comparator* bytewise = rocksdb::BytewiseComparator();
-  const std::string k1 = storage_internal::mailbox_key("a", 1);
-  const std::string k256 = storage_internal::mailbox_key("a", 256);
-  const std::string k2_32 = storage_internal::mailbox_key("a", std::uint64_t{1} << 32);
+  const std::string k1 = detail::mailbox_key("a", 1);
+  const std::string k256 = detail::mailbox_key("a", 256);
+  const std::string k2_32 = detail::mailbox_key("a", std::uint64_t{1} << 32);
   CHECK(bytewise->Compare(k1, k256) < 0);
   CHECK(bytewise->Compare(k256, k2_32) < 0);
   CHECK(k1 < k256);  // std::string compares bytes as unsigned, like RocksDB
@@ -360,9 +360,9 @@ TEST_CASE("mailbox keys order by sequence number as byte strings", "[format]") {
   // Little-endian would have put 256 (00 01 ...) before 1 (01 00 ...).
   CHECK(bytes_writer{}.u64(256).bytes < bytes_writer{}.u64(1).bytes);
   // One actor's keys sort together, before those of every name that extends its name.
-  const std::string last_of_a = storage_internal::mailbox_key("a", ~std::uint64_t{0});
-  CHECK(bytewise->Compare(last_of_a, storage_internal::mailbox_key("a/1", 0)) < 0);
-  CHECK(bytewise->Compare(last_of_a, storage_internal::mailbox_key("ab", 0)) < 0);
+  const std::string last_of_a = detail::mailbox_key("a", ~std::uint64_t{0});
+  CHECK(bytewise->Compare(last_of_a, detail::mailbox_key("a/1", 0)) < 0);
+  CHECK(bytewise->Compare(last_of_a, detail::mailbox_key("ab", 0)) < 0);
 }
 
 TEST_CASE("a prefix scan of name and zero byte returns that actor's messages in sending order", "[format]") {
@@ -371,14 +371,14 @@ TEST_CASE("a prefix scan of name and zero byte returns that actor's messages in 
   raw_store db(dir.path("store"));
   const std::vector<std::uint64_t> seqs = {300, 2, 1u << 20, 7, 256, 1, 65536, std::uint64_t{1} << 40};
   for (const std::uint64_t seq : seqs)
-    for (const char* actor : {"a", "a/1", "ab", "b"}) db.put("mailbox", storage_internal::mailbox_key(actor, seq), "x");
+    for (const char* actor : {"a", "a/1", "ab", "b"}) db.put("mailbox", detail::mailbox_key(actor, seq), "x");
   const std::string prefix("a\0", 2);
   std::unique_ptr<rocksdb::Iterator> it(db.db->NewIterator(rocksdb::ReadOptions(), db.family("mailbox")));
   std::vector<std::uint64_t> found;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view actor;
     std::uint64_t seq = 0;
-    REQUIRE(storage_internal::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq));
+    REQUIRE(detail::parse_mailbox_key(std::string_view(it->key().data(), it->key().size()), actor, seq));
     CHECK(actor == "a");
     found.push_back(seq);
   }
@@ -390,15 +390,15 @@ TEST_CASE("a prefix scan of name and zero byte returns that actor's messages in 
 TEST_CASE("parse_mailbox_key rejects keys that are not mailbox keys", "[format]") {
   std::string_view actor = "untouched";
   std::uint64_t seq = 99;
-  const std::string valid = storage_internal::mailbox_key("account/42", 5);
-  CHECK_FALSE(storage_internal::parse_mailbox_key("", actor, seq));
-  CHECK_FALSE(storage_internal::parse_mailbox_key(valid.substr(valid.size() - 8), actor, seq));  // 8 bytes: no separator
-  CHECK_FALSE(storage_internal::parse_mailbox_key("account/42", actor, seq));                   // an actor key
+  const std::string valid = detail::mailbox_key("account/42", 5);
+  CHECK_FALSE(detail::parse_mailbox_key("", actor, seq));
+  CHECK_FALSE(detail::parse_mailbox_key(valid.substr(valid.size() - 8), actor, seq));  // 8 bytes: no separator
+  CHECK_FALSE(detail::parse_mailbox_key("account/42", actor, seq));                   // an actor key
   std::string no_zero = valid;
   no_zero[10] = '\x01';  // the 9th byte from the end must be 0x00
-  CHECK_FALSE(storage_internal::parse_mailbox_key(no_zero, actor, seq));
-  CHECK_FALSE(storage_internal::parse_mailbox_key(valid.substr(0, valid.size() - 1), actor, seq));  // one byte short
-  CHECK_FALSE(storage_internal::parse_mailbox_key(valid.substr(valid.size() - 9), actor, seq));  // 00 seq: no name
+  CHECK_FALSE(detail::parse_mailbox_key(no_zero, actor, seq));
+  CHECK_FALSE(detail::parse_mailbox_key(valid.substr(0, valid.size() - 1), actor, seq));  // one byte short
+  CHECK_FALSE(detail::parse_mailbox_key(valid.substr(valid.size() - 9), actor, seq));  // 00 seq: no name
   CHECK(actor == "untouched");
   CHECK(seq == 99);
 }
@@ -597,10 +597,10 @@ TEST_CASE("at open an orphan mailbox entry is deleted and a quarantined actor's 
   const std::string envelope = sealed(envelope_fields("test.format.add", "", 0, 0).u64(1).bytes);
   {
     raw_store db(path);
-    db.put("mailbox", storage_internal::mailbox_key("nobody", 1), envelope);  // no record: an orphan
+    db.put("mailbox", detail::mailbox_key("nobody", 1), envelope);  // no record: an orphan
     db.put("actors", "frozen", "not a record");
     db.put("quarantine", "frozen", "damaged on purpose");
-    db.put("mailbox", storage_internal::mailbox_key("frozen", 2), envelope);
+    db.put("mailbox", detail::mailbox_key("frozen", 2), envelope);
     db.put("default", "next_seq", bytes_writer{}.u64(3).bytes);
   }
   {
@@ -614,7 +614,7 @@ TEST_CASE("at open an orphan mailbox entry is deleted and a quarantined actor's 
     system.shutdown(shutdown_policy::drain);
   }
   raw_store db(path);
-  CHECK(db.keys("mailbox") == std::vector<std::string>{storage_internal::mailbox_key("frozen", 2)});
+  CHECK(db.keys("mailbox") == std::vector<std::string>{detail::mailbox_key("frozen", 2)});
   CHECK(db.get("actors", "frozen") == std::string("not a record"));
   CHECK(db.get("quarantine", "frozen") == std::string("damaged on purpose"));
 }

@@ -7,7 +7,7 @@
 #include "actors/internal/access.hpp"
 #include "storage/snapshot.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 namespace {
 
 const std::string no_failure;
@@ -165,7 +165,7 @@ actor_ref actor_cell::spawn(std::string name, behavior initial, supervision poli
 
 actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  runtime_internal::system::check_durable_name(name);
+  detail::system::check_durable_name(name);
   if (durable_ != nullptr) return durable_->spawn_child(std::move(name), std::move(initial), policy);
   // From a transient actor: committed on its own; no need to wait.
   std::shared_ptr<actor_cell> child = system_->make_durable_cell(name, std::move(initial), policy, true);
@@ -351,4 +351,4 @@ void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {
   }
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

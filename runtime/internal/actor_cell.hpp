@@ -24,7 +24,7 @@
 #include "runtime/internal/supervisor.hpp"
 #include "runtime/internal/system.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // What an actor's image holds while it runs (image.hpp converts between the two).
 struct live_state {
@@ -35,7 +35,7 @@ struct live_state {
 
 class actor_cell : public recipient, public context, public std::enable_shared_from_this<actor_cell> {
  public:
-  using system_ptr = std::shared_ptr<runtime_internal::system>;
+  using system_ptr = std::shared_ptr<detail::system>;
 
   // A transient actor. With restart_policy::restart, the initial behavior is snapshotted now.
   actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy);
@@ -72,7 +72,7 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   actor_ref spawn_durable(std::string name, behavior initial, supervision policy) override;
   void watch(const actor_ref& target) override;
 
-  runtime_internal::system& system() const noexcept { return *system_; }
+  detail::system& system() const noexcept { return *system_; }
   const system_ptr& system_handle() const noexcept { return system_; }
 
  protected:
@@ -137,4 +137,4 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   std::unique_ptr<down> finished_;  // set once the actor has stopped
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

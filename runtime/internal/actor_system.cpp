@@ -12,10 +12,10 @@
 
 namespace revenant {
 
-using runtime_internal::actor_cell;
-using runtime_internal::durable_of;
+using detail::actor_cell;
+using detail::durable_of;
 
-void runtime_internal::system::log(log_level level, const std::string& text) const noexcept {
+void detail::system::log(log_level level, const std::string& text) const noexcept {
   if (!config.log) return;
   try {
     config.log(level, text);
@@ -24,7 +24,7 @@ void runtime_internal::system::log(log_level level, const std::string& text) con
   }
 }
 
-std::string runtime_internal::system::store_context() const {
+std::string detail::system::store_context() const {
   return durable ? " (store \"" + durable->path + "\")" : std::string();
 }
 
@@ -32,15 +32,15 @@ namespace {
 
 // The state every system starts from: its threads' io_context, held open, and the parts that
 // need it.
-std::shared_ptr<runtime_internal::system> make_system(actor_system_config config) {
+std::shared_ptr<detail::system> make_system(actor_system_config config) {
   if (config.workers == 0) throw std::invalid_argument("revenant: an actor system needs at least one worker");
   if (config.throughput == 0) throw std::invalid_argument("revenant: throughput must be at least 1");
-  auto system = std::make_shared<runtime_internal::system>(config);
+  auto system = std::make_shared<detail::system>(config);
   system->io.emplace(static_cast<int>(config.workers));
   system->work.emplace(system->io->get_executor());
   system->runs.emplace(*system->io);
-  system->outside = std::make_shared<runtime_internal::outside_asks>(
-      *system->io, [weak = std::weak_ptr<runtime_internal::system>(system)](message_ptr m) {
+  system->outside = std::make_shared<detail::outside_asks>(
+      *system->io, [weak = std::weak_ptr<detail::system>(system)](message_ptr m) {
         if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
       });
   return system;
@@ -64,7 +64,7 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
                                      lost->file + " at offset " + std::to_string(lost->offset) + " (" + lost->what +
                                      "), dropping " + std::to_string(lost->batches_dropped) +
                                      " group commits; the damaged logs are kept in " + lost->evidence);
-  impl_->commits = std::make_unique<runtime_internal::committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
+  impl_->commits = std::make_unique<detail::committer>(*impl_->db, *impl_->io, impl_->durable->fsync,
                                                impl_->durable->max_commit_delay, impl_->durable->max_group,
                                                impl_->config.log);
   try {
@@ -83,7 +83,7 @@ void actor_system::start_workers() {
 
 actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!impl_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
-  runtime_internal::system::check_durable_name(name);
+  detail::system::check_durable_name(name);
   std::shared_ptr<actor_cell> cell = impl_->make_durable_cell(name, std::move(initial), policy, true);
   std::future<void> done = impl_->start_durable(cell);
   done.get();
@@ -254,7 +254,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   // Their queued requests are answered above (dead letters); asks still pending never will be.
   impl_->outside->close();
   // Close the store (its lock too): another system may open it now.
-  std::unique_ptr<runtime_internal::committer> commits;
+  std::unique_ptr<detail::committer> commits;
   {
     std::lock_guard lock(impl_->mutex);
     commits = std::move(impl_->commits);

@@ -3,7 +3,7 @@
 #include "actors/internal/access.hpp"
 #include "runtime/internal/signals.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 namespace {
 
 // Sends actor `signal` from itself (so it is not an outside message, even during shutdown); a
@@ -172,4 +172,4 @@ void actor_clock::clear() {
   ask_hold_.reset();
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -22,7 +22,7 @@
 
 #include "actors/actor.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // Wall-clock nanoseconds since the epoch: what a durable deadline is stored as, since a steady
 // clock's time points mean nothing in the next process.
@@ -143,4 +143,4 @@ class actor_clock {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> ask_hold_;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

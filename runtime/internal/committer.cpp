@@ -5,7 +5,7 @@
 
 #include "actors/internal/access.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 committer::committer(store& db, asio::io_context& io, bool fsync, std::chrono::microseconds max_delay,
                      std::size_t max_group, log_sink log)
@@ -205,4 +205,4 @@ void committer::commit(std::vector<step>& group, bool defer) {
   }
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

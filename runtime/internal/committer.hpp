@@ -23,7 +23,7 @@
 #include "runtime/log.hpp"
 #include "storage/store.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // A message a step sends.
 struct outgoing {
@@ -129,4 +129,4 @@ class committer {
   std::thread thread_;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -3,7 +3,7 @@
 #include "actors/internal/access.hpp"
 #include "runtime/internal/signals.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 void dead_letters::add(std::string recipient, message_ptr m, dead_letter_reason reason) noexcept {
   // A timer that expired while its actor was stopping posts a signal to a closed inbox: that is
@@ -40,4 +40,4 @@ void dead_letters::set_handler(std::function<void(const dead_letter&)> handler) 
   handler_ = std::move(handler);
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -12,7 +12,7 @@
 #include "actors/message.hpp"
 #include "runtime/actor_system.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class dead_letters {
  public:
@@ -31,4 +31,4 @@ class dead_letters {
   std::atomic<std::uint64_t> count_{0};
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -12,9 +12,9 @@ namespace {
 // spawned, or the system is shutting down) points to: it keeps the name — so the next
 // checkpoint writes the reference back unchanged instead of losing it — and turns messages into
 // dead letters.
-class detached_actor final : public runtime_internal::recipient {
+class detached_actor final : public detail::recipient {
  public:
-  detached_actor(std::weak_ptr<runtime_internal::system> system, std::string name)
+  detached_actor(std::weak_ptr<detail::system> system, std::string name)
       : recipient(0, std::move(name)), system_(std::move(system)) {}
   void enqueue(message_ptr m) override {
     if (auto system = system_.lock()) system->dead(name(), std::move(m), dead_letter_reason::stopped);
@@ -25,17 +25,17 @@ class detached_actor final : public runtime_internal::recipient {
   }
 
  private:
-  std::weak_ptr<runtime_internal::system> system_;
+  std::weak_ptr<detail::system> system_;
 };
 
 }  // namespace
 
-std::shared_ptr<detail::actor_base> runtime_internal::system::resolve(const std::string& name) {
+std::shared_ptr<detail::actor_base> detail::system::resolve(const std::string& name) {
   if (auto cell = resolve_cell(name)) return cell;
   return std::make_shared<detached_actor>(weak_from_this(), name);
 }
 
-std::shared_ptr<runtime_internal::actor_cell> runtime_internal::system::resolve_cell(const std::string& name) {
+std::shared_ptr<detail::actor_cell> detail::system::resolve_cell(const std::string& name) {
   for (;;) {
     std::uint64_t erasures;
     {
@@ -58,13 +58,13 @@ std::shared_ptr<runtime_internal::actor_cell> runtime_internal::system::resolve_
     if (erased != erasures) continue;
     if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
     if (finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
-    return named.find_or_insert(std::move(cell), runtime_internal::name_table<actor_cell>::hash(name));
+    return named.find_or_insert(std::move(cell), detail::name_table<actor_cell>::hash(name));
   }
 }
 
-bool runtime_internal::system::stored(const std::string& name) const { return db && db->has_record(name); }
+bool detail::system::stored(const std::string& name) const { return db && db->has_record(name); }
 
-actor_ref runtime_internal::system::spawn(std::string name, behavior initial, supervision policy,
+actor_ref detail::system::spawn(std::string name, behavior initial, supervision policy,
                                     const std::shared_ptr<detail::actor_base>& parent) {
   const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
   auto cell = std::make_shared<actor_cell>(shared_from_this(), id, name, std::move(initial), policy);
@@ -81,7 +81,7 @@ actor_ref runtime_internal::system::spawn(std::string name, behavior initial, su
   return actor_ref(std::move(cell));
 }
 
-void runtime_internal::system::forget(const actor_cell& cell) {
+void detail::system::forget(const actor_cell& cell) {
   std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
   if (cell.given_name().empty()) {
     last = live.erase(&cell);
@@ -91,7 +91,7 @@ void runtime_internal::system::forget(const actor_cell& cell) {
   last = named.erase(cell.given_name(), &cell);
 }
 
-std::exception_ptr runtime_internal::system::no_actor(const std::string& name) const {
+std::exception_ptr detail::system::no_actor(const std::string& name) const {
   {
     std::lock_guard lock(mutex);
     if (auto it = quarantine_list.find(name); it != quarantine_list.end())
@@ -100,13 +100,13 @@ std::exception_ptr runtime_internal::system::no_actor(const std::string& name) c
   return std::make_exception_ptr(std::invalid_argument("revenant: no actor named \"" + name + "\""));
 }
 
-void runtime_internal::system::check_durable_name(const std::string& name) {
+void detail::system::check_durable_name(const std::string& name) {
   if (name.empty()) throw std::invalid_argument("revenant: an actor name must not be empty");
   if (name.find('\0') != std::string::npos)
     throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
 }
 
-void runtime_internal::system::check_durable_name_free(const std::string& name, bool was_stored) const {
+void detail::system::check_durable_name_free(const std::string& name, bool was_stored) const {
   if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
   if (auto q = quarantine_list.find(name); q != quarantine_list.end()) throw actor_quarantined(name, q->second);
   if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || was_stored)

@@ -12,7 +12,7 @@
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class cell_durability {
  public:
@@ -64,4 +64,4 @@ class cell_durability {
   ~cell_durability() = default;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -6,7 +6,7 @@
 #include "runtime/internal/state_image.hpp"
 #include "storage/envelope.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 durable_cell::durable_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial,
                            supervision policy, bool loaded)
@@ -391,23 +391,23 @@ std::function<void()> durable_cell::lift_failed(const std::string& reason) {
   };
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail
 
 // ---- the system's durable side --------------------------------------------------------------------
 
 namespace revenant {
 
-using runtime_internal::durable_cell;
-using runtime_internal::step;
+using detail::durable_cell;
+using detail::step;
 
-std::shared_ptr<runtime_internal::actor_cell> runtime_internal::system::make_durable_cell(std::string name, behavior initial,
+std::shared_ptr<detail::actor_cell> detail::system::make_durable_cell(std::string name, behavior initial,
                                                                                   supervision policy, bool loaded) {
   return std::make_shared<durable_cell>(shared_from_this(), next_id.fetch_add(1, std::memory_order_relaxed),
                                         std::move(name), std::move(initial), policy, loaded);
 }
 
-std::future<void> runtime_internal::system::start_durable(const std::shared_ptr<actor_cell>& cell) {
-  durable_cell& made = *runtime_internal::durable_of(*cell);
+std::future<void> detail::system::start_durable(const std::shared_ptr<actor_cell>& cell) {
+  durable_cell& made = *detail::durable_of(*cell);
   try {
     // Encoded before the actor is visible: nobody can run it meanwhile.
     step first = made.first_step();
@@ -427,20 +427,20 @@ std::future<void> runtime_internal::system::start_durable(const std::shared_ptr<
   }
 }
 
-std::optional<std::uint64_t> runtime_internal::system::submit(step s) {
+std::optional<std::uint64_t> detail::system::submit(step s) {
   // Under the mutex: shutdown closes the store under it, and a closed cell can still be sent to.
   std::lock_guard lock(mutex);
   if (!commits) return std::nullopt;
   return commits->submit(std::move(s));
 }
 
-void runtime_internal::system::note_quarantined(const std::string& name, const std::string& reason) {
+void detail::system::note_quarantined(const std::string& name, const std::string& reason) {
   recovered.quarantined.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex);
   quarantine_list[name] = reason;
 }
 
-void runtime_internal::system::quarantine(const std::string& name, const std::string& reason,
+void detail::system::quarantine(const std::string& name, const std::string& reason,
                                     std::function<void()> on_commit) {
   log(log_level::error, "revenant: actor \"" + name + "\"" + store_context() + " quarantined: " + reason);
   note_quarantined(name, reason);
@@ -451,7 +451,7 @@ void runtime_internal::system::quarantine(const std::string& name, const std::st
   submit(std::move(s));
 }
 
-void runtime_internal::system::discard(const std::string& name, std::uint64_t seq) {
+void detail::system::discard(const std::string& name, std::uint64_t seq) {
   {
     std::lock_guard lock(mutex);
     if (quarantine_list.contains(name)) return;  // kept with the actor

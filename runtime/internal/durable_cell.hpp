@@ -13,7 +13,7 @@
 
 #include "runtime/internal/actor_cell.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class durable_cell final : public actor_cell, private cell_durability {
  public:
@@ -122,4 +122,4 @@ inline durable_cell* durable_of(actor_cell& cell) noexcept {
   return cell.durable() ? static_cast<durable_cell*>(&cell) : nullptr;
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -10,7 +10,7 @@
 
 #include "actors/actor.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // A pending ask: its request id, deadline and the continuation waiting for the answer.
 template <class Continuation>
@@ -57,4 +57,4 @@ struct basic_actor_image {
 using pending_image = basic_pending_image<continuation>;
 using actor_image = basic_actor_image<behavior, continuation>;
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

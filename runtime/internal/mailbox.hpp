@@ -14,7 +14,7 @@
 #include "actors/message.hpp"
 #include "runtime/internal/signals.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class mailbox {
  public:
@@ -123,4 +123,4 @@ class mailbox {
   message* cache_ = nullptr;                   // worker side: taken from the inbox, oldest first
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // T must have `std::string_view given_name() const` (or one returning a string that converts),
 // and a value's name must not change while it is in the table.
@@ -150,4 +150,4 @@ class name_table {
   std::size_t size_ = 0;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 namespace {
 
 class reply_point final : public recipient {
@@ -119,4 +119,4 @@ void outside_asks::close() {
   for (auto& [_, reply] : left) reply->answer(*stopped);
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

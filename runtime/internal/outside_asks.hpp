@@ -21,7 +21,7 @@
 #include "actors/actor.hpp"
 #include "runtime/errors.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class outside_asks : public std::enable_shared_from_this<outside_asks> {
  public:
@@ -62,4 +62,4 @@ class outside_asks : public std::enable_shared_from_this<outside_asks> {
   std::uint64_t last_request_ = 0;                          // guarded by mutex_
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 template <class T>
 class owned_set {
@@ -71,4 +71,4 @@ class owned_set {
   std::array<shard, shard_count> shards_;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -9,10 +9,10 @@
 
 namespace revenant {
 
-using runtime_internal::durable_cell;
-using runtime_internal::step;
+using detail::durable_cell;
+using detail::step;
 
-std::vector<std::pair<std::uint64_t, std::string>> runtime_internal::system::stored_entries(
+std::vector<std::pair<std::uint64_t, std::string>> detail::system::stored_entries(
     bool journal, const std::string& actor) const {
   std::vector<std::pair<std::uint64_t, std::string>> entries;
   auto keep = [&](std::uint64_t seq, std::string_view envelope) { entries.emplace_back(seq, std::string(envelope)); };
@@ -23,7 +23,7 @@ std::vector<std::pair<std::uint64_t, std::string>> runtime_internal::system::sto
   return entries;
 }
 
-quarantined_actor runtime_internal::system::describe_quarantined(const std::string& name, const std::string& reason) const {
+quarantined_actor detail::system::describe_quarantined(const std::string& name, const std::string& reason) const {
   quarantined_actor q{name, reason};
   if (!db) return q;
   q.record_stored = db->has_record(name);
@@ -32,7 +32,7 @@ quarantined_actor runtime_internal::system::describe_quarantined(const std::stri
   return q;
 }
 
-std::string runtime_internal::system::claim_quarantined(const std::string& name) {
+std::string detail::system::claim_quarantined(const std::string& name) {
   if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
   for (int waited_ms = 0;; ++waited_ms) {
     {
@@ -56,7 +56,7 @@ std::string runtime_internal::system::claim_quarantined(const std::string& name)
   }
 }
 
-actor_ref runtime_internal::system::lift(const std::string& name) {
+actor_ref detail::system::lift(const std::string& name) {
   claim_quarantined(name);
   auto release_claim = [&] {
     std::lock_guard lock(mutex);
@@ -90,7 +90,7 @@ actor_ref runtime_internal::system::lift(const std::string& name) {
   // The mailbox is read under the lock that ends the quarantine: a message that reaches the old
   // incarnation before is in it; one that arrives after is discarded as sent to a stopped actor.
   const std::shared_ptr<actor_cell> made = make_durable_cell(name, behavior{}, supervision{}, false);
-  durable_cell* cell = runtime_internal::durable_of(*made);
+  durable_cell* cell = detail::durable_of(*made);
   cell->hold();
   std::vector<std::pair<std::uint64_t, std::string>> kept;
   {
@@ -120,7 +120,7 @@ actor_ref runtime_internal::system::lift(const std::string& name) {
   return actor_ref(made);
 }
 
-std::uint64_t runtime_internal::system::discard_all(const std::string& name) {
+std::uint64_t detail::system::discard_all(const std::string& name) {
   claim_quarantined(name);
   std::vector<std::pair<std::uint64_t, std::string>> kept;
   std::future<void> done;

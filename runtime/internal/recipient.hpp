@@ -9,7 +9,7 @@
 #include "actors/actor.hpp"
 #include "runtime/internal/committer.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class recipient : public detail::actor_base {
  public:
@@ -30,4 +30,4 @@ inline recipient& recipient_of(const std::shared_ptr<detail::actor_base>& actor)
   return static_cast<recipient&>(*actor);
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -13,10 +13,10 @@
 
 namespace revenant {
 
-using runtime_internal::actor_cell;
-using runtime_internal::durable_cell;
-using runtime_internal::durable_of;
-using runtime_internal::name_table;
+using detail::actor_cell;
+using detail::durable_cell;
+using detail::durable_of;
+using detail::name_table;
 
 namespace {
 
@@ -55,7 +55,7 @@ class record_batch {
 // Eager recovery. The actors family is cut into key ranges; as many threads as the system has
 // workers (which are not started yet), this one included, take the ranges in turn and scan each a
 // batch at a time: create the batch's actors, register them under one lock, then decode them.
-void runtime_internal::system::recover_all() {
+void detail::system::recover_all() {
   const std::uint64_t total = db->estimate_record_count();
   {
     std::lock_guard lock(mutex);
@@ -177,7 +177,7 @@ void runtime_internal::system::recover_all() {
 // Runs before the workers start, so every stored message is queued before any actor runs: a
 // recipient sees its stored messages before anything sent in this process (which has higher
 // sequence numbers), in the order they were sent.
-void runtime_internal::system::recover() {
+void detail::system::recover() {
   db->for_each_quarantined([&](std::string_view actor, std::string_view reason) {
     quarantine_list.emplace(std::string(actor), std::string(reason));
   });
@@ -190,7 +190,7 @@ void runtime_internal::system::recover() {
   });
   if (durable->recovery == recovery_mode::eager) recover_all();
   db->for_each_wake([&](std::string_view actor) {
-    if (auto cell = resolve_cell(std::string(actor))) cell->enqueue(make_message<runtime_internal::wake_up>());
+    if (auto cell = resolve_cell(std::string(actor))) cell->enqueue(make_message<detail::wake_up>());
   });
   commit_batch orphans(*db);
   db->for_each_message([&](std::string_view actor, std::uint64_t seq, std::string_view envelope) {
@@ -230,7 +230,7 @@ void runtime_internal::system::recover() {
   }
 }
 
-message_ptr runtime_internal::system::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
+message_ptr detail::system::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
   decoded_envelope d =
       decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + actor + "\"", this);
   if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = resolve_cell(d.header.sender);

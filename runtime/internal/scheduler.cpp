@@ -5,7 +5,7 @@
 
 #include "runtime/internal/actor_cell.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 void scheduler::schedule(const std::shared_ptr<actor_cell>& cell) {
   if (io_.get_executor().running_in_this_thread()) {
@@ -37,4 +37,4 @@ void scheduler::drain() {
     if (auto cell = weak.lock()) cell->run();
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

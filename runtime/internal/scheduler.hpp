@@ -11,7 +11,7 @@
 #include <mutex>
 #include <vector>
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class actor_cell;
 
@@ -32,4 +32,4 @@ class scheduler {
   bool drain_posted_ = false;                       // guarded by mutex_; a drain will take waiting_
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -5,7 +5,7 @@
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // Sent by Asio when a timer expires; the actor decides, in its own run, whether it still counts.
 struct timer_fired {
@@ -30,4 +30,4 @@ inline bool is_runtime_signal(const message& m) noexcept {
   return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>();
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

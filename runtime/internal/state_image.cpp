@@ -4,7 +4,7 @@
 
 #include "storage/envelope.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 namespace {
 
 // A restored timer's payload: the envelope it was stored as, decoded each time it fires (with
@@ -84,4 +84,4 @@ restored_state restore_image(actor_image&& image, live_state& state, const std::
   return r;
 }
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

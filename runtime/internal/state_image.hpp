@@ -10,7 +10,7 @@
 #include "runtime/internal/actor_cell.hpp"
 #include "runtime/internal/image.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 // The image of state (capacity: the mailbox bound). name: the actor's, as the sender of the
 // messages its timers deliver. Throws what encoding a timer's message throws.
@@ -29,4 +29,4 @@ struct restored_state {
 restored_state restore_image(actor_image&& image, live_state& state, const std::function<actor_clock&()>& clock,
                              detail::actor_resolver* resolver, const std::string& name);
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

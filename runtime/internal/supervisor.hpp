@@ -9,7 +9,7 @@
 
 #include "actors/actor.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class supervisor {
  public:
@@ -40,4 +40,4 @@ class supervisor {
   std::deque<std::chrono::steady_clock::time_point> failures_;  // within the policy's window
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -37,7 +37,7 @@
 #include "runtime/internal/scheduler.hpp"
 #include "storage/store.hpp"
 
-namespace revenant::runtime_internal {
+namespace revenant::detail {
 
 class actor_cell;
 
@@ -165,4 +165,4 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   std::string store_context() const;
 };
 
-}  // namespace revenant::runtime_internal
+}  // namespace revenant::detail

@@ -40,7 +40,7 @@ std::string encode_actor_record(const actor_record_info& info, std::string_view 
   put<std::uint64_t>(out, info.steps);
   put<std::uint16_t>(out, static_cast<std::uint16_t>(name_length));
   out.append(info.behavior.data(), name_length);
-  put<std::uint32_t>(out, storage_internal::crc32c(out.data(), out.size()));
+  put<std::uint32_t>(out, detail::crc32c(out.data(), out.size()));
   out.append(snapshot);
   return out;
 }
@@ -58,7 +58,7 @@ actor_record_view decode_actor_record(std::string_view bytes, const std::string&
   if (bytes.size() < crc_at + 4)
     fail(snapshot_errc::truncated, bytes.size(), "header announces a " + std::to_string(name_length) + "-byte behavior name");
   const auto stored = get_at<std::uint32_t>(bytes, crc_at);
-  if (stored != storage_internal::crc32c(bytes.data(), crc_at))
+  if (stored != detail::crc32c(bytes.data(), crc_at))
     fail(snapshot_errc::checksum_mismatch, crc_at, "record header CRC32C does not match");
   if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
     fail(snapshot_errc::unsupported_version, 4,

@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 namespace {
 
 constexpr std::uint32_t polynomial = 0x82F63B78u;  // reversed Castagnoli polynomial
@@ -67,4 +67,4 @@ std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc) noex
   return crc32c_portable(data, size, crc);
 }
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 // CRC32C of size bytes at data, continuing from crc (0 for a fresh checksum).
 // Uses the SSE4.2 instruction when the CPU has it, a table otherwise; both agree.
@@ -13,4 +13,4 @@ std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0) 
 // The portable table-driven implementation, exposed so tests can check both agree.
 std::uint32_t crc32c_portable(const void* data, std::size_t size, std::uint32_t crc = 0) noexcept;
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

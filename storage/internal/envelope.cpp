@@ -17,7 +17,7 @@ envelope_header read_header(detail::graph_input_archive& ar) {
 // snapshot decoder does.
 template <class Body>
 auto with_payload(std::string_view bytes, std::string subject, detail::actor_resolver* resolver, Body body) {
-  const std::string_view payload = storage_internal::open_snapshot(bytes, subject);
+  const std::string_view payload = detail::open_snapshot(bytes, subject);
   detail::graph_input_archive ar(payload, snapshot_header_size, std::move(subject), resolver);
   try {
     return body(ar);
@@ -45,7 +45,7 @@ std::string encode_envelope(const message& m, std::string_view sender) {
     type->save(ar, m);
     ar.drain();
   }
-  storage_internal::seal_snapshot(out);
+  detail::seal_snapshot(out);
   return out;
 }
 

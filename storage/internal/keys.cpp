@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 std::string mailbox_key(std::string_view actor, std::uint64_t seq) {
   std::string key;
@@ -55,4 +55,4 @@ std::optional<std::uint32_t> decode_format_version(std::string_view value) noexc
   return decode_le<std::uint32_t>(value);
 }
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

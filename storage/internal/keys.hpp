@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 // Key of message (or journal entry) seq of actor: the name, a zero byte, seq as 8 bytes
 // big-endian, so that one actor's keys are adjacent and sort by seq (section 8.5).
@@ -34,4 +34,4 @@ std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept;
 std::string encode_format_version(std::uint32_t version);
 std::optional<std::uint32_t> decode_format_version(std::string_view value) noexcept;
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

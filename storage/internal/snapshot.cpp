@@ -5,7 +5,7 @@
 
 #include "storage/internal/crc32c.hpp"
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 namespace {
 
 // Header layout (docs/format.md): all integers little-endian.
@@ -86,4 +86,4 @@ std::string_view open_snapshot(std::string_view s, const std::string& subject) {
   return payload;
 }
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

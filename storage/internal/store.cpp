@@ -17,7 +17,7 @@
 namespace revenant {
 namespace {
 
-using storage_internal::store_state;
+using detail::store_state;
 
 rocksdb::Slice slice(std::string_view s) noexcept { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view view(const rocksdb::Slice& s) noexcept { return std::string_view(s.data(), s.size()); }
@@ -48,12 +48,12 @@ void scan_range(const store_state& st, rocksdb::ColumnFamilyHandle* family, cons
 template <class F>
 void scan_entries_of(const store_state& st, rocksdb::ColumnFamilyHandle* family, std::string_view actor,
                      const std::string& what, F&& fn) {
-  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  const detail::entry_range range = detail::entries_of(actor);
   const rocksdb::Slice from(range.from), to(range.to);
   scan_range(st, family, &from, &to, what, [&](std::string_view key, std::string_view value) {
     std::string_view name;
     std::uint64_t seq = 0;
-    if (storage_internal::parse_mailbox_key(key, name, seq) && name == actor) fn(seq, value);
+    if (detail::parse_mailbox_key(key, name, seq) && name == actor) fn(seq, value);
     return true;
   });
 }
@@ -94,7 +94,7 @@ std::string midpoint(std::string_view a, std::string_view b) {
 }
 
 
-std::vector<std::string> split(const storage_internal::store_state& st, rocksdb::ColumnFamilyHandle* family, unsigned parts,
+std::vector<std::string> split(const detail::store_state& st, rocksdb::ColumnFamilyHandle* family, unsigned parts,
                                std::uint64_t min_bytes) {
   std::vector<std::string> splits;
   if (parts < 2) return splits;
@@ -159,7 +159,7 @@ std::optional<std::string> store_state::get(rocksdb::ColumnFamilyHandle* family,
 
 // ---- commit_batch ------------------------------------------------------------------------------
 
-commit_batch::commit_batch(store& target) : rep_(std::make_unique<storage_internal::batch_rep>()) {
+commit_batch::commit_batch(store& target) : rep_(std::make_unique<detail::batch_rep>()) {
   rep_->target = target.state_.get();
 }
 commit_batch::~commit_batch() = default;
@@ -176,24 +176,24 @@ void commit_batch::erase_record(std::string_view actor) {
 }
 
 void commit_batch::enqueue(std::string_view actor, std::uint64_t seq, std::string_view envelope) {
-  rep_->batch.Put(rep_->target->mailbox, storage_internal::mailbox_key(actor, seq), slice(envelope));
+  rep_->batch.Put(rep_->target->mailbox, detail::mailbox_key(actor, seq), slice(envelope));
 }
 
 void commit_batch::consume(std::string_view actor, std::uint64_t seq) {
-  rep_->batch.Delete(rep_->target->mailbox, storage_internal::mailbox_key(actor, seq));
+  rep_->batch.Delete(rep_->target->mailbox, detail::mailbox_key(actor, seq));
 }
 
 void commit_batch::clear_mailbox(std::string_view actor) {
-  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  const detail::entry_range range = detail::entries_of(actor);
   rep_->batch.DeleteRange(rep_->target->mailbox, range.from, range.to);
 }
 
 void commit_batch::append_journal(std::string_view actor, std::uint64_t seq, std::string_view envelope) {
-  rep_->batch.Put(rep_->target->journal, storage_internal::mailbox_key(actor, seq), slice(envelope));
+  rep_->batch.Put(rep_->target->journal, detail::mailbox_key(actor, seq), slice(envelope));
 }
 
 void commit_batch::clear_journal(std::string_view actor) {
-  const storage_internal::entry_range range = storage_internal::entries_of(actor);
+  const detail::entry_range range = detail::entries_of(actor);
   rep_->batch.DeleteRange(rep_->target->journal, range.from, range.to);
 }
 
@@ -206,7 +206,7 @@ void commit_batch::quarantine(std::string_view actor, std::string_view reason) {
 void commit_batch::lift_quarantine(std::string_view actor) { rep_->batch.Delete(rep_->target->quarantine, slice(actor)); }
 
 void commit_batch::advance_next_seq(std::uint64_t next) {
-  rep_->batch.Put(rep_->target->meta, slice(storage_internal::next_seq_key), storage_internal::encode_next_seq(next));
+  rep_->batch.Put(rep_->target->meta, slice(detail::next_seq_key), detail::encode_next_seq(next));
 }
 
 std::size_t commit_batch::size() const noexcept { return static_cast<std::size_t>(rep_->batch.Count()); }
@@ -272,7 +272,7 @@ void store::for_each_message(
              [&](std::string_view key, std::string_view envelope) {
                std::string_view actor;
                std::uint64_t seq = 0;
-               if (storage_internal::parse_mailbox_key(key, actor, seq)) fn(actor, seq, envelope);
+               if (detail::parse_mailbox_key(key, actor, seq)) fn(actor, seq, envelope);
                return true;
              });
 }
@@ -291,7 +291,7 @@ void store::for_each_journal_key(detail::function_ref<void(std::string_view, std
   scan_range(*state_, state_->journal, nullptr, nullptr, "the journal family", [&](std::string_view key, std::string_view) {
     std::string_view actor;
     std::uint64_t seq = 0;
-    if (storage_internal::parse_mailbox_key(key, actor, seq)) fn(actor, seq);
+    if (detail::parse_mailbox_key(key, actor, seq)) fn(actor, seq);
     return true;
   });
 }

@@ -9,8 +9,8 @@ namespace rocksdb {
 class Env;
 }
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 rocksdb::Env*& store_test_env() noexcept;
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

@@ -96,7 +96,7 @@ directory_state classify(const std::string& path, std::string& why) {
 
 // Copies the logs from the damaged one on into <path>/damaged-wal/, before an open that
 // accepts the loss lets RocksDB drop and then delete them.
-std::string keep_damaged_logs(const std::string& path, const storage_internal::wal_damage& damage) {
+std::string keep_damaged_logs(const std::string& path, const detail::wal_damage& damage) {
   namespace fs = std::filesystem;
   const fs::path evidence = fs::path(path) / "damaged-wal";
   std::error_code error;
@@ -121,7 +121,7 @@ std::string keep_damaged_logs(const std::string& path, const storage_internal::w
   return evidence.string();
 }
 
-std::string describe(const storage_internal::wal_damage& d) {
+std::string describe(const detail::wal_damage& d) {
   return "the write-ahead log " + d.file + " is damaged at offset " + std::to_string(d.offset) + " (" + d.what +
          "); " + std::to_string(d.batches_after) + " intact group commits (" + std::to_string(d.writes_after) +
          " writes, " + std::to_string(d.bytes_after) + " bytes) follow the damage";
@@ -129,14 +129,14 @@ std::string describe(const storage_internal::wal_damage& d) {
 
 }  // namespace
 
-rocksdb::Env*& storage_internal::store_test_env() noexcept {
+rocksdb::Env*& detail::store_test_env() noexcept {
   static rocksdb::Env* env = nullptr;
   return env;
 }
 
 
-store::store(const std::string& path, store_options opts) : state_(std::make_unique<storage_internal::store_state>()) {
-  storage_internal::store_state& st = *state_;
+store::store(const std::string& path, store_options opts) : state_(std::make_unique<detail::store_state>()) {
+  detail::store_state& st = *state_;
   st.path = path;
   std::string refused;
   const directory_state state = classify(path, refused);
@@ -153,7 +153,7 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   rocksdb::Options options;
   options.create_if_missing = state == directory_state::create;
   options.create_missing_column_families = !opts.must_exist;
-  if (rocksdb::Env* env = storage_internal::store_test_env()) options.env = env;
+  if (rocksdb::Env* env = detail::store_test_env()) options.env = env;
   options.info_log = std::make_shared<sink_logger>(std::move(opts.log));
   // A log can be deleted only once every family with writes in it is flushed; the rarely
   // written families (wake, quarantine, meta) would otherwise pin every log since their last
@@ -206,7 +206,7 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
     }
   }
   if (opts.accept_wal_loss && state == directory_state::open) {
-    if (auto damage = storage_internal::find_wal_damage(path)) {
+    if (auto damage = detail::find_wal_damage(path)) {
       st.wal_loss.emplace(wal_loss_report{damage->file, damage->offset, damage->what, damage->bytes_after,
                                            damage->batches_after, damage->writes_after, keep_damaged_logs(path, *damage)});
     }
@@ -215,7 +215,7 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles, &st.db);
   if (!s.ok()) {
     if (s.IsCorruption() && !opts.accept_wal_loss)
-      if (auto damage = storage_internal::find_wal_damage(path))
+      if (auto damage = detail::find_wal_damage(path))
         throw store_error("revenant: store \"" + path + "\": " + describe(*damage) +
                           ". Nothing was changed. Keep a copy of the directory; to open it anyway and lose what follows " +
                           "the damage, set durable_config::accept_wal_loss (RocksDB: " + s.ToString() + ")");
@@ -229,8 +229,8 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   st.journal = handles[5];
   // From here on a failure closes the database with the state.
 
-  if (auto format = st.get(st.meta, storage_internal::format_key, "\"format\"")) {
-    const std::optional<std::uint32_t> version = storage_internal::decode_format_version(*format);
+  if (auto format = st.get(st.meta, detail::format_key, "\"format\"")) {
+    const std::optional<std::uint32_t> version = detail::decode_format_version(*format);
     if (version != store_format_version)
       throw store_error("revenant: store \"" + path + "\" has store format " +
                         (version ? std::to_string(*version) : "(unreadable)") +
@@ -250,12 +250,12 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
                           "or not a revenant store; refusing to stamp it");
     }
     rocksdb::WriteBatch batch;
-    const std::string version = storage_internal::encode_format_version(store_format_version);
-    batch.Put(st.meta, rocksdb::Slice(storage_internal::format_key.data(), storage_internal::format_key.size()), version);
+    const std::string version = detail::encode_format_version(store_format_version);
+    batch.Put(st.meta, rocksdb::Slice(detail::format_key.data(), detail::format_key.size()), version);
     st.write(batch, true);
   }
-  if (auto seq = st.get(st.meta, storage_internal::next_seq_key, "\"next_seq\"")) {
-    const std::optional<std::uint64_t> next = storage_internal::decode_next_seq(*seq);
+  if (auto seq = st.get(st.meta, detail::next_seq_key, "\"next_seq\"")) {
+    const std::optional<std::uint64_t> next = detail::decode_next_seq(*seq);
     if (!next) throw store_error("revenant: store \"" + path + "\": meta key next_seq is not 8 bytes");
     st.next_seq = *next;
   }
@@ -263,7 +263,7 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
 
 store::~store() = default;
 
-storage_internal::store_state::~store_state() {
+detail::store_state::~store_state() {
   if (db == nullptr) return;
   for (auto* h : {meta, actors, mailbox, wake, quarantine, journal})
     if (h != nullptr) db->DestroyColumnFamilyHandle(h);

@@ -10,7 +10,7 @@
 
 #include "storage/store.hpp"
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 struct store_state {
   std::string path;
@@ -45,4 +45,4 @@ struct batch_rep {
   rocksdb::WriteBatch batch;
 };
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

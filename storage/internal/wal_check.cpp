@@ -10,7 +10,7 @@
 
 #include "storage/internal/crc32c.hpp"
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 namespace {
 
 // RocksDB's log format (db/log_format.h in its sources; frozen because logs outlive builds).
@@ -198,4 +198,4 @@ std::optional<wal_damage> find_wal_damage(const std::string& directory) {
   return damage;
 }
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace revenant::storage_internal {
+namespace revenant::detail {
 
 // The first damage found in a log, and what follows it.
 struct wal_damage {
@@ -39,4 +39,4 @@ std::optional<wal_damage> find_log_damage(std::string_view bytes, const std::str
 // reported as damage at offset 0.
 std::optional<wal_damage> find_wal_damage(const std::string& directory);
 
-}  // namespace revenant::storage_internal
+}  // namespace revenant::detail

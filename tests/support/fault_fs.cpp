@@ -318,10 +318,10 @@ std::unique_ptr<rocksdb::Env> make_env(const std::shared_ptr<rocksdb::FileSystem
 }
 
 fault_env_scope::fault_env_scope(std::shared_ptr<fault_file_system> fs) : fs_(std::move(fs)), env_(make_env(fs_)) {
-  storage_internal::store_test_env() = env_.get();
+  detail::store_test_env() = env_.get();
 }
 
-fault_env_scope::~fault_env_scope() { storage_internal::store_test_env() = nullptr; }
+fault_env_scope::~fault_env_scope() { detail::store_test_env() = nullptr; }
 
 void cut_power_later(std::shared_ptr<fault_file_system> fs, std::chrono::microseconds delay) {
   std::thread([fs = std::move(fs), delay] {

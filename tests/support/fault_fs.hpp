@@ -1,5 +1,5 @@
 // A RocksDB file system for fault-injection tests, put under a whole actor system through
-// storage_internal::store_test_env(): it can fill the disk, and it can cut the power — throw
+// detail::store_test_env(): it can fill the disk, and it can cut the power — throw
 // away every byte not yet synced, as an OS crash or a power loss does — the way LevelDB's
 // fault-injection test models one.
 //

@@ -7,7 +7,7 @@
 
 #include "actors/snapshot_error.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
 // An entry of name (mailbox or journal), its envelope's header peeked at.
@@ -85,4 +85,4 @@ actor_report read_actor(const store& db, const std::string& name) {
   return r;
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

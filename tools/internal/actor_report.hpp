@@ -16,7 +16,7 @@
 #include "tools/internal/closure_graph.hpp"
 #include "tools/internal/outline.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 // A request the tool cannot serve (missing store or actor): exit code 1, message as is.
 class inspect_error : public std::runtime_error {
@@ -61,4 +61,4 @@ struct actor_report {
 // does not register), is reported in damage or graph_error instead.
 actor_report read_actor(const store& db, const std::string& name);
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

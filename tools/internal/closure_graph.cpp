@@ -13,10 +13,10 @@
 #include "storage/snapshot.hpp"
 #include "tools/internal/text.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
-using runtime_internal::actor_image;
+using detail::actor_image;
 
 // Builds a closure_graph from an encoder's walk.
 class graph_recorder final : public detail::graph_tracer {
@@ -150,4 +150,4 @@ closure_graph trace_graph(std::string_view snapshot, const std::string& subject)
   return std::move(recorder).finish();
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

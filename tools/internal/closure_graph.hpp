@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 enum class vertex_kind { closure, cell, shared_object };
 
@@ -47,4 +47,4 @@ struct closure_graph {
 // before returning (its cycles freed).
 closure_graph trace_graph(std::string_view snapshot, const std::string& subject);
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 // `list`: one row per actor, then a summary line.
 int list_actors(const std::string& path, std::ostream& out);
@@ -19,4 +19,4 @@ int dump_actor(const std::string& path, const std::string& name, std::ostream& o
 int dot_graph(const std::string& path, const std::string& name, std::ostream& out, std::ostream& err,
               const std::string& program);
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

@@ -9,7 +9,7 @@
 #include "tools/internal/closure_graph.hpp"
 #include "tools/internal/text.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 int dot_graph(const std::string& path, const std::string& name, std::ostream& out, std::ostream& err,
               const std::string& program) {
@@ -44,4 +44,4 @@ int dot_graph(const std::string& path, const std::string& name, std::ostream& ou
   return 0;
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

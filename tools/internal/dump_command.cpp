@@ -15,10 +15,10 @@
 #include "tools/internal/json_writer.hpp"
 #include "tools/internal/text.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
-using runtime_internal::timer_image;
+using detail::timer_image;
 
 std::string_view policy_name(std::uint8_t policy) noexcept {
   switch (static_cast<restart_policy>(policy)) {
@@ -172,4 +172,4 @@ int dump_actor(const std::string& path, const std::string& name, std::ostream& o
   return 0;
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

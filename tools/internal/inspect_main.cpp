@@ -49,12 +49,12 @@ int inspect_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   try {
     if (command == "list") {
       if (args.size() != 2) return bad_usage("`list` takes one argument: <store-dir>");
-      return tools_internal::list_actors(args[1], out);
+      return detail::list_actors(args[1], out);
     }
     if (command == "dump" || command == "dot") {
       if (args.size() != 3) return bad_usage("`" + command + "` takes two arguments: <store-dir> <actor>");
-      return command == "dump" ? tools_internal::dump_actor(args[1], args[2], out)
-                               : tools_internal::dot_graph(args[1], args[2], out, err, program);
+      return command == "dump" ? detail::dump_actor(args[1], args[2], out)
+                               : detail::dot_graph(args[1], args[2], out, err, program);
     }
   } catch (const std::exception& e) {
     err << program << ": " << e.what() << '\n';

@@ -3,7 +3,7 @@
 
 #include "tools/internal/text.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 json_writer& json_writer::key(std::string_view name) {
   separate();
@@ -78,4 +78,4 @@ void json_writer::indent() {
   for (int i = 0; i < depth_; ++i) out_ << "  ";
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 // Writes indented JSON to a stream, placing commas itself (two spaces per level, a newline after
 // the outermost value). The caller keeps objects and arrays balanced and gives every object
@@ -54,4 +54,4 @@ class json_writer {
   bool after_key_ = false;
 };
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

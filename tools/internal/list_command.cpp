@@ -15,7 +15,7 @@
 #include "storage/store.hpp"
 #include "tools/internal/actor_report.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
 struct listing_row {
@@ -42,7 +42,7 @@ int list_actors(const std::string& path, std::ostream& out) {
       const actor_record_view view = decode_actor_record(bytes, subject);
       row.info = view.info();
       row.snapshot_bytes = view.snapshot.size();
-      (void)storage_internal::open_snapshot(view.snapshot, subject);  // framing and checksums
+      (void)detail::open_snapshot(view.snapshot, subject);  // framing and checksums
     } catch (const std::exception& e) {
       row.damage = e.what();
     }
@@ -99,4 +99,4 @@ int list_actors(const std::string& path, std::ostream& out) {
   return 0;
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

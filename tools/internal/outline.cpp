@@ -11,7 +11,7 @@
 #include "actors/detail/archive.hpp"
 #include "storage/snapshot.hpp"
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
 // Reads closure references (node-ref, and fn-ref for a new node) and names their functions.
@@ -67,7 +67,7 @@ void closure_name::load(detail::graph_input_archive& ar) {
 }
 
 image_outline read_outline(std::string_view snapshot, const std::string& subject) {
-  const std::string_view payload = storage_internal::open_snapshot(snapshot, subject);
+  const std::string_view payload = detail::open_snapshot(snapshot, subject);
   outline_archive ar(payload, subject);
   image_outline o;
   try {
@@ -80,4 +80,4 @@ image_outline read_outline(std::string_view snapshot, const std::string& subject
   return o;
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

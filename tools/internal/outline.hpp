@@ -12,7 +12,7 @@ namespace revenant::detail {
 class graph_input_archive;
 }  // namespace revenant::detail
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 // A closure of the image as the tool reads it: the name of its registered function (empty for
 // an empty closure), from the closure's reference alone. The root holds closures only as
@@ -24,11 +24,11 @@ struct closure_name {
 };
 
 // The actor image through the runtime's own grammar, closures read as names.
-using image_outline = runtime_internal::basic_actor_image<closure_name, closure_name>;
+using image_outline = detail::basic_actor_image<closure_name, closure_name>;
 
 // Reads the outline of the actor image in snapshot; subject names the actor in errors. Throws
 // snapshot_error. Checks the framing and checksums, not what follows the root (the closures'
 // contents).
 image_outline read_outline(std::string_view snapshot, const std::string& subject);
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

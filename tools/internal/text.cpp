@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 namespace {
 
 // The length of the well-formed UTF-8 sequence at the start of s, or 0 if there is none.
@@ -118,4 +118,4 @@ std::optional<std::string> iso_utc(std::int64_t ns) {
   return std::string(text);
 }
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail

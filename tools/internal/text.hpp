@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace revenant::tools_internal {
+namespace revenant::detail {
 
 // s as a JSON string literal. Bytes that are not UTF-8 (names are arbitrary bytes) become U+FFFD.
 std::string json_string(std::string_view s);
@@ -23,4 +23,4 @@ std::string short_type_name(std::string_view name);
 // if the time cannot be represented.
 std::optional<std::string> iso_utc(std::int64_t ns);
 
-}  // namespace revenant::tools_internal
+}  // namespace revenant::detail
