@@ -278,7 +278,9 @@ class closure<R(A...)> {
     body_.swap(other.body_);
     return *this;
   }
-  ~closure() { detail::dispose(std::move(body_)); }
+  ~closure() {
+    if (body_) detail::dispose(std::move(body_));  // an empty handle (often moved from) has nothing to dispose
+  }
 
   // Runs the function with args followed by the captured values (passed as lvalues, so a
   // function that takes a capture by non-const reference may change it for later calls).

@@ -217,13 +217,17 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
  public:
   // resolver: turns the actor names the payload holds back into actors (null: a reference
   // cannot be decoded; only an actor system has one).
-  graph_input_archive(std::string_view payload, std::size_t base_offset, std::string subject,
+  // subject is moved in once, or copied once from an lvalue (an eager open decodes a million).
+  graph_input_archive(std::string_view payload, std::size_t base_offset, std::string&& subject,
                       actor_resolver* resolver = nullptr)
       : cereal::InputArchive<graph_input_archive, cereal::AllowEmptyClassElision>(this),
         data_(payload),
         base_(base_offset),
         subject_(std::move(subject)),
         resolver_(resolver) {}
+  graph_input_archive(std::string_view payload, std::size_t base_offset, const std::string& subject,
+                      actor_resolver* resolver = nullptr)
+      : graph_input_archive(payload, base_offset, std::string(subject), resolver) {}
 
   graph_input_archive(const graph_input_archive&) = delete;
   graph_input_archive& operator=(const graph_input_archive&) = delete;
@@ -234,19 +238,19 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
       for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i]->clear_contents();
   }
 
+  // Inline, with the failure out of line: a record's every field comes through here, and a
+  // fixed-size read then compiles to a bounds check and a move.
   void read(void* data, std::size_t size) {
-    if (size > remaining())
-      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
-                                         std::to_string(remaining()) + " remain");
+    if (size > remaining()) [[unlikely]]
+      fail_truncated(size);
     if (size == 0) return;  // an empty vector's data() may be null: no memcpy from or to it
     std::memcpy(data, data_.data() + pos_, size);
     pos_ += size;
   }
   // The next size bytes, as a view into the payload (no copy).
   std::string_view read_view(std::size_t size) {
-    if (size > remaining())
-      fail(snapshot_errc::truncated, "needs " + std::to_string(size) + " bytes, only " +
-                                         std::to_string(remaining()) + " remain");
+    if (size > remaining()) [[unlikely]]
+      fail_truncated(size);
     const std::string_view view = data_.substr(pos_, size);
     pos_ += size;
     return view;
@@ -262,14 +266,14 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
     const std::size_t at = pos_;
     std::uint64_t n;
     read(&n, sizeof n);
-    if (n > remaining()) fail_at(at, snapshot_errc::size_limit, "length " + std::to_string(n) + " exceeds the " +
-                                                                 std::to_string(remaining()) + " bytes that remain");
+    if (n > remaining()) [[unlikely]]
+      fail_length(at, n);
     return n;
   }
 
   void enter() {
-    if (++depth_ > max_nesting)
-      fail(snapshot_errc::nesting_limit, "values nest more than " + std::to_string(max_nesting) + " levels deep");
+    if (++depth_ > max_nesting) [[unlikely]]
+      fail_nesting();
   }
   void leave() noexcept { --depth_; }
 
@@ -293,12 +297,14 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   void define_shared(std::size_t at, std::uint32_t id, std::shared_ptr<T> object) {
     shared_slot slot{std::move(object), &shared_type_of<T>, true};
     if (id == 0) fail_at(at, snapshot_errc::bad_reference, "shared pointer id 0 is reserved for null");
-    if (id <= shared_dense_.size() || (!shared_more_.empty() && shared_more_.count(id) != 0))
+    if (id <= shared_dense_.size() || (shared_more_ && shared_more_->count(id) != 0))
       fail_at(at, snapshot_errc::bad_reference, "shared pointer id " + std::to_string(id) + " is defined twice");
-    if (id == shared_dense_.size() + 1)
+    if (id == shared_dense_.size() + 1) {
       shared_dense_.push_back(std::move(slot));
-    else
-      shared_more_.emplace(id, std::move(slot));
+    } else {
+      if (!shared_more_) shared_more_ = std::make_unique<std::unordered_map<std::uint32_t, shared_slot>>();
+      shared_more_->emplace(id, std::move(slot));
+    }
   }
   void shared_loaded(std::uint32_t id) noexcept {
     if (shared_slot* slot = find_shared(id)) slot->loading = false;
@@ -363,6 +369,18 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   void finish();
 
   [[noreturn]] void fail(snapshot_errc code, std::string detail) const { fail_at(pos_, code, std::move(detail)); }
+  // The failures of the inline reads above, kept out of their callers.
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_truncated(std::size_t size) const {
+    fail(snapshot_errc::truncated,
+         "needs " + std::to_string(size) + " bytes, only " + std::to_string(remaining()) + " remain");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_length(std::size_t at, std::uint64_t n) const {
+    fail_at(at, snapshot_errc::size_limit,
+            "length " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) + " bytes that remain");
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_nesting() const {
+    fail(snapshot_errc::nesting_limit, "values nest more than " + std::to_string(max_nesting) + " levels deep");
+  }
   [[noreturn]] void fail_at(std::size_t position, snapshot_errc code, std::string detail) const {
     throw snapshot_error(code, base_ + position, std::move(detail), subject_);
   }
@@ -394,12 +412,14 @@ class graph_input_archive : public cereal::InputArchive<graph_input_archive, cer
   };
   shared_slot* find_shared(std::uint32_t id) noexcept {
     if (id != 0 && id <= shared_dense_.size()) return &shared_dense_[id - 1];
-    if (shared_more_.empty()) return nullptr;
-    auto it = shared_more_.find(id);
-    return it == shared_more_.end() ? nullptr : &it->second;
+    if (!shared_more_) return nullptr;
+    auto it = shared_more_->find(id);
+    return it == shared_more_->end() ? nullptr : &it->second;
   }
   small_vector<shared_slot, 4> shared_dense_;                  // ids 1, 2, ... as writers number them
-  std::unordered_map<std::uint32_t, shared_slot> shared_more_;  // any other id
+  // Any other id; made by the first (only a forged payload has one), so that an ordinary
+  // decode does not construct and destroy a hash table.
+  std::unique_ptr<std::unordered_map<std::uint32_t, shared_slot>> shared_more_;
   bool weak_next_ = false;
 };
 
@@ -639,7 +659,7 @@ void encode_payload(std::string& out, const T& root) {
 // offset where they were thrown. A failed decode frees everything it built (no leak, even for
 // cyclic graphs).
 template <class T>
-T decode_payload(std::string_view payload, std::size_t base_offset, std::string subject,
+T decode_payload(std::string_view payload, std::size_t base_offset, std::string&& subject,
                  actor_resolver* resolver = nullptr) {
   graph_input_archive ar(payload, base_offset, std::move(subject), resolver);
   T root{};

@@ -187,21 +187,25 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
       record_bytes = *read;
     }
     actor_record_view record;
-    actor_image image;
-    try {
-      record = decode_actor_record(*record_bytes, {});
-      image = decode_snapshot<actor_image>(record.snapshot, {}, &system());
-    } catch (const snapshot_error& e) {
-      throw e.with_subject(subject());
-    }
+    auto decode = [&] {
+      try {
+        record = decode_actor_record(*record_bytes, {});
+        return decode_snapshot<actor_image>(record.snapshot, {}, &system());
+      } catch (const snapshot_error& e) {
+        throw e.with_subject(subject());
+      }
+    };
+    actor_image image = decode();  // built in place: no default image to assign over
     for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject(), &system());
     loaded_ = true;
     steps_ = record.steps;
     const restored_state restored =
-        restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), name());
+        restore_image(std::move(image), state(), [this]() -> actor_clock& { return clock(); }, &system(), given_name());
     box().set_capacity(restored.capacity);
-    system().recovered.continuations.fetch_add(restored.continuations, std::memory_order_relaxed);
-    system().recovered.timers.fetch_add(restored.timers, std::memory_order_relaxed);
+    // Only when there is something to add: these counters are shared by every recovering thread.
+    if (restored.continuations != 0)
+      system().recovered.continuations.fetch_add(restored.continuations, std::memory_order_relaxed);
+    if (restored.timers != 0) system().recovered.timers.fetch_add(restored.timers, std::memory_order_relaxed);
     wake_stored_ = has_waiting();
     if (replay_stored_journal_ || (!system().journaled.empty() && system().journaled.contains(given_name())))
       replay_journal();

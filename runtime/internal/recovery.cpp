@@ -65,13 +65,18 @@ void detail::system::recover_all() {
   std::unordered_set<std::string> kept_out;
   for (const auto& [name, reason] : quarantine_list) kept_out.insert(name);
 
-  auto bring_up = [&](const record_batch& batch) {
+  // handle: the recovering thread's own reference to this system, which its cells copy (below).
+  auto bring_up = [&](const record_batch& batch, const std::shared_ptr<system>& handle) {
     const std::size_t n = batch.size();
     std::vector<name_table<actor_cell>::hash_type> hashes(n);
     std::vector<std::shared_ptr<actor_cell>> cells(n);
+    // The batch's ids in one step: a counter every recovering thread bumps per actor would be
+    // one more cache line they pass back and forth.
+    const std::uint64_t first_id = next_id.fetch_add(n, std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) {
       hashes[i] = name_table<actor_cell>::hash(batch.name(i));
-      cells[i] = make_durable_cell(std::string(batch.name(i)), behavior{}, supervision{}, false);
+      cells[i] = std::make_shared<durable_cell>(handle, first_id + i, std::string(batch.name(i)), behavior{},
+                                                supervision{}, false);
     }
     {
       std::lock_guard lock(mutex);
@@ -93,13 +98,13 @@ void detail::system::recover_all() {
   std::atomic<std::uint64_t> done{0};
   std::atomic<bool> stopping{false};  // a range failed: the others stop early
   // Range i is [bounds[i - 1], bounds[i]), open at both ends.
-  auto recover_range = [&](std::size_t i, const std::function<void()>& after_batch) {
+  auto recover_range = [&](std::size_t i, const std::function<void()>& after_batch, const std::shared_ptr<system>& handle) {
     name_range range;
     if (i > 0) range.from = bounds[i - 1];
     if (i < bounds.size()) range.to = bounds[i];
     record_batch batch;
     auto flush = [&] {
-      bring_up(batch);
+      bring_up(batch, handle);
       done.fetch_add(batch.size(), std::memory_order_relaxed);
       batch.clear();
       after_batch();
@@ -114,7 +119,12 @@ void detail::system::recover_all() {
     if (batch.size() > 0) flush();
   };
   auto recover_ranges = [&](const std::function<void()>& after_batch) {
-    for (std::size_t i; (i = next_range.fetch_add(1)) <= bounds.size();) recover_range(i, after_batch);
+    // Every cell holds the system. Copying one std::shared_ptr for a million cells from several
+    // threads makes its reference count the hottest cache line of the open; so each thread's
+    // cells share a count of their own, which holds one reference to the system (the system
+    // lives as long as it did: until its last cell is gone).
+    const std::shared_ptr<system> handle(std::make_shared<std::shared_ptr<system>>(shared_from_this()), this);
+    for (std::size_t i; (i = next_range.fetch_add(1)) <= bounds.size();) recover_range(i, after_batch, handle);
   };
 
   std::uint64_t reported = 0;

@@ -52,7 +52,7 @@ actor_image capture_image(const live_state& state, std::uint32_t capacity, const
   return image;
 }
 
-restored_state restore_image(actor_image image, live_state& state, const std::function<actor_clock&()>& clock,
+restored_state restore_image(actor_image&& image, live_state& state, const std::function<actor_clock&()>& clock,
                              detail::actor_resolver* resolver, const std::string& name) {
   restored_state r;
   r.capacity = image.capacity;

@@ -26,7 +26,7 @@ struct restored_state {
 // timers (re-armed through clock(), late ones fire at once). resolver: turns the names in a
 // timer's stored message back into actors when it fires. Throws std::runtime_error for a
 // record naming no restart policy.
-restored_state restore_image(actor_image image, live_state& state, const std::function<actor_clock&()>& clock,
+restored_state restore_image(actor_image&& image, live_state& state, const std::function<actor_clock&()>& clock,
                              detail::actor_resolver* resolver, const std::string& name);
 
 }  // namespace revenant::detail
