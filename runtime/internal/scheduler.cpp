@@ -33,8 +33,13 @@ void scheduler::drain() {
     batch.swap(waiting_);
     drain_posted_ = false;
   }
-  for (const auto& weak : batch)
-    if (auto cell = weak.lock()) cell->run();
+  // Deferred from this worker, not run here: they go to its own queue, which Asio shares out
+  // (waking one more worker when more than one run waits), so a batch of actors spawned from
+  // outside still runs on every worker.
+  for (auto& weak : batch)
+    asio::defer(io_, [weak = std::move(weak)] {
+      if (auto c = weak.lock()) c->run();
+    });
 }
 
 }  // namespace revenant::detail

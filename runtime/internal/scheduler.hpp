@@ -23,7 +23,7 @@ class scheduler {
   void schedule(const std::shared_ptr<actor_cell>& cell);
 
  private:
-  // On a worker: runs every actor handed over so far.
+  // On a worker: schedules every actor handed over so far there.
   void drain();
 
   asio::io_context& io_;
