@@ -115,7 +115,8 @@ class store {
 
   // Applies batch (made for this store) atomically: all of it or none. With sync, returns only
   // once it is on stable storage; without, a power cut may lose it (a process crash does not).
-  // Throws store_error; the batch is left as it was.
+  // Throws store_error, or std::invalid_argument (writing nothing) for a batch made for another
+  // store; the batch is left as it was.
   void commit(const commit_batch& batch, bool sync);
   // Writes next_seq = seq (synced): recovery's repair of a counter found at or below a stored
   // entry's number. Throws store_error.

@@ -116,6 +116,19 @@ TEST_CASE("operations of one batch apply in order: a later one on the same key w
   CHECK_FALSE(db.quarantine_reason("a"));
 }
 
+TEST_CASE("a batch made for one store is refused by another, which stays as it was", "[store]") {
+  temp_dir dir;
+  store first(dir.path("first"));
+  store second(dir.path("second"));
+  commit_batch batch(first);
+  batch.put_record("a", "r");
+  CHECK_THROWS_WITH(second.commit(batch, false), Catch::Contains("made for another store") &&
+                                                   Catch::Contains(dir.path("second")));
+  CHECK_FALSE(second.has_record("a"));
+  first.commit(batch, false);  // the batch is intact: its own store takes it
+  CHECK(first.has_record("a"));
+}
+
 TEST_CASE("a cleared batch commits nothing, and a batch commits nothing until it is committed", "[store]") {
   temp_dir dir;
   store db(dir.path("db"));

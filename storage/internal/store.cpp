@@ -9,7 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <cassert>
+#include <stdexcept>
 
 #include "storage/internal/keys.hpp"
 #include "storage/internal/store_state.hpp"
@@ -215,7 +215,11 @@ void commit_batch::clear() noexcept { rep_->batch.Clear(); }
 // ---- store: writes -----------------------------------------------------------------------------
 
 void store::commit(const commit_batch& batch, bool sync) {
-  assert(batch.rep_->target == state_.get() && "a commit_batch is committed to the store it was made for");
+  // A batch names its store's column families: applied to another store, it would write into
+  // families of a database that is not open there.
+  if (batch.rep_->target != state_.get())
+    throw std::invalid_argument("revenant: store \"" + state_->path +
+                                "\": a commit_batch made for another store was committed to it (nothing written)");
   state_->write(batch.rep_->batch, sync);
 }
 
