@@ -92,7 +92,6 @@ class actor_clock {
   void for_each_ask(F&& f) const {
     for (const auto& [request, ask] : pending_) f(ask_view{request, ask.deadline, ask.then});
   }
-  std::size_t asks() const noexcept { return pending_.size(); }
   std::uint64_t last_request() const noexcept { return last_request_; }
   void set_last_request(std::uint64_t request) noexcept { last_request_ = request; }
   // Once no ask is pending, the actor no longer keeps the io_context running.
