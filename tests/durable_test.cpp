@@ -382,6 +382,23 @@ TEST_CASE("eager recovery cut into key ranges brings every actor up once, refere
   CHECK(system.quarantined().empty());
 }
 
+TEST_CASE("a message a bounded durable mailbox refuses to store does not use up its bound", "[durable]") {
+  temp_dir dir;
+  actor_system system(store_at(dir.path("db")), actor_system_config{2});
+  supervision bounded;
+  bounded.mailbox_capacity = 2;
+  system.spawn_durable("counter", counter_fn.bind(std::make_shared<tally>()), bounded);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_THROWS_WITH(system.find("counter").tell(unregistered_note{1}), Catch::Contains("not registered"));
+    CHECK_THROWS_WITH(system.send("counter", unregistered_note{1}).get(), Catch::Contains("not registered"));
+  }
+  // Six refusals later, the bound still has both places.
+  system.send("counter", add{5}).get();
+  system.send("counter", add{6}).get();
+  CHECK(query(system, "counter") == 11);
+  CHECK(system.dead_letters() == 0);
+}
+
 TEST_CASE("outside sends to durable actors are acknowledged once committed, or fail clearly", "[durable]") {
   temp_dir dir;
   actor_system system(store_at(dir.path("db")), actor_system_config{2});

@@ -44,7 +44,19 @@ void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
     return;
   }
   if (durable_ != nullptr && !is_runtime_signal(*m)) {
-    if (!durable_->admit(m, ack)) return;
+    // A message admission refuses (it cannot be stored, or the store is closed) gives its place
+    // under the bound back.
+    bool admitted = false;
+    try {
+      admitted = durable_->admit(m, ack);
+    } catch (...) {
+      mailbox_.unreserve();
+      throw;
+    }
+    if (!admitted) {
+      mailbox_.unreserve();
+      return;
+    }
   } else if (ack) {
     ack->set_value();
   }

@@ -36,6 +36,12 @@ class mailbox {
     return false;
   }
 
+  // Gives back the place reserve() took for a message (not a runtime signal) that was then not
+  // pushed.
+  void unreserve() noexcept {
+    if (capacity_.load(std::memory_order_relaxed) != 0) queued_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   enum class push_result { queued, schedule, closed };
   // Pushes m. schedule: the inbox was blocked, and the caller must schedule the actor now.
   // closed: the actor has stopped; m is left with the caller.
