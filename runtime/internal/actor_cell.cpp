@@ -1,5 +1,6 @@
 #include "runtime/internal/actor_cell.hpp"
 
+#include <exception>
 #include <stdexcept>
 #include <tuple>
 
@@ -15,14 +16,17 @@ const std::string no_failure;
 }  // namespace
 
 actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy)
-    : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, nullptr) {}
+    : recipient(id, std::move(name)), system_(std::move(system)), mailbox_(policy.mailbox_capacity), durable_(false) {
+  start(std::move(initial), policy);
+}
 
 actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy,
-                       cell_durability* durability)
-    : recipient(id, std::move(name)),
-      system_(std::move(system)),
-      mailbox_(policy.mailbox_capacity),
-      durable_(durability) {
+                       durable_tag)
+    : recipient(id, std::move(name)), system_(std::move(system)), mailbox_(policy.mailbox_capacity), durable_(true) {
+  start(std::move(initial), policy);
+}
+
+void actor_cell::start(behavior initial, supervision policy) {
   state_.current = std::move(initial);
   if (policy.policy != restart_policy::stop)
     // A restart starts from this snapshot: fresh state, not what a failure left behind.
@@ -30,7 +34,22 @@ actor_cell::actor_cell(system_ptr system, std::uint64_t id, std::string name, be
         policy, policy.policy == restart_policy::restart ? encode_snapshot(state_.current) : std::string());
 }
 
-actor_cell::~actor_cell() { drop_list(mailbox_.drain(), dead_letter_reason::stopped); }
+actor_cell::~actor_cell() {
+  drop_list(mailbox_.drain(), dead_letter_reason::stopped);
+  delete extras_.load(std::memory_order_relaxed);
+}
+
+cell_durability& actor_cell::durability() noexcept {
+  std::terminate();  // only a durable_cell (which overrides this) has durable_ set
+}
+
+actor_cell::extras& actor_cell::more() {
+  extras* x = extras_.load(std::memory_order_acquire);
+  if (x != nullptr) return *x;
+  auto made = std::make_unique<extras>();
+  if (extras_.compare_exchange_strong(x, made.get(), std::memory_order_acq_rel)) return *made.release();
+  return *x;  // another thread published its own first
+}
 
 void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
   if (!detail::message_fields::sender(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
@@ -43,12 +62,12 @@ void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
     system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
     return;
   }
-  if (durable_ != nullptr && !is_runtime_signal(*m)) {
+  if (durable_ && !is_runtime_signal(*m)) {
     // A message admission refuses (it cannot be stored, or the store is closed) gives its place
     // under the bound back.
     bool admitted = false;
     try {
-      admitted = durable_->admit(m, ack);
+      admitted = durability().admit(m, ack);
     } catch (...) {
       mailbox_.unreserve();
       throw;
@@ -67,7 +86,7 @@ void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
       schedule();
       return;
     case mailbox::push_result::closed:
-      if (durable_ != nullptr) durable_->refused(*m);
+      if (durable_) durability().refused(*m);
       system_->dead(name(), std::move(m), dead_letter_reason::stopped);
       return;
   }
@@ -76,34 +95,34 @@ void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
 void actor_cell::schedule() { system_->runs->schedule(shared_from_this()); }
 
 void actor_cell::run() {
-  if (durable_ != nullptr && !durable_->run_starts()) return;
+  if (durable_ && !durability().run_starts()) return;
   for (std::size_t handled = 0;;) {
     if (!mailbox_.fill()) {
-      if (durable_ != nullptr && handled > 0 && !durable_->run_ends()) return;
+      if (durable_ && handled > 0 && !durability().run_ends()) return;
       handled = 0;
       if (mailbox_.block()) return;
       continue;  // a message arrived meanwhile
     }
     if (handled == system_->config.throughput) {
-      if (durable_ != nullptr && !durable_->run_ends()) return;
+      if (durable_ && !durability().run_ends()) return;
       schedule();  // still scheduled: the inbox is not blocked
       return;
     }
     message_ptr m = mailbox_.take();
     ++handled;
-    if (durable_ == nullptr) {
+    if (!durable_) {
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
       else
         handle(*m);
     } else {
-      const cell_durability::mark before = durable_->message_starts();
+      const cell_durability::mark before = durability().message_starts();
       const bool failed_before = has_failed();
       if (const auto* t = m->get_if<timer_fired>())
         fire(t->id);
-      else if (!durable_->take_signal(*m))
+      else if (!durability().take_signal(*m))
         handle(*m);
-      durable_->message_done(*m, before, std::exchange(call_failed_, false), has_failed() && !failed_before);
+      durability().message_done(*m, before, std::exchange(call_failed_, false), has_failed() && !failed_before);
     }
     if (stop_requested_) {
       finish(dead_letter_reason::stopped);
@@ -114,34 +133,41 @@ void actor_cell::run() {
 
 void actor_cell::finish(dead_letter_reason reason) {
   message* rest = mailbox_.close();
-  if (durable_ != nullptr) rest = durable_->finishing(reason, rest);
+  if (durable_) rest = durability().finishing(reason, rest);
   drop_list(rest, reason);
   down notice{name(), reason == dead_letter_reason::shutdown ? exit_reason::shutdown : exit_, {}};
-  if (failure_) notice.detail = std::move(*failure_);
+  if (extras* x = extras_.load(std::memory_order_acquire)) notice.detail = std::move(x->failure);
   release_graph();
   system_->forget(*this);
   // From here on add_watcher answers at once; everyone who asked before hears it now.
-  std::unique_ptr<std::vector<std::weak_ptr<detail::actor_base>>> watchers;
+  std::vector<std::weak_ptr<detail::actor_base>> watchers;
   {
     std::lock_guard lock(system_->mutex);
-    finished_ = std::make_unique<down>(notice);
-    watchers.swap(watchers_);
+    if (extras* x = extras_.load(std::memory_order_acquire)) {
+      x->finished = notice;
+      watchers.swap(x->watchers);
+    } else {
+      // Nobody watches and it did not fail: the notice is its name and reason (add_watcher).
+      finished_reason_ = notice.reason;
+      finished_plainly_ = true;
+    }
   }
-  if (watchers)
-    for (auto& w : *watchers)
-      if (auto watcher = w.lock()) send_down(*watcher, notice);
+  for (auto& w : watchers)
+    if (auto watcher = w.lock()) send_down(*watcher, notice);
 }
 
 void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher) {
-  std::unique_ptr<down> already;
+  std::optional<down> already;
   {
     std::lock_guard lock(system_->mutex);
-    if (!finished_) {
-      if (!watchers_) watchers_ = std::make_unique<std::vector<std::weak_ptr<detail::actor_base>>>();
-      watchers_->push_back(watcher);
+    if (finished_plainly_) {
+      already = down{name(), finished_reason_, {}};
+    } else if (extras& x = more(); x.finished) {
+      already = x.finished;
+    } else {
+      x.watchers.push_back(watcher);
       return;
     }
-    already = std::make_unique<down>(*finished_);
   }
   send_down(*watcher, *already);
 }
@@ -163,7 +189,7 @@ reply_address actor_cell::reply_later() const {
 }
 
 void actor_cell::become(behavior next) {
-  next_behavior_ = std::move(next);
+  more().next = std::move(next);
   become_pending_ = true;
 }
 
@@ -178,7 +204,7 @@ actor_ref actor_cell::spawn(std::string name, behavior initial, supervision poli
 actor_ref actor_cell::spawn_durable(std::string name, behavior initial, supervision policy) {
   if (!system_->db) throw std::logic_error("revenant: spawn_durable needs an actor system opened on a store");
   detail::system::check_durable_name(name);
-  if (durable_ != nullptr) return durable_->spawn_child(std::move(name), std::move(initial), policy);
+  if (durable_) return durability().spawn_child(std::move(name), std::move(initial), policy);
   // From a transient actor: committed on its own; no need to wait.
   std::shared_ptr<actor_cell> child = system_->make_durable_cell(name, std::move(initial), policy, true);
   (void)system_->start_durable(child);
@@ -195,7 +221,7 @@ void actor_cell::send(const actor_ref& to, message_ptr m) {
     system_->dead({}, std::move(m), dead_letter_reason::no_recipient);
     return;
   }
-  if (durable_ != nullptr && durable_->stage(to, m)) return;
+  if (durable_ && durability().stage(to, m)) return;
   detail::ref_access::base(to)->enqueue(std::move(m));
 }
 
@@ -218,7 +244,7 @@ void actor_cell::send_request(const actor_ref& to, message_ptr m, continuation t
 timer_id actor_cell::start_timer(std::chrono::nanoseconds delay, std::chrono::nanoseconds period,
                                  std::unique_ptr<detail::timer_payload> payload) {
   if (delay.count() < 0 || period.count() < 0) throw std::invalid_argument("revenant: negative timer delay");
-  if (durable_ != nullptr) durable_->timer_set(*payload);
+  if (durable_) durability().timer_set(*payload);
   return clock().start(delay, period, std::move(payload));
 }
 
@@ -262,8 +288,9 @@ void actor_cell::handle(const message& m) {
   current_ = nullptr;
   if (become_pending_) {
     // Swapped only now: the old behavior may have been the last owner of the code running.
-    state_.current = std::move(next_behavior_);
-    next_behavior_ = behavior{};
+    extras& x = more();
+    state_.current = std::move(x.next);
+    x.next = behavior{};
     become_pending_ = false;
   }
 }
@@ -296,8 +323,7 @@ void actor_cell::time_out_asks() {
 void actor_cell::on_failure(const message& m, const std::string& what) {
   call_failed_ = true;
   std::string detail = "behavior threw on a " + std::string(m.type_name()) + ": " + what;
-  become_pending_ = false;  // what the failed call asked for does not happen
-  next_behavior_ = behavior{};
+  if (std::exchange(become_pending_, false)) more().next = behavior{};  // what the failed call asked for does not happen
   if (!state_.supervised) return fail(detail);
   switch (state_.supervised->failed(detail)) {
     case supervisor::verdict::give_up:
@@ -310,8 +336,8 @@ void actor_cell::on_failure(const message& m, const std::string& what) {
 }
 
 void actor_cell::fail(const std::string& detail) {
-  if (durable_ != nullptr)
-    durable_->failing(detail);
+  if (durable_)
+    durability().failing(detail);
   else
     system_->log(log_level::warning, "revenant: actor \"" + name() + "\" stopped: " + detail);
   mark_failed(detail);
@@ -320,10 +346,13 @@ void actor_cell::fail(const std::string& detail) {
 
 void actor_cell::mark_failed(const std::string& detail) {
   exit_ = exit_reason::failed;
-  failure_ = std::make_unique<std::string>(detail);
+  more().failure = detail;
 }
 
-const std::string& actor_cell::failure() const noexcept { return failure_ ? *failure_ : no_failure; }
+const std::string& actor_cell::failure() const noexcept {
+  const extras* x = extras_.load(std::memory_order_acquire);
+  return x != nullptr ? x->failure : no_failure;
+}
 
 void actor_cell::restart() {
   behavior fresh;
@@ -349,9 +378,10 @@ void actor_cell::release_graph() {
     state_.clock.reset();  // destroying its timers cancels their waits
   }
   state_.supervised.reset();
-  release(std::tuple{state_.current, next_behavior_, waiting});
+  behavior next;
+  if (extras* x = extras_.load(std::memory_order_acquire)) next = std::move(x->next);
+  release(std::tuple{state_.current, next, waiting});
   state_.current = behavior{};
-  next_behavior_ = behavior{};
 }
 
 void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {

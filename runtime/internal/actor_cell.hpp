@@ -8,6 +8,7 @@
 // it (before it is visible, or after shutdown has joined the workers).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -42,7 +43,7 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   ~actor_cell() override;
 
   // A durable actor's cell (durable_cell.hpp).
-  bool durable() const noexcept { return durable_ != nullptr; }
+  bool durable() const noexcept { return durable_; }
   // Queues m (any thread): refused if the system no longer accepts outside messages or the
   // mailbox is full (m goes to the dead letters, ack fails); a durable actor admits it first.
   void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }
@@ -76,9 +77,13 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   const system_ptr& system_handle() const noexcept { return system_; }
 
  protected:
-  // A durable actor's cell (durable_cell): durability is its own other half.
+  // A durable actor's cell (durable_cell): durability is its own other half, which
+  // durability() returns.
+  struct durable_tag {};
   actor_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial, supervision policy,
-             cell_durability* durability);
+             durable_tag);
+  // The durable half; called only when durable_ is set (a transient cell has none).
+  virtual cell_durability& durability() noexcept;
 
   void send(const actor_ref& to, message_ptr m) override;
   void send_reply(message_ptr m) override;
@@ -119,22 +124,34 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   void time_out_asks();
   void send_down(detail::actor_base& watcher, const down& notice);
 
+  // What few actors need, made the first time one does (from any thread: add_watcher).
+  struct extras {
+    behavior next;        // worker side: what become() asked for, taken after the call
+    std::string failure;  // worker side: why it failed (empty: it has not)
+    // Guarded by the system's mutex (watching is rare: no lock of the actor's own).
+    std::vector<std::weak_ptr<detail::actor_base>> watchers;
+    std::optional<down> finished;  // set once the actor has stopped
+  };
+  extras& more();
+  void start(behavior initial, supervision policy);
+
+  // Every recovered actor is one of these: bytes here are bytes times a million at an eager
+  // open (docs/benchmarks.md, "Eager recovery and the size of a cell"). Rare state lives in
+  // extras; the flags sit last, where a derived class's members may use the tail padding.
   system_ptr system_;
   mailbox mailbox_;
-  cell_durability* const durable_;  // null for a transient actor; else the durable half of this object
   // Worker side.
   live_state state_;
-  behavior next_behavior_;
+  const message* current_ = nullptr;
+  std::atomic<extras*> extras_{nullptr};  // owned; published once, never replaced
+  const bool durable_;                    // this object is a durable_cell: durability() is its other half
   bool become_pending_ = false;
   bool stop_requested_ = false;
   bool call_failed_ = false;  // the last handle() threw
   exit_reason exit_ = exit_reason::normal;
-  const message* current_ = nullptr;
-  std::unique_ptr<std::string> failure_;  // why it failed, for watchers
-  // Guarded by the system's mutex (watching is rare: no lock of the actor's own, and no list
-  // until someone watches).
-  std::unique_ptr<std::vector<std::weak_ptr<detail::actor_base>>> watchers_;
-  std::unique_ptr<down> finished_;  // set once the actor has stopped
+  // Guarded by the system's mutex: it finished while it had no extras (notice in extras else).
+  bool finished_plainly_ = false;
+  exit_reason finished_reason_ = exit_reason::normal;
 };
 
 }  // namespace revenant::detail

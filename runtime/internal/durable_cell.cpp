@@ -10,7 +10,7 @@ namespace revenant::detail {
 
 durable_cell::durable_cell(system_ptr system, std::uint64_t id, std::string name, behavior initial,
                            supervision policy, bool loaded)
-    : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, this), loaded_(loaded) {}
+    : actor_cell(std::move(system), id, std::move(name), std::move(initial), policy, durable_tag{}), loaded_(loaded) {}
 
 bool durable_cell::journaling() const noexcept { return system().durable->snapshot_every > 1; }
 
@@ -135,11 +135,11 @@ void durable_cell::failing(const std::string& detail) {
 message* durable_cell::finishing(dead_letter_reason reason, message* rest) {
   if (reason != dead_letter_reason::shutdown && !ended_) commit_end(rest);
   abandon_children(0);  // a run that ended without a step (shutdown)
-  if (lift_waiter_) {
+  if (buffers_ && buffers_->lift_waiter) {
     // Lifted, and shut down before it handled what it kept (a failure answered it above).
-    lift_waiter_->set_exception(std::make_exception_ptr(
-        std::logic_error("revenant: the actor system shut down before \"" + name() + "\" handled its kept messages")));
-    lift_waiter_.reset();
+    std::exchange(buffers_->lift_waiter, nullptr)
+        ->set_exception(std::make_exception_ptr(std::logic_error(
+            "revenant: the actor system shut down before \"" + name() + "\" handled its kept messages")));
   }
   if (reason != dead_letter_reason::shutdown) return rest;
   // Still in the store: handled by the next process, not dead.
@@ -225,7 +225,7 @@ void durable_cell::quarantine_now(const std::string& reason) {
 
 void durable_cell::lift(std::vector<message_ptr> kept, std::shared_ptr<std::promise<void>> waiter) {
   kept.push_back(make_message<lift_probe>());
-  lift_waiter_ = std::move(waiter);
+  run_state().lift_waiter = std::move(waiter);
   replay_stored_journal_ = true;
   message* fifo = nullptr;
   for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
@@ -294,7 +294,8 @@ bool durable_cell::checkpoint() {
   }
   if (full) {
     s.record = step::record_op::put;
-    s.clear_journal = std::exchange(journal_stored_, false);
+    s.clear_journal = journal_stored_;
+    journal_stored_ = false;
     since_snapshot_ = 0;
     run_state().journal.clear();
   } else {
@@ -308,8 +309,8 @@ bool durable_cell::checkpoint() {
     s.wake = waiting ? 1 : 0;
     wake_stored_ = waiting;
   }
-  if (std::exchange(run_state().lift_reached, false) && lift_waiter_)
-    s.on_commit = [waiter = std::exchange(lift_waiter_, nullptr)] { waiter->set_value(); };
+  if (run_buffers& run = run_state(); std::exchange(run.lift_reached, false) && run.lift_waiter)
+    s.on_commit = [waiter = std::exchange(run.lift_waiter, nullptr)] { waiter->set_value(); };
   system().submit(std::move(s));
   return true;
 }
@@ -338,7 +339,7 @@ void durable_cell::commit_end(message* rest) {
     }
     // A lifted actor that stops while handling what it kept has handled it.
     s.on_commit = [system = system_handle(), erased = name(),
-                   waiter = std::exchange(lift_waiter_, nullptr)] {
+                   waiter = buffers_ ? std::exchange(buffers_->lift_waiter, nullptr) : nullptr] {
       {
         std::lock_guard lock(system->mutex);
         system->erasing.erase(erased);
@@ -385,8 +386,8 @@ void durable_cell::commit_children(step& s) {
 }
 
 std::function<void()> durable_cell::lift_failed(const std::string& reason) {
-  if (!lift_waiter_) return {};
-  return [waiter = std::exchange(lift_waiter_, nullptr), name = name(), reason] {
+  if (!buffers_ || !buffers_->lift_waiter) return {};
+  return [waiter = std::exchange(buffers_->lift_waiter, nullptr), name = name(), reason] {
     waiter->set_exception(std::make_exception_ptr(actor_quarantined(name, reason)));
   };
 }

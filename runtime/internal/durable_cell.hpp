@@ -50,6 +50,9 @@ class durable_cell final : public actor_cell, private cell_durability {
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;  // journal mode: entries of the current step
     bool lift_reached = false;      // this run handled the lift_probe
+    // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
+    // if the actor is quarantined again (or the system shuts down) first.
+    std::shared_ptr<std::promise<void>> lift_waiter;
     // Durable actors spawned by this step (context::spawn_durable): their names are reserved,
     // and they come to exist when the step is written.
     struct child {
@@ -60,6 +63,7 @@ class durable_cell final : public actor_cell, private cell_durability {
   };
 
   // ---- cell_durability ----
+  cell_durability& durability() noexcept override { return *this; }
   bool admit(message_ptr& m, std::optional<std::promise<void>>& ack) override;
   void refused(const message& m) override;
   bool run_starts() override;
@@ -102,18 +106,16 @@ class durable_cell final : public actor_cell, private cell_durability {
   std::function<void()> lift_failed(const std::string& reason);
   bool has_waiting() const noexcept { return state().clock && state().clock->waiting(); }
 
-  bool loaded_ = false;        // the record is decoded (or this incarnation was spawned)
-  bool ended_ = false;         // quarantined from its stored state: nothing more to commit
-  bool wake_stored_ = false;   // the store has a wake entry (timers or asks pending)
+  // Worker side, all of them (one byte of bits: a recovered actor costs what its cell weighs).
+  bool loaded_ : 1 = false;        // the record is decoded (or this incarnation was spawned)
+  bool ended_ : 1 = false;         // quarantined from its stored state: nothing more to commit
+  bool wake_stored_ : 1 = false;   // the store has a wake entry (timers or asks pending)
   // Journal mode (snapshot_every > 1).
-  bool replaying_ = false;               // re-handling journal entries: sends are dropped
-  bool journal_stored_ = false;          // the store may hold journal entries of this actor
-  bool replay_stored_journal_ = false;   // activation replays the journal (lifted quarantine)
-  std::uint32_t since_snapshot_ = 0;     // journaled steps since the record was written
-  std::uint64_t steps_ = 0;              // records committed, as stored in the record
-  // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed if
-  // the actor is quarantined again (or the system shuts down) first.
-  std::shared_ptr<std::promise<void>> lift_waiter_;
+  bool replaying_ : 1 = false;              // re-handling journal entries: sends are dropped
+  bool journal_stored_ : 1 = false;         // the store may hold journal entries of this actor
+  bool replay_stored_journal_ : 1 = false;  // activation replays the journal (lifted quarantine)
+  std::uint32_t since_snapshot_ = 0;        // journaled steps since the record was written
+  std::uint64_t steps_ = 0;                 // records committed, as stored in the record
   std::unique_ptr<run_buffers> buffers_;
 };
 
