@@ -6,6 +6,7 @@
 // Thread-safety: reads and commits may come from any thread, at the same time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -121,6 +122,16 @@ class store {
   // Writes next_seq = seq (synced): recovery's repair of a counter found at or below a stored
   // entry's number. Throws store_error.
   void repair_next_seq(std::uint64_t seq);
+
+  // The identity of the node this store serves (docs/format.md 8.1, "Node identity"): its id
+  // (16 random bytes, made at the first claim and kept) and an incarnation one above the last
+  // claimed. Written synced before it returns, so every process that claims gets a number no
+  // earlier process had, whatever instant one was killed. Throws store_error.
+  struct node_identity {
+    std::array<std::uint8_t, 16> id{};
+    std::uint64_t incarnation = 0;
+  };
+  node_identity claim_incarnation();
 
   // ---- point reads ----------------------------------------------------------------------------
 

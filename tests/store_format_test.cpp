@@ -684,3 +684,56 @@ TEST_CASE("a store whose creation was cut short opens; someone else's RocksDB is
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path("foreign_data"), &families).ok());
   CHECK(families == std::vector<std::string>{"default"});
 }
+
+TEST_CASE("every claim of a node identity keeps the id and takes the next incarnation, written under the documented meta keys",
+          "[format]") {
+  temp_dir dir;
+  store::node_identity first, second;
+  {
+    store db(dir.path("store"));
+    first = db.claim_incarnation();
+    second = db.claim_incarnation();
+  }
+  CHECK(first.incarnation == 1);
+  CHECK(second.incarnation == 2);
+  CHECK(first.id == second.id);
+  CHECK(first.id != decltype(first.id){});
+  {
+    raw_store raw(dir.path("store"));
+    const auto id = raw.get(rocksdb::kDefaultColumnFamilyName, "node_id");
+    REQUIRE(id);
+    CHECK(std::memcmp(id->data(), first.id.data(), 16) == 0);
+    const auto incarnation = raw.get(rocksdb::kDefaultColumnFamilyName, "incarnation");
+    REQUIRE(incarnation);
+    CHECK(*incarnation == std::string("\x02\0\0\0\0\0\0\0", 8));
+  }
+  store reopened(dir.path("store"));
+  const auto third = reopened.claim_incarnation();
+  CHECK(third.incarnation == 3);
+  CHECK(third.id == first.id);
+  // Another store is another node.
+  temp_dir other_dir;
+  store other(other_dir.path("store"));
+  CHECK(other.claim_incarnation().id != first.id);
+}
+
+TEST_CASE("a damaged node identity fails the claim naming the meta key, and is left as it was", "[format]") {
+  temp_dir dir;
+  { store db(dir.path("store")); }
+  {
+    raw_store raw(dir.path("store"));
+    raw.put(rocksdb::kDefaultColumnFamilyName, "node_id", "short");
+  }
+  {
+    store db(dir.path("store"));
+    CHECK_THROWS_WITH(db.claim_incarnation(), Catch::Contains("meta key node_id is 5 bytes, not 16"));
+  }
+  {
+    raw_store raw(dir.path("store"));
+    CHECK(raw.get(rocksdb::kDefaultColumnFamilyName, "node_id") == std::string("short"));
+    raw.put(rocksdb::kDefaultColumnFamilyName, "node_id", std::string(16, '\x07'));
+    raw.put(rocksdb::kDefaultColumnFamilyName, "incarnation", "123");
+  }
+  store db(dir.path("store"));
+  CHECK_THROWS_WITH(db.claim_incarnation(), Catch::Contains("meta key incarnation is not 8 bytes"));
+}

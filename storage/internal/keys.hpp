@@ -27,6 +27,9 @@ entry_range entries_of(std::string_view actor);
 // next sequence number (u64 little-endian).
 inline constexpr std::string_view format_key = "format";
 inline constexpr std::string_view next_seq_key = "next_seq";
+// A node's identity (format.md 8.1): 16 random bytes, and its incarnation (u64 little-endian).
+inline constexpr std::string_view node_id_key = "node_id";
+inline constexpr std::string_view incarnation_key = "incarnation";
 // The 8 bytes of a next_seq value, and the number they hold (none unless exactly 8 bytes).
 std::string encode_next_seq(std::uint64_t next);
 std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept;

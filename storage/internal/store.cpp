@@ -9,6 +9,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <random>
 #include <stdexcept>
 
 #include "storage/internal/keys.hpp"
@@ -228,6 +231,40 @@ void store::repair_next_seq(std::uint64_t seq) {
   batch.advance_next_seq(seq);
   commit(batch, true);
   state_->next_seq = seq;
+}
+
+store::node_identity store::claim_incarnation() {
+  std::lock_guard lock(state_->identity_mutex);
+  node_identity identity;
+  if (auto id = state_->get(state_->meta, detail::node_id_key, "meta key \"node_id\"")) {
+    if (id->size() != identity.id.size())
+      throw store_error("revenant: store \"" + state_->path + "\": meta key node_id is " + std::to_string(id->size()) +
+                        " bytes, not " + std::to_string(identity.id.size()));
+    std::memcpy(identity.id.data(), id->data(), identity.id.size());
+  } else {
+    std::random_device random;
+    for (std::size_t i = 0; i < identity.id.size(); i += 4) {
+      const std::uint32_t bits = random();
+      std::memcpy(identity.id.data() + i, &bits, 4);
+    }
+    if (identity.id == decltype(identity.id){}) identity.id[0] = 1;  // all zero is never an id
+  }
+  std::uint64_t last = 0;
+  if (auto stored = state_->get(state_->meta, detail::incarnation_key, "meta key \"incarnation\"")) {
+    const std::optional<std::uint64_t> value = detail::decode_next_seq(*stored);
+    if (!value) throw store_error("revenant: store \"" + state_->path + "\": meta key incarnation is not 8 bytes");
+    last = *value;
+  }
+  if (last == std::numeric_limits<std::uint64_t>::max())
+    throw store_error("revenant: store \"" + state_->path + "\": meta key incarnation is at its largest value");
+  identity.incarnation = last + 1;
+  rocksdb::WriteBatch batch;
+  batch.Put(state_->meta, rocksdb::Slice(detail::node_id_key.data(), detail::node_id_key.size()),
+            rocksdb::Slice(reinterpret_cast<const char*>(identity.id.data()), identity.id.size()));
+  const std::string incarnation = detail::encode_next_seq(identity.incarnation);
+  batch.Put(state_->meta, rocksdb::Slice(detail::incarnation_key.data(), detail::incarnation_key.size()), incarnation);
+  state_->write(batch, true);
+  return identity;
 }
 
 // ---- store: reads ------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <mutex>
+
 #include "storage/store.hpp"
 
 namespace revenant::detail {
@@ -24,6 +26,7 @@ struct store_state {
   rocksdb::ColumnFamilyHandle* journal = nullptr;
   std::uint64_t next_seq = 1;
   std::optional<wal_loss_report> wal_loss;
+  std::mutex identity_mutex;  // claim_incarnation: one read-increment-write at a time
 
   store_state() = default;
   store_state(const store_state&) = delete;
