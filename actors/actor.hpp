@@ -142,6 +142,10 @@ class actor_base {
 class actor_resolver {
  public:
   virtual std::shared_ptr<actor_base> resolve(const std::string& name) = 0;
+  // The name a reference to actor is written under: its own name, unless the system says more
+  // (a transient actor of a node is "$<id>@<node>" beyond it, docs/wire.md 7). It travels in the
+  // output archive (encode_snapshot, encode_envelope).
+  virtual std::string name_of(const std::shared_ptr<actor_base>& actor) { return actor->name(); }
 
  protected:
   ~actor_resolver() = default;
@@ -175,7 +179,9 @@ class actor_ref {
   // else fails (as a malformed snapshot, saying so). A name with no running actor restores as
   // a detached reference: it keeps the name (saving it again writes the same reference) and
   // its messages become dead letters.
-  void save(detail::graph_output_archive& ar) const { ar(actor_ ? actor_->name() : std::string()); }
+  void save(detail::graph_output_archive& ar) const {
+    ar(!actor_ ? std::string() : ar.resolver() != nullptr ? ar.resolver()->name_of(actor_) : actor_->name());
+  }
   void load(detail::graph_input_archive& ar) {
     std::string name;
     ar(name);

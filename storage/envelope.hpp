@@ -16,7 +16,8 @@ namespace revenant {
 // Encodes m's registered type name, its sender's name (empty: none), its ask fields and its
 // value, framed as a snapshot (checksummed). Throws std::logic_error if m's type is not
 // registered (message_type<T>), naming the type; rethrows what the value's serialize throws.
-std::string encode_envelope(const message& m, std::string_view sender);
+// Actor references in the value are written as resolver names them (null: their own names).
+std::string encode_envelope(const message& m, std::string_view sender, detail::actor_resolver* resolver = nullptr);
 
 // The fields of an envelope in front of its value.
 struct envelope_header {

@@ -35,12 +35,13 @@ std::string_view open_snapshot(std::string_view snapshot, const std::string& sub
 // object that holds it) throws std::invalid_argument: no decoder accepts it (docs/format.md,
 // 4.2); tie such cycles through cells or std::weak_ptr. Also throws whatever root's own
 // serialize functions throw; never snapshot_error.
+// Actor references are written as resolver names them (null: their own names).
 template <class T>
-std::string encode_snapshot(const T& root) {
+std::string encode_snapshot(const T& root, detail::actor_resolver* resolver = nullptr) {
   std::string snapshot;
   snapshot.reserve(256);  // one allocation for typical actor snapshots
   snapshot.resize(snapshot_header_size);
-  detail::encode_payload(snapshot, root);
+  detail::encode_payload(snapshot, root, resolver);
   detail::seal_snapshot(snapshot);
   return snapshot;
 }

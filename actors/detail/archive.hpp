@@ -241,8 +241,8 @@ void CEREAL_LOAD_FUNCTION_NAME(graph_input_archive& ar, std::vector<bool, A>& v)
 
 // Appends the payload encoding of the graph reachable from root to out.
 template <class T>
-void encode_payload(std::string& out, const T& root) {
-  graph_output_archive ar(&out);
+void encode_payload(std::string& out, const T& root, actor_resolver* resolver = nullptr) {
+  graph_output_archive ar(&out, nullptr, resolver);
   ar(root);
   ar.drain();
 }

@@ -28,10 +28,15 @@ class graph_tracer {
 // of every node, reference and shared object the walk meets (it must outlive the archive).
 class graph_output_archive : public cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision> {
  public:
-  explicit graph_output_archive(std::string* out, graph_tracer* tracer = nullptr)
+  // resolver: names the actors the graph references (null: by their own name()).
+  explicit graph_output_archive(std::string* out, graph_tracer* tracer = nullptr, actor_resolver* resolver = nullptr)
       : cereal::OutputArchive<graph_output_archive, cereal::AllowEmptyClassElision>(this),
         out_(out),
-        tracer_(tracer) {}
+        tracer_(tracer),
+        resolver_(resolver) {}
+
+  // Who names actor references in this payload (null: each its own name()).
+  actor_resolver* resolver() const noexcept { return resolver_; }
 
   void write(const void* data, std::size_t size) {
     if (out_ != nullptr && size != 0) out_->append(static_cast<const char*>(data), size);
@@ -145,6 +150,7 @@ class graph_output_archive : public cereal::OutputArchive<graph_output_archive, 
   const function_entry* last_function_ = nullptr;
   std::uint32_t last_function_index_ = 0;
   graph_tracer* tracer_;
+  actor_resolver* resolver_;
   std::uint32_t current_node_ = 0;                 // whose contents are being written (tracing only)
   pointer_map<std::uint32_t> shared_ids_;          // Cereal shared-pointer object -> id
   struct held_shared {

@@ -30,7 +30,7 @@ auto with_payload(std::string_view bytes, std::string subject, detail::actor_res
 
 }  // namespace
 
-std::string encode_envelope(const message& m, std::string_view sender) {
+std::string encode_envelope(const message& m, std::string_view sender, detail::actor_resolver* resolver) {
   const detail::message_type_entry* type = m.registration();
   if (type == nullptr)
     throw std::logic_error("revenant: message type " + std::string(m.type_name()) +
@@ -40,7 +40,7 @@ std::string encode_envelope(const message& m, std::string_view sender) {
   out.reserve(128);
   out.resize(snapshot_header_size);
   {
-    detail::graph_output_archive ar(&out);
+    detail::graph_output_archive ar(&out, nullptr, resolver);
     ar(type->name, std::string(sender), detail::message_fields::request_id(m), detail::message_fields::response_to(m));
     type->save(ar, m);
     ar.drain();
