@@ -1,0 +1,31 @@
+// Little-endian fields of the wire format (docs/wire.md, section 5.2), shared by the frame
+// encoders and decoders (wire.cpp) and the reader (wire_reader.cpp).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace revenant::wire::detail {
+
+static_assert(std::endian::native == std::endian::little, "the wire codec copies little-endian integers as they are");
+
+// The preface's first 4 bytes.
+inline constexpr char preface_magic[4] = {'R', 'V', 'N', 'W'};
+
+template <class T>
+T load(const char* at) noexcept {
+  T v;
+  std::memcpy(&v, at, sizeof v);
+  return v;
+}
+
+template <class T>
+void append(std::string& out, T v) {
+  char bytes[sizeof v];
+  std::memcpy(bytes, &v, sizeof v);
+  out.append(bytes, sizeof v);
+}
+
+}  // namespace revenant::wire::detail
