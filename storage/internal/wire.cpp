@@ -1,6 +1,6 @@
-// Frame bodies, codes, errors and names of the wire protocol (docs/wire.md). Each kind's fields
-// are listed once (fields() below) and walked three ways: to validate and size, to write, and
-// to read — one grammar, so the encoder and the decoder cannot disagree.
+// Frame bodies of the wire protocol (docs/wire.md, sections 4 to 6). Each kind's fields are
+// listed once (fields() below) and walked three ways: to validate and size, to write, and to
+// read — one grammar, so the encoder and the decoder cannot disagree.
 #include "storage/wire.hpp"
 
 #include <algorithm>
@@ -10,139 +10,6 @@
 #include "storage/internal/wire_fields.hpp"
 
 namespace revenant::wire {
-
-std::string_view to_string(wire_errc code) noexcept {
-  switch (code) {
-    case wire_errc::bad_preface: return "bad_preface";
-    case wire_errc::version_unsupported: return "version_unsupported";
-    case wire_errc::wrong_cluster: return "wrong_cluster";
-    case wire_errc::wrong_node: return "wrong_node";
-    case wire_errc::stale_incarnation: return "stale_incarnation";
-    case wire_errc::frame_too_large: return "frame_too_large";
-    case wire_errc::malformed_frame: return "malformed_frame";
-    case wire_errc::unknown_kind: return "unknown_kind";
-    case wire_errc::handshake_expected: return "handshake_expected";
-    case wire_errc::not_authenticated: return "not_authenticated";
-    case wire_errc::shutting_down: return "shutting_down";
-    case wire_errc::unexpected_kind: return "unexpected_kind";
-    case wire_errc::unknown_node: return "unknown_node";
-    case wire_errc::bad_envelope: return "bad_envelope";
-    case wire_errc::connection_replaced: return "connection_replaced";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(send_status status) noexcept {
-  switch (status) {
-    case send_status::durable: return "durable";
-    case send_status::queued: return "queued";
-    case send_status::unknown_actor: return "unknown_actor";
-    case send_status::unregistered_type: return "unregistered_type";
-    case send_status::quarantined: return "quarantined";
-    case send_status::store_error: return "store_error";
-    case send_status::shutting_down: return "shutting_down";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(frame_kind kind) noexcept {
-  switch (kind) {
-    case frame_kind::hello: return "hello";
-    case frame_kind::welcome: return "welcome";
-    case frame_kind::refuse: return "refuse";
-    case frame_kind::goodbye: return "goodbye";
-    case frame_kind::ping: return "ping";
-    case frame_kind::pong: return "pong";
-    case frame_kind::message: return "message";
-    case frame_kind::durable_message: return "durable_message";
-    case frame_kind::ack: return "ack";
-    case frame_kind::send: return "send";
-    case frame_kind::send_result: return "send_result";
-    case frame_kind::watch: return "watch";
-    case frame_kind::unwatch: return "unwatch";
-    case frame_kind::down: return "down";
-  }
-  return "unknown";
-}
-
-bool is_known_kind(std::uint8_t kind) noexcept { return to_string(static_cast<frame_kind>(kind)) != "unknown"; }
-
-namespace {
-
-std::string compose(wire_errc code, std::uint64_t offset, const std::string& detail, const std::string& subject) {
-  std::string message = subject.empty() ? std::string("wire stream") : "wire stream from " + subject;
-  message += ": ";
-  message += to_string(code);
-  message += " at offset " + std::to_string(offset) + ": " + detail;
-  return message;
-}
-
-}  // namespace
-
-wire_error::wire_error(wire_errc code, std::uint64_t offset, std::string detail, std::string subject)
-    : std::runtime_error(compose(code, offset, detail, subject)),
-      code_(code),
-      offset_(offset),
-      detail_(std::move(detail)),
-      subject_(std::move(subject)) {}
-
-wire_error wire_error::with_subject(std::string subject) const {
-  return wire_error(code_, offset_, detail_, std::move(subject));
-}
-
-// ---- Names (docs/wire.md, section 7) -----------------------------------------------------------
-
-namespace {
-
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_node_name_byte(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '-' || c == '_';
-}
-constexpr std::size_t max_anonymous_digits = 20;  // the digits of the largest u64
-
-// The length of the "$<digits>" that starts name, or 0 if it does not start with one.
-std::size_t anonymous_prefix(std::string_view name) noexcept {
-  if (name.empty() || name[0] != '$') return 0;
-  std::size_t n = 1;
-  while (n < name.size() && is_digit(name[n])) ++n;
-  const std::size_t digits = n - 1;
-  return digits >= 1 && digits <= max_anonymous_digits ? n : 0;
-}
-
-}  // namespace
-
-bool is_anonymous_name(std::string_view name) noexcept {
-  return anonymous_prefix(name) == name.size() && !name.empty();
-}
-
-bool is_valid_node_name(std::string_view name) noexcept {
-  return !name.empty() && name.size() <= max_node_name_size && std::all_of(name.begin(), name.end(), is_node_name_byte);
-}
-
-std::string_view home_node(std::string_view name) noexcept {
-  const std::size_t local = anonymous_prefix(name);
-  if (local == 0 || local >= name.size() || name[local] != '@') return {};
-  const std::string_view node = name.substr(local + 1);
-  return is_valid_node_name(node) ? node : std::string_view();
-}
-
-std::string name_from_peer(std::string_view name, std::string_view peer_node, std::string_view own_node) {
-  if (is_anonymous_name(name)) {
-    std::string qualified(name);
-    qualified += '@';
-    qualified += peer_node;
-    return qualified;
-  }
-  const std::string_view home = home_node(name);
-  if (!home.empty() && home == own_node) return std::string(name.substr(0, anonymous_prefix(name)));
-  return std::string(name);
-}
-
-std::string_view name_for_peer(std::string_view name, std::string_view peer_node) noexcept {
-  const std::string_view home = home_node(name);
-  if (!home.empty() && home == peer_node) return name.substr(0, anonymous_prefix(name));
-  return name;
-}
 
 // ---- The fields of every kind (docs/wire.md, sections 4 and 6) ------------------------------
 
@@ -184,7 +51,7 @@ std::string name_failure(name_kind kind, const char* field, std::string_view nam
            std::to_string(limit);
   if (kind == name_kind::node)
     for (std::size_t i = 0; i < name.size(); ++i)
-      if (!is_node_name_byte(name[i])) {
+      if (!detail::is_node_name_byte(name[i])) {
         char byte[5];
         std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned>(static_cast<unsigned char>(name[i])));
         return std::string(field) + " holds byte " + byte + " at position " + std::to_string(i) +
