@@ -1,6 +1,7 @@
 // Writes the fuzz targets' seed corpus: real encodings, made by the library's own encoders from
 // values of every shape the decoders meet (actors with timers, asks and cycles; closure graphs;
-// envelopes of every registered message type; records; mailbox keys).
+// envelopes of every registered message type; records; mailbox keys; both sides of a wire
+// connection).
 //
 //   revenant_fuzz_seeds <dir>    writes <dir>/<target>/<seed> for every target
 
@@ -14,6 +15,7 @@
 #include "fuzz/registrations.hpp"
 #include "storage/internal/keys.hpp"
 #include "storage/store.hpp"
+#include "storage/wire.hpp"
 
 namespace {
 
@@ -167,6 +169,56 @@ std::vector<std::pair<std::string, std::string>> make_envelopes() {
   return out;
 }
 
+// Both sides of a wire connection as the codec writes them (docs/wire.md): a dialer's preface,
+// hello and every kind it sends, carrying real envelopes; a listener's preface, welcome and
+// every kind it sends; and a listener's refusal.
+std::vector<std::pair<std::string, std::string>> make_wire_streams(
+    const std::vector<std::pair<std::string, std::string>>& envelopes) {
+  namespace wire = revenant::wire;
+  wire::node_id a{}, b{};
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<std::uint8_t>(0x10 + i);
+    b[i] = static_cast<std::uint8_t>(0x20 + i);
+  }
+  std::string dialer;
+  wire::encode_preface(dialer);
+  wire::encode(dialer, wire::hello_frame{1, wire::default_max_frame_size, a, 3, "bank", "a", "b"});
+  std::uint64_t seq = 41;
+  for (const auto& [name, envelope] : envelopes) {
+    wire::encode(dialer, wire::durable_message_frame{++seq, "account/" + name, envelope});
+    wire::encode(dialer, wire::message_frame{"$" + std::to_string(seq), envelope});
+  }
+  wire::encode(dialer, wire::send_frame{7, "counter", envelopes.front().second});
+  wire::encode(dialer, wire::watch_frame{"$17", "account/42"});
+  wire::encode(dialer, wire::unwatch_frame{"$17@c", "account/42"});
+  wire::encode(dialer, wire::down_frame{exit_reason::failed, "teller", "$3", "negative amount -2"});
+  wire::encode(dialer, wire::ping_frame{99});
+  wire::encode(dialer, wire::goodbye_frame{wire::wire_errc::shutting_down, "stopping"});
+
+  std::string listener;
+  wire::encode_preface(listener);
+  wire::encode(listener, wire::welcome_frame{wire::default_max_frame_size, b, 7, 41, "b"});
+  wire::encode(listener, wire::ack_frame{42});
+  wire::encode(listener, wire::send_result_frame{7, wire::send_status::durable, ""});
+  wire::encode(listener, wire::send_result_frame{8, wire::send_status::quarantined, "behavior threw"});
+  wire::encode(listener, wire::pong_frame{99});
+  wire::encode(listener, wire::goodbye_frame{wire::wire_errc::connection_replaced, ""});
+
+  std::string refusal;
+  wire::encode_preface(refusal, {1, 2});
+  wire::encode(refusal, wire::refuse_frame{wire::wire_errc::wrong_cluster, "cluster \"bank\" is not \"shop\""});
+
+  // Byte 0: the reader's side (bit 0) and how pieces arrive (bit 1); byte 1: the piece sizes.
+  std::vector<std::pair<std::string, std::string>> out;
+  for (char how : {'\0', '\2'}) {
+    const std::string suffix = how == '\0' ? "-in-place" : "-fed";
+    out.emplace_back("dialer" + suffix, std::string{how, '\x05'} + dialer);
+    out.emplace_back("listener" + suffix, std::string{static_cast<char>(how | 1), '\x2a'} + listener);
+    out.emplace_back("refusal" + suffix, std::string{static_cast<char>(how | 1), '\x07'} + refusal);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,9 +250,14 @@ int main(int argc, char** argv) {
       write_framed(root / "closure_graph_fuzzer", "empty", encode_snapshot(fuzz::graph_root{}));
       count += 4;
     }
-    for (const auto& [name, envelope] : make_envelopes()) {
+    const auto envelopes = make_envelopes();
+    for (const auto& [name, envelope] : envelopes) {
       write_framed(root / "envelope_fuzzer", name, envelope);
       count += 2;
+    }
+    for (const auto& [name, stream] : make_wire_streams(envelopes)) {
+      write(root / "wire_fuzzer", name, stream);
+      ++count;
     }
     const std::pair<const char*, std::uint64_t> keys[] = {
         {"account/42", 1}, {"a", 256}, {"bank/teller", std::uint64_t{1} << 40}, {"x", ~std::uint64_t{0}}};

@@ -1,0 +1,85 @@
+// The wire protocol's pinned codes and its error type (docs/wire.md, sections 6 and 8).
+#include "storage/wire.hpp"
+
+namespace revenant::wire {
+
+std::string_view to_string(wire_errc code) noexcept {
+  switch (code) {
+    case wire_errc::bad_preface: return "bad_preface";
+    case wire_errc::version_unsupported: return "version_unsupported";
+    case wire_errc::wrong_cluster: return "wrong_cluster";
+    case wire_errc::wrong_node: return "wrong_node";
+    case wire_errc::stale_incarnation: return "stale_incarnation";
+    case wire_errc::frame_too_large: return "frame_too_large";
+    case wire_errc::malformed_frame: return "malformed_frame";
+    case wire_errc::unknown_kind: return "unknown_kind";
+    case wire_errc::handshake_expected: return "handshake_expected";
+    case wire_errc::not_authenticated: return "not_authenticated";
+    case wire_errc::shutting_down: return "shutting_down";
+    case wire_errc::unexpected_kind: return "unexpected_kind";
+    case wire_errc::unknown_node: return "unknown_node";
+    case wire_errc::bad_envelope: return "bad_envelope";
+    case wire_errc::connection_replaced: return "connection_replaced";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(send_status status) noexcept {
+  switch (status) {
+    case send_status::durable: return "durable";
+    case send_status::queued: return "queued";
+    case send_status::unknown_actor: return "unknown_actor";
+    case send_status::unregistered_type: return "unregistered_type";
+    case send_status::quarantined: return "quarantined";
+    case send_status::store_error: return "store_error";
+    case send_status::shutting_down: return "shutting_down";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(frame_kind kind) noexcept {
+  switch (kind) {
+    case frame_kind::hello: return "hello";
+    case frame_kind::welcome: return "welcome";
+    case frame_kind::refuse: return "refuse";
+    case frame_kind::goodbye: return "goodbye";
+    case frame_kind::ping: return "ping";
+    case frame_kind::pong: return "pong";
+    case frame_kind::message: return "message";
+    case frame_kind::durable_message: return "durable_message";
+    case frame_kind::ack: return "ack";
+    case frame_kind::send: return "send";
+    case frame_kind::send_result: return "send_result";
+    case frame_kind::watch: return "watch";
+    case frame_kind::unwatch: return "unwatch";
+    case frame_kind::down: return "down";
+  }
+  return "unknown";
+}
+
+bool is_known_kind(std::uint8_t kind) noexcept { return to_string(static_cast<frame_kind>(kind)) != "unknown"; }
+
+namespace {
+
+std::string compose(wire_errc code, std::uint64_t offset, const std::string& detail, const std::string& subject) {
+  std::string message = subject.empty() ? std::string("wire stream") : "wire stream from " + subject;
+  message += ": ";
+  message += to_string(code);
+  message += " at offset " + std::to_string(offset) + ": " + detail;
+  return message;
+}
+
+}  // namespace
+
+wire_error::wire_error(wire_errc code, std::uint64_t offset, std::string detail, std::string subject)
+    : std::runtime_error(compose(code, offset, detail, subject)),
+      code_(code),
+      offset_(offset),
+      detail_(std::move(detail)),
+      subject_(std::move(subject)) {}
+
+wire_error wire_error::with_subject(std::string subject) const {
+  return wire_error(code_, offset_, detail_, std::move(subject));
+}
+
+}  // namespace revenant::wire

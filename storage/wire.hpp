@@ -1,0 +1,467 @@
+// The wire codec: the bytes two nodes exchange over a link, as structs and back. Pure bytes — no
+// socket, no TLS, no store: a link drives it from its read loop (frame_reader) and writes what
+// the encode functions append. Layout in docs/wire.md; the section numbers below are its.
+//
+// Thread-safety: the encode and decode functions share no state; any number may run at once.
+// A frame_reader belongs to one connection and is used by one thread at a time.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "actors/actor.hpp"
+
+namespace revenant::wire {
+
+// ---- Versions and limits (docs/wire.md, sections 1, 3, 5) ----------------------------------
+
+// The protocol version this build writes, and the highest it reads.
+inline constexpr std::uint16_t protocol_version = 1;
+
+// A closed range of protocol versions, as a preface announces it.
+struct version_range {
+  std::uint16_t lowest = 1;
+  std::uint16_t highest = 1;
+  bool operator==(const version_range&) const = default;
+};
+// The versions this build speaks.
+inline constexpr version_range supported_versions{1, 1};
+
+// Bytes of the preface each side sends first: "RVNW", u16 lowest, u16 highest.
+inline constexpr std::size_t preface_size = 8;
+// Bytes of a frame header: u32 body length, u8 kind.
+inline constexpr std::size_t frame_header_size = 5;
+
+// A frame's size is its body length. Each node accepts bodies up to its max_frame_size, which
+// must lie in [lowest_max_frame_size, highest_max_frame_size]; 16 MiB unless configured.
+inline constexpr std::uint32_t default_max_frame_size = 16u << 20;
+inline constexpr std::uint32_t lowest_max_frame_size = 64u << 10;
+inline constexpr std::uint32_t highest_max_frame_size = 1u << 30;
+// Before the handshake completes, a reader accepts bodies of at most this many bytes.
+inline constexpr std::uint32_t handshake_max_frame_size = 8u << 10;
+
+// Field bounds (section 5.2): actor names, node and cluster names, texts.
+inline constexpr std::size_t max_actor_name_size = 1024;
+inline constexpr std::size_t max_node_name_size = 255;
+inline constexpr std::size_t max_text_size = 4096;
+
+// ---- Codes (section 8) ---------------------------------------------------------------------
+
+// Why a connection was refused or dropped. Values cross the wire: pinned, never reused.
+enum class wire_errc : std::uint16_t {
+  bad_preface = 1,           // the peer's first bytes are not a revenant preface
+  version_unsupported = 2,   // no protocol version in common (or a hello in another one)
+  wrong_cluster = 3,         // the dialer belongs to another cluster
+  wrong_node = 4,            // the peer claims or expects another node's identity
+  stale_incarnation = 5,     // an older process of a node than one already seen
+  frame_too_large = 6,       // a frame body longer than the receiver's limit
+  malformed_frame = 7,       // a body that does not decode
+  unknown_kind = 8,          // a frame kind this version does not define
+  handshake_expected = 9,    // another frame before the handshake completed
+  not_authenticated = 10,    // the transport gave no identity for the peer
+  shutting_down = 11,        // the node is stopping
+  unexpected_kind = 12,      // a kind the peer's role does not send, or a frame after goodbye/refuse
+  unknown_node = 13,         // the dialer is not one of the listener's peers
+  bad_envelope = 14,         // an envelope inside a frame fails its checks
+  connection_replaced = 15,  // a newer connection from the same node replaced this one
+};
+// Short stable name of a code ("frame_too_large"); "unknown" for a value not in the table.
+std::string_view to_string(wire_errc code) noexcept;
+
+// The outcome of a send (send_result). Values cross the wire: pinned, never reused.
+enum class send_status : std::uint16_t {
+  durable = 1,            // committed to the durable recipient's mailbox
+  queued = 2,             // queued to the transient recipient
+  unknown_actor = 3,      // no actor of that name on the receiving node
+  unregistered_type = 4,  // the message type is not registered on the receiving node
+  quarantined = 5,        // the recipient is quarantined
+  store_error = 6,        // the commit failed
+  shutting_down = 7,      // the receiving system is shutting down
+};
+// Short stable name of a status ("durable"); "unknown" for a value not in the table.
+std::string_view to_string(send_status status) noexcept;
+
+// Frame kinds (section 6). Values cross the wire: pinned, never reused; 0 is never a kind.
+enum class frame_kind : std::uint8_t {
+  hello = 1,
+  welcome = 2,
+  refuse = 3,
+  goodbye = 4,
+  ping = 5,
+  pong = 6,
+  message = 16,
+  durable_message = 17,
+  ack = 18,
+  send = 19,
+  send_result = 20,
+  watch = 21,
+  unwatch = 22,
+  down = 23,
+};
+// The kind's name in docs/wire.md ("durable_message"); "unknown" for a value not in the table.
+std::string_view to_string(frame_kind kind) noexcept;
+// True for the values of frame_kind.
+bool is_known_kind(std::uint8_t kind) noexcept;
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+// Thrown by the reader and the decoders on bad bytes from a peer. what() reads like
+//   wire stream from node "b" (127.0.0.1:7001): frame_too_large at offset 8: ...
+// offset() counts the bytes received on the connection, from the first byte of the peer's
+// preface; subject() names the peer (empty until the caller gives one, with_subject()).
+class wire_error : public std::runtime_error {
+ public:
+  wire_error(wire_errc code, std::uint64_t offset, std::string detail, std::string subject = {});
+
+  wire_errc code() const noexcept { return code_; }
+  std::uint64_t offset() const noexcept { return offset_; }
+  const std::string& detail() const noexcept { return detail_; }
+  const std::string& subject() const noexcept { return subject_; }
+
+  // The same error about a subject (e.g. `node "b" (127.0.0.1:7001)`, once the link knows it).
+  wire_error with_subject(std::string subject) const;
+
+ private:
+  wire_errc code_;
+  std::uint64_t offset_;
+  std::string detail_;
+  std::string subject_;
+};
+
+// ---- Frame bodies (sections 4 and 6) ---------------------------------------------------------
+//
+// Decoded bodies hold views into the frame they were decoded from: valid as long as its bytes
+// (frame_reader: until its next prepare() or feed()). Every struct names its kind.
+
+// A node id: 16 random bytes kept in the node's store; never all zero.
+using node_id = std::array<std::uint8_t, 16>;
+
+struct hello_frame {
+  static constexpr frame_kind kind = frame_kind::hello;
+  std::uint16_t version = protocol_version;            // chosen from the prefaces; not 0
+  std::uint32_t max_frame_size = default_max_frame_size;  // the dialer's limit
+  node_id id{};                                         // the dialer's node id
+  std::uint64_t incarnation = 0;                        // the dialer's incarnation; not 0
+  std::string_view cluster;                             // node-name
+  std::string_view node;                                // the dialer's node name
+  std::string_view peer;                                // the node name the dialer expects to reach
+  bool operator==(const hello_frame&) const = default;
+};
+
+struct welcome_frame {
+  static constexpr frame_kind kind = frame_kind::welcome;
+  std::uint32_t max_frame_size = default_max_frame_size;  // the listener's limit
+  node_id id{};                                         // the listener's node id
+  std::uint64_t incarnation = 0;                        // not 0
+  std::uint64_t inbox_high_water = 0;                   // the dialer's last outbox seq durable here; 0: none
+  std::string_view node;                                // the listener's node name
+  bool operator==(const welcome_frame&) const = default;
+};
+
+struct refuse_frame {
+  static constexpr frame_kind kind = frame_kind::refuse;
+  wire_errc code{};       // not 0; any other value is accepted (reported, never acted on)
+  std::string_view text;  // at most max_text_size bytes (encoders cut longer ones)
+  bool operator==(const refuse_frame&) const = default;
+};
+
+struct goodbye_frame {
+  static constexpr frame_kind kind = frame_kind::goodbye;
+  wire_errc code{};  // not 0; shutting_down for an orderly close
+  std::string_view text;
+  bool operator==(const goodbye_frame&) const = default;
+};
+
+struct ping_frame {
+  static constexpr frame_kind kind = frame_kind::ping;
+  std::uint64_t nonce = 0;  // any value; the pong echoes it
+  bool operator==(const ping_frame&) const = default;
+};
+
+struct pong_frame {
+  static constexpr frame_kind kind = frame_kind::pong;
+  std::uint64_t nonce = 0;
+  bool operator==(const pong_frame&) const = default;
+};
+
+// A transient message (at most once). recipient: a name on the listener's node; envelope:
+// encode_envelope's bytes, carried as they are.
+struct message_frame {
+  static constexpr frame_kind kind = frame_kind::message;
+  std::string_view recipient;
+  std::string_view envelope;
+  bool operator==(const message_frame&) const = default;
+};
+
+// A message from the dialer's outbox (exactly once): seq is its outbox sequence number, not 0.
+struct durable_message_frame {
+  static constexpr frame_kind kind = frame_kind::durable_message;
+  std::uint64_t seq = 0;
+  std::string_view recipient;
+  std::string_view envelope;
+  bool operator==(const durable_message_frame&) const = default;
+};
+
+// Every durable_message of the dialer's node with a seq at or below this one is durable at the
+// listener. Not 0.
+struct ack_frame {
+  static constexpr frame_kind kind = frame_kind::ack;
+  std::uint64_t seq = 0;
+  bool operator==(const ack_frame&) const = default;
+};
+
+// actor_system::send to an actor on the listener's node; answered by a send_result with the
+// same correlation (not 0).
+struct send_frame {
+  static constexpr frame_kind kind = frame_kind::send;
+  std::uint64_t correlation = 0;
+  std::string_view recipient;
+  std::string_view envelope;
+  bool operator==(const send_frame&) const = default;
+};
+
+struct send_result_frame {
+  static constexpr frame_kind kind = frame_kind::send_result;
+  std::uint64_t correlation = 0;  // not 0
+  send_status status{};           // not 0; any other value is accepted
+  std::string_view text;          // why not, or empty
+  bool operator==(const send_result_frame&) const = default;
+};
+
+// watcher (a name on the dialer's node) watches watched (a name on the listener's node).
+struct watch_frame {
+  static constexpr frame_kind kind = frame_kind::watch;
+  std::string_view watcher;
+  std::string_view watched;
+  bool operator==(const watch_frame&) const = default;
+};
+
+struct unwatch_frame {
+  static constexpr frame_kind kind = frame_kind::unwatch;
+  std::string_view watcher;
+  std::string_view watched;
+  bool operator==(const unwatch_frame&) const = default;
+};
+
+// watched (a name on the dialer's node) stopped; watcher is a name on the listener's node.
+struct down_frame {
+  static constexpr frame_kind kind = frame_kind::down;
+  exit_reason reason = exit_reason::normal;  // normal, failed or shutdown: others are malformed
+  std::string_view watched;
+  std::string_view watcher;
+  std::string_view detail;  // the failure, for exit_reason::failed
+  bool operator==(const down_frame&) const = default;
+};
+
+// Any decoded frame.
+using any_frame = std::variant<hello_frame, welcome_frame, refuse_frame, goodbye_frame, ping_frame, pong_frame,
+                               message_frame, durable_message_frame, ack_frame, send_frame, send_result_frame,
+                               watch_frame, unwatch_frame, down_frame>;
+
+// ---- Encoding --------------------------------------------------------------------------------
+//
+// Each encode appends one whole frame (header and body) to out, growing it at most once; the
+// envelope is copied in once, never re-encoded. If the frame's fields are out of bounds (an
+// empty or too long name, a node name outside its alphabet, a zero where docs/wire.md says
+// "not 0", a max_frame_size outside its range, a down reason other than normal, failed or
+// shutdown) it throws std::invalid_argument naming the kind and the field, and out is
+// unchanged; a body longer than highest_max_frame_size throws std::length_error. Texts longer
+// than max_text_size are cut to their first max_text_size bytes. What an encode writes, the
+// matching decode reads back equal.
+
+void encode(std::string& out, const hello_frame& f);
+void encode(std::string& out, const welcome_frame& f);
+void encode(std::string& out, const refuse_frame& f);
+void encode(std::string& out, const goodbye_frame& f);
+void encode(std::string& out, const ping_frame& f);
+void encode(std::string& out, const pong_frame& f);
+void encode(std::string& out, const message_frame& f);
+void encode(std::string& out, const durable_message_frame& f);
+void encode(std::string& out, const ack_frame& f);
+void encode(std::string& out, const send_frame& f);
+void encode(std::string& out, const send_result_frame& f);
+void encode(std::string& out, const watch_frame& f);
+void encode(std::string& out, const unwatch_frame& f);
+void encode(std::string& out, const down_frame& f);
+// Encodes whichever frame f holds.
+void encode(std::string& out, const any_frame& f);
+
+// The body length encode(f) writes (texts counted as cut): a sender compares it with the peer's
+// max_frame_size before encoding a message.
+std::size_t body_size(const any_frame& f);
+
+// Appends the 8-byte preface announcing versions. Throws std::invalid_argument if
+// versions.lowest is 0 or above versions.highest.
+void encode_preface(std::string& out, version_range versions = supported_versions);
+
+// ---- Decoding --------------------------------------------------------------------------------
+
+// One frame as the reader found it: its kind, a view of its body, and the stream offset of its
+// header. The body is valid until the reader's next prepare() or feed().
+struct frame {
+  frame_kind kind{};
+  std::string_view body;
+  std::uint64_t offset = 0;
+};
+
+// Decode a frame's body. Each checks every field (docs/wire.md, section 6, "Decoding") and
+// throws wire_error malformed_frame at the stream offset of the first bad field; the views
+// returned point into f.body. Calling one on a frame of another kind is a caller's mistake:
+// std::invalid_argument.
+hello_frame decode_hello(const frame& f);
+welcome_frame decode_welcome(const frame& f);
+refuse_frame decode_refuse(const frame& f);
+goodbye_frame decode_goodbye(const frame& f);
+ping_frame decode_ping(const frame& f);
+pong_frame decode_pong(const frame& f);
+message_frame decode_message(const frame& f);
+durable_message_frame decode_durable_message(const frame& f);
+ack_frame decode_ack(const frame& f);
+send_frame decode_send(const frame& f);
+send_result_frame decode_send_result(const frame& f);
+watch_frame decode_watch(const frame& f);
+unwatch_frame decode_unwatch(const frame& f);
+down_frame decode_down(const frame& f);
+// Decodes f by its kind. Throws wire_error (malformed_frame, or unknown_kind for a kind the
+// reader would never have returned).
+any_frame decode(const frame& f);
+
+// The version both sides speak: the highest in both ranges. Throws wire_error
+// version_unsupported (offset 4, as for a preface) if they do not overlap.
+std::uint16_t negotiate(version_range own, version_range peer);
+
+// Which end of a connection this is (docs/wire.md, section 2).
+enum class role : std::uint8_t {
+  dialer = 1,    // this node connected; it reads the listener's frames
+  listener = 2,  // this node accepted; it reads the dialer's frames
+};
+
+// Reads one side of a connection incrementally: the peer's preface, then its frames, checking
+// each header (known kind, allowed for the peer's role and the handshake's state, length within
+// the limit) as soon as its 5 bytes are in, before any room is made for the body.
+//
+// An Asio read loop reads straight into the reader's buffer, with no copy:
+//
+//   auto room = reader.prepare();
+//   socket.async_read_some(asio::buffer(room.data(), room.size()), [&](error_code ec, std::size_t n) {
+//     reader.commit(n);
+//     for (auto e = reader.next(); e.status != wire::read_status::need_bytes; e = reader.next())
+//       e.status == wire::read_status::preface ? send_hello(reader.version()) : handle(e.got);
+//   });
+//
+// Memory: one read's worth (read_chunk) plus, once a header has passed the checks, room for that
+// one frame: at most read_chunk + frame_header_size + the limit (8 KiB before the handshake,
+// max_frame_size after), however the peer's bytes are cut (docs/wire.md, section 9).
+// Errors: next() throws wire_error; the reader is then broken and every later next() throws the
+// same error (drop the connection, sending the code in a refuse or goodbye).
+enum class read_status : std::uint8_t {
+  need_bytes = 1,  // nothing complete yet: read more (prepare/commit, or feed)
+  preface = 2,     // the peer's preface arrived and a version was chosen (version())
+  frame = 3,       // got holds the next frame
+};
+struct read_event {
+  read_status status = read_status::need_bytes;
+  frame got;  // status == frame only
+};
+
+class frame_reader {
+ public:
+  // Bytes prepare() offers at least, so one read can take many small frames.
+  static constexpr std::size_t read_chunk = 64u << 10;
+
+  // side: which end this is; max_frame_size: this node's limit, as announced in its hello or
+  // welcome (throws std::invalid_argument outside [lowest_max_frame_size,
+  // highest_max_frame_size]); versions: what this node speaks (its preface).
+  explicit frame_reader(role side, std::uint32_t max_frame_size = default_max_frame_size,
+                        version_range versions = supported_versions);
+  ~frame_reader();
+  // One per connection, kept where it was made (the bodies it returned point into it).
+  frame_reader(const frame_reader&) = delete;
+  frame_reader& operator=(const frame_reader&) = delete;
+
+  // A writable region of at least max(at_least, read_chunk) bytes, and of the rest of the frame
+  // being received when its header has passed the checks (so a large frame is read in place).
+  // Read into its front, then commit() what was written. Invalidates the bodies of frames
+  // returned so far. Throws std::bad_alloc only.
+  std::span<char> prepare(std::size_t at_least = 0);
+  // The first n bytes of the region prepare() gave now hold received bytes. Throws
+  // std::invalid_argument if n exceeds that region.
+  void commit(std::size_t n);
+  // Copies bytes in (for callers that do not read in place). Invalidates the bodies of frames
+  // returned so far. The reader holds what is fed until next() has consumed it.
+  void feed(std::string_view bytes);
+
+  // The next event in what has been received. A frame's body stays valid until the next
+  // prepare() or feed(), so every frame of one read can be handled before reading again.
+  // Throws wire_error (bad_preface, version_unsupported, unknown_kind, handshake_expected,
+  // unexpected_kind, frame_too_large) at the offending byte's stream offset.
+  read_event next();
+
+  role side() const noexcept { return side_; }
+  // The chosen version; 0 until the preface event.
+  std::uint16_t version() const noexcept { return version_; }
+  // What the peer's preface announced; {0, 0} until the preface event.
+  version_range peer_versions() const noexcept { return peer_versions_; }
+  // True once the handshake frame (hello for a listener, welcome for a dialer) was returned.
+  bool handshake_done() const noexcept { return established_; }
+  // The largest body accepted now: handshake_max_frame_size before the handshake, then the
+  // max_frame_size given at construction.
+  std::uint32_t frame_limit() const noexcept;
+  // Stream offset of the first byte not yet consumed by next().
+  std::uint64_t offset() const noexcept { return consumed_; }
+  // Bytes received and not yet consumed.
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+  // Bytes of memory the reader holds for its buffer.
+  std::size_t buffer_capacity() const noexcept { return capacity_; }
+
+ private:
+  enum class state : std::uint8_t { preface, handshake, open, closed };
+  read_event advance();
+  void check_header(std::uint32_t length, std::uint8_t kind) const;
+  std::size_t rest_of_frame() const noexcept;
+  void make_room(std::size_t free_bytes);
+
+  role side_;
+  std::uint32_t max_frame_size_;
+  version_range own_versions_;
+  version_range peer_versions_{0, 0};
+  std::uint16_t version_ = 0;
+  state state_ = state::preface;
+  bool established_ = false;                       // hello or welcome returned
+  frame_kind closed_by_ = frame_kind::goodbye;     // state closed: what closed it
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;     // first byte not consumed
+  std::size_t end_ = 0;       // one past the last byte received
+  std::size_t prepared_ = 0;  // size of the region the last prepare() gave (commit's bound)
+  std::uint64_t consumed_ = 0;
+  std::shared_ptr<const wire_error> failed_;
+};
+
+// ---- Names across nodes (section 7) ------------------------------------------------------------
+
+// True for an anonymous actor's local name: "$" and 1 to 20 decimal digits.
+bool is_anonymous_name(std::string_view name) noexcept;
+// True for a node or cluster name: 1 to 255 bytes of ASCII letters, digits, '.', '-', '_'.
+bool is_valid_node_name(std::string_view name) noexcept;
+// For "$<id>@<node>" (an anonymous name qualified with a valid node name), the node; otherwise
+// empty.
+std::string_view home_node(std::string_view name) noexcept;
+// A name received from peer_node, in a field that names an actor on peer_node (the envelope's
+// sender, a watch's watcher, a down's watched), as this node (own_node) names it: "$<id>"
+// becomes "$<id>@<peer_node>", "$<id>@<own_node>" becomes "$<id>", any other name is kept.
+std::string name_from_peer(std::string_view name, std::string_view peer_node, std::string_view own_node);
+// A name about to be sent to peer_node in a field that names an actor on peer_node (a
+// recipient, a watch's watched, a down's watcher): "$<id>@<peer_node>" becomes "$<id>", any
+// other name is kept. The result views name.
+std::string_view name_for_peer(std::string_view name, std::string_view peer_node) noexcept;
+
+}  // namespace revenant::wire
