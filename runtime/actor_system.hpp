@@ -21,6 +21,7 @@
 #include "actors/message_type.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/node.hpp"
 #include "storage/snapshot.hpp"
 #include "storage/store.hpp"
 
@@ -39,6 +40,9 @@ struct actor_system_config {
   // failed commit, each naming the actor and the store. Empty (the default): nothing is
   // written anywhere.
   log_sink log = nullptr;
+  // Makes this system a node that reaches actors in other processes (runtime/node.hpp): named
+  // actors whose home is another node are reached there, by the same name. Empty: one process.
+  std::optional<node_config> node = std::nullopt;
 };
 
 // When durable actors are rebuilt from the store.
@@ -113,6 +117,10 @@ enum class dead_letter_reason : std::uint8_t {
   shutdown = 3,     // the system was shutting down
   mailbox_full = 4, // the recipient's mailbox was at its capacity (supervision::mailbox_capacity)
   discarded = 5,    // kept in a quarantined actor's mailbox, then discarded (discard_quarantined)
+  unreachable = 6,  // for an actor on another node whose link could not take it (its queue was full, or the
+                    // node stopped)
+  not_encodable = 7,  // for an actor on another node, but its type is not registered or its value failed to
+                      // encode
 };
 
 // A message that reached no behavior. Valid only during the dead-letter handler's call.
@@ -197,6 +205,23 @@ class actor_system {
     ask_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)), timeout, std::move(reply));
     return result;
   }
+
+  // ---- as a node (actor_system_config::node) ----
+
+  // The port this node listens on (the one it picked, if its config said 0); 0 if not a node.
+  std::uint16_t node_port() const noexcept;
+  // Where the configured peer named peer is reached (its port may be 0 in the config until it is
+  // known). Throws std::invalid_argument for a name that is not a peer, std::logic_error if this
+  // system is not a node.
+  void set_peer_address(const std::string& peer, endpoint address);
+  // The node an actor named name lives on (docs/design.md, "Placement"): its home by the node
+  // list, or the node a "$<id>@<node>" name says. Empty if this system is not a node.
+  std::string home_of(std::string_view name) const;
+  // How many peers this node has an established link to now (0 if not a node).
+  std::size_t links_up() const;
+  // This process's incarnation as a node: one above the last process on the same store (1
+  // without a store); 0 if not a node.
+  std::uint64_t node_incarnation() const noexcept;
 
   // Blocks until every step and message submitted to the store so far is committed.
   // Throws store_error if a commit failed. No-op without a store.

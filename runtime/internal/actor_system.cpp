@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
+#include "runtime/internal/node.hpp"
 
 namespace revenant {
 
@@ -40,15 +42,35 @@ std::shared_ptr<detail::system> make_system(actor_system_config config) {
   system->work.emplace(system->io->get_executor());
   system->runs.emplace(*system->io);
   system->outside = std::make_shared<detail::outside_asks>(
-      *system->io, [weak = std::weak_ptr<detail::system>(system)](message_ptr m) {
+      *system->io, system->next_id.fetch_add(1), [weak = std::weak_ptr<detail::system>(system)](message_ptr m) {
         if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
       });
   return system;
 }
 
+// Makes the system a node if its config says so: claims the store's next incarnation (a
+// store-less node is a new node id at every start) and binds its listening socket.
+void start_node(detail::system& system) {
+  if (!system.config.node) return;
+  store::node_identity identity;
+  if (system.db) {
+    identity = system.db->claim_incarnation();
+  } else {
+    std::random_device random;
+    for (auto& byte : identity.id) byte = static_cast<std::uint8_t>(random());
+    identity.id[0] |= 1;  // never all zero
+    identity.incarnation = 1;
+  }
+  system.net = std::make_shared<detail::node>(system, *system.config.node, identity);
+  system.net->start();
+}
+
 }  // namespace
 
-actor_system::actor_system(actor_system_config config) : impl_(make_system(config)) { start_workers(); }
+actor_system::actor_system(actor_system_config config) : impl_(make_system(config)) {
+  start_node(*impl_);
+  start_workers();
+}
 
 actor_system::actor_system(durable_config store_config, actor_system_config config) : impl_(make_system(config)) {
   impl_->durable = std::move(store_config);
@@ -68,6 +90,7 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
                                                impl_->durable->max_commit_delay, impl_->durable->max_group,
                                                impl_->config.log);
   try {
+    start_node(*impl_);
     impl_->recover();
   } catch (...) {
     impl_->commits->stop();
@@ -94,6 +117,12 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   std::promise<void> ack;
   std::future<void> result = ack.get_future();
   try {
+    if (impl_->net)
+      if (auto elsewhere = impl_->net->route(std::string(name)))
+        throw std::logic_error("revenant: actor \"" + std::string(name) + "\" lives on node \"" +
+                               impl_->net->placement().home_of(name) +
+                               "\": send() to another node is not available yet (it is to complete once the "
+                               "message is durable there); find(name).tell() delivers at most once");
     std::shared_ptr<actor_cell> cell = impl_->resolve_cell(std::string(name));
     if (!cell) std::rethrow_exception(impl_->no_actor(std::string(name)));
     if (!cell->durable()) {
@@ -115,11 +144,12 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
 void actor_system::ask_message(std::string_view name_view, message_ptr m, std::chrono::nanoseconds timeout,
                                std::unique_ptr<detail::outside_reply> reply) {
   const std::string name(name_view);
-  std::shared_ptr<actor_cell> cell;
+  std::shared_ptr<detail::actor_base> cell;
   try {
     if (timeout.count() < 0) throw std::invalid_argument("revenant: negative ask timeout");
     if (!impl_->accepting.load(std::memory_order_relaxed)) throw std::logic_error("revenant: the actor system is shut down");
-    cell = impl_->resolve_cell(name);
+    if (impl_->net) cell = impl_->net->route(name);  // on another node: the reply comes back over its link
+    if (!cell) cell = impl_->resolve_cell(name);
     if (!cell) std::rethrow_exception(impl_->no_actor(name));
   } catch (...) {
     reply->fail(std::current_exception());
@@ -196,7 +226,26 @@ actor_ref actor_system::spawn(std::string name, behavior initial, supervision po
 
 detail::actor_resolver* actor_system::resolver() const noexcept { return impl_.get(); }
 
-actor_ref actor_system::find(std::string_view name) const { return actor_ref(impl_->resolve_cell(std::string(name))); }
+actor_ref actor_system::find(std::string_view name) const {
+  if (impl_->net)
+    if (auto elsewhere = impl_->net->route(std::string(name))) return actor_ref(std::move(elsewhere));
+  return actor_ref(impl_->resolve_cell(std::string(name)));
+}
+
+std::string actor_system::home_of(std::string_view name) const {
+  return impl_->net ? impl_->net->placement().home_of(name) : std::string();
+}
+
+std::uint16_t actor_system::node_port() const noexcept { return impl_->net ? impl_->net->port() : 0; }
+
+void actor_system::set_peer_address(const std::string& peer, endpoint address) {
+  if (!impl_->net) throw std::logic_error("revenant: set_peer_address on an actor system that is not a node");
+  impl_->net->set_peer_address(peer, std::move(address));
+}
+
+std::size_t actor_system::links_up() const { return impl_->net ? impl_->net->links_up() : 0; }
+
+std::uint64_t actor_system::node_incarnation() const noexcept { return impl_->net ? impl_->net->incarnation() : 0; }
 
 void actor_system::on_dead_letter(std::function<void(const dead_letter&)> handler) {
   impl_->letters.set_handler(std::move(handler));
@@ -220,6 +269,9 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
     impl_->closing.store(true, std::memory_order_release);
   }
   impl_->accepting.store(false);
+  // Links end first (goodbye on each): their reads would keep the workers busy forever. A message
+  // an actor sends to another node while the rest drains is a dead letter (unreachable).
+  if (impl_->net) impl_->net->stop();
   // Every queued message has a scheduled run (the inbox invariant), so once the work guard is
   // gone the workers return exactly when no actor has anything left to do.
   impl_->work.reset();
@@ -261,6 +313,7 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   }
   commits.reset();
   impl_->db.reset();
+  impl_->net.reset();
 }
 
 }  // namespace revenant

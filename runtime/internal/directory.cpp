@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "runtime/internal/actor_cell.hpp"
+#include "runtime/internal/node.hpp"
 
 namespace revenant {
 namespace {
@@ -31,8 +32,14 @@ class detached_actor final : public detail::recipient {
 }  // namespace
 
 std::shared_ptr<detail::actor_base> detail::system::resolve(const std::string& name) {
+  if (net)
+    if (auto elsewhere = net->route(name)) return elsewhere;
   if (auto cell = resolve_cell(name)) return cell;
   return std::make_shared<detached_actor>(weak_from_this(), name);
+}
+
+std::string detail::system::name_of(const std::shared_ptr<detail::actor_base>& actor) {
+  return net ? net->name_of(actor) : actor->name();
 }
 
 std::shared_ptr<detail::actor_cell> detail::system::resolve_cell(const std::string& name) {

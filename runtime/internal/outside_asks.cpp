@@ -10,8 +10,8 @@ namespace {
 
 class reply_point final : public recipient {
  public:
-  explicit reply_point(std::weak_ptr<outside_asks> asks, std::function<void(message_ptr)> not_a_reply)
-      : recipient(0, {}), asks_(std::move(asks)), not_a_reply_(std::move(not_a_reply)) {}
+  reply_point(std::uint64_t id, std::weak_ptr<outside_asks> asks, std::function<void(message_ptr)> not_a_reply)
+      : recipient(id, {}), asks_(std::move(asks)), not_a_reply_(std::move(not_a_reply)) {}
   void enqueue(message_ptr m) override {
     auto asks = asks_.lock();
     if (!asks) return;
@@ -30,12 +30,12 @@ class reply_point final : public recipient {
 
 }  // namespace
 
-outside_asks::outside_asks(asio::io_context& io, std::function<void(message_ptr)> not_a_reply)
-    : io_(io), not_a_reply_(std::move(not_a_reply)) {}
+outside_asks::outside_asks(asio::io_context& io, std::uint64_t sender_id, std::function<void(message_ptr)> not_a_reply)
+    : io_(io), sender_id_(sender_id), not_a_reply_(std::move(not_a_reply)) {}
 
 std::shared_ptr<detail::actor_base> outside_asks::sender() {
   std::lock_guard lock(mutex_);
-  if (!sender_) sender_ = std::make_shared<reply_point>(weak_from_this(), not_a_reply_);
+  if (!sender_) sender_ = std::make_shared<reply_point>(sender_id_, weak_from_this(), not_a_reply_);
   return sender_;
 }
 

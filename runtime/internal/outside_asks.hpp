@@ -27,7 +27,8 @@ class outside_asks : public std::enable_shared_from_this<outside_asks> {
  public:
   // not_a_reply: where a message sent to the outside sender that answers no ask goes (the dead
   // letters).
-  outside_asks(asio::io_context& io, std::function<void(message_ptr)> not_a_reply);
+  // sender_id: the id of the sender (an actor id no actor has: a node names it "$<id>@<node>").
+  outside_asks(asio::io_context& io, std::uint64_t sender_id, std::function<void(message_ptr)> not_a_reply);
 
   // The sender every outside ask carries: not an actor (no mailbox, never scheduled, never
   // stops), just where replies are routed to the futures waiting for them. Made on first use.
@@ -49,6 +50,7 @@ class outside_asks : public std::enable_shared_from_this<outside_asks> {
   void arm(std::chrono::steady_clock::time_point at);
 
   asio::io_context& io_;
+  const std::uint64_t sender_id_;
   const std::function<void(message_ptr)> not_a_reply_;
   std::mutex mutex_;
   std::shared_ptr<detail::actor_base> sender_;                                          // guarded by mutex_

@@ -40,6 +40,7 @@
 namespace revenant::detail {
 
 class actor_cell;
+class node;
 
 struct system final : detail::actor_resolver, std::enable_shared_from_this<system> {
   explicit system(actor_system_config c) : config(c) {}
@@ -96,8 +97,12 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
     std::atomic<std::uint64_t> activated{0}, requeued{0}, continuations{0}, timers{0}, quarantined{0};
   } recovered;
 
+  // ---- nodes (node.hpp): set when the system is a node, stopped before the workers ----
+  std::shared_ptr<node> net;
+
   // ---- directory.cpp ----
   std::shared_ptr<detail::actor_base> resolve(const std::string& name) override;
+  std::string name_of(const std::shared_ptr<detail::actor_base>& actor) override;
   // The running actor named name; a durable one in the store is brought in (not yet decoded).
   std::shared_ptr<actor_cell> resolve_cell(const std::string& name);
   actor_ref spawn(std::string name, behavior initial, supervision policy,

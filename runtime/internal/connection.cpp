@@ -1,0 +1,203 @@
+#include "runtime/internal/connection.hpp"
+
+#include <asio/bind_executor.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+namespace revenant::detail {
+
+connection::connection(asio::ip::tcp::socket socket, wire::role side, std::shared_ptr<connection_owner> owner,
+                       std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout)
+    : strand_(asio::make_strand(static_cast<asio::io_context&>(socket.get_executor().context()))),
+      socket_(std::move(socket)),
+      handshake_timer_(strand_),
+      side_(side),
+      owner_(std::move(owner)),
+      reader_(side, max_frame_size),
+      peer_(std::move(peer)),
+      handshake_timeout_(handshake_timeout) {}
+
+connection::~connection() = default;
+
+bool connection::established() const noexcept {
+  std::lock_guard lock(mutex_);
+  return established_;
+}
+
+std::string connection::describe() const {
+  std::string who = peer_.empty() ? std::string("an unidentified node") : "node \"" + peer_ + "\"";
+  std::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) who += " (" + remote.address().to_string() + ":" + std::to_string(remote.port()) + ")";
+  return who;
+}
+
+void connection::start() {
+  std::string preface;
+  wire::encode_preface(preface);
+  send(preface);
+  asio::post(strand_, [self = shared_from_this()] {
+    self->handshake_timer_.expires_after(self->handshake_timeout_);
+    self->handshake_timer_.async_wait([self](std::error_code ec) {
+      if (!ec && !self->established())
+        self->finish("no handshake within " + std::to_string(self->handshake_timeout_.count()) + " ms");
+    });
+    self->read();
+  });
+}
+
+bool connection::send(std::string_view frame, std::size_t bound) {
+  std::lock_guard lock(mutex_);
+  if (over_ || closing_) return false;
+  if (bound != 0 && queued_.size() + frame.size() > bound) return false;
+  queued_.append(frame);
+  if (!write_pending_) {
+    write_pending_ = true;
+    asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
+  }
+  return true;
+}
+
+void connection::close(wire::wire_errc code, std::string text) {
+  std::lock_guard lock(mutex_);
+  if (over_ || closing_) return;
+  closing_ = true;
+  if (established_) wire::encode(queued_, wire::goodbye_frame{code, text});
+  if (!write_pending_) {
+    write_pending_ = true;
+    asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
+  }
+}
+
+void connection::write_more() {
+  {
+    std::lock_guard lock(mutex_);
+    if (over_) return;
+    if (queued_.empty()) {
+      write_pending_ = false;
+      if (!closing_) return;
+    } else {
+      writing_.clear();
+      writing_.swap(queued_);
+    }
+  }
+  if (writing_.empty()) return finish(reason_.empty() ? std::string("closed by this node") : reason_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
+                      if (ec) return self->finish("write failed: " + ec.message());
+                      self->writing_.clear();
+                      self->write_more();
+                    }));
+}
+
+void connection::read() {
+  const std::span<char> room = reader_.prepare();
+  socket_.async_read_some(asio::buffer(room.data(), room.size()),
+                          asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                            if (ec) {
+                              const bool eof = ec == asio::error::eof;
+                              return self->finish(eof ? "the peer closed the connection" : "read failed: " + ec.message());
+                            }
+                            self->handle(n);
+                          }));
+}
+
+void connection::handle(std::size_t n) {
+  reader_.commit(n);
+  try {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (over_) return;
+      }
+      const wire::read_event e = reader_.next();
+      if (e.status == wire::read_status::need_bytes) break;
+      if (e.status == wire::read_status::preface) {
+        if (side_ == wire::role::dialer) {
+          std::string hello;
+          owner_->encode_hello(*this, hello, reader_.version());
+          send(hello);
+        }
+        continue;
+      }
+      if (!reader_.handshake_done() || e.got.kind == wire::frame_kind::welcome ||
+          e.got.kind == wire::frame_kind::hello || e.got.kind == wire::frame_kind::refuse) {
+        on_handshake_frame(e.got);
+      } else if (e.got.kind == wire::frame_kind::goodbye) {
+        const wire::goodbye_frame bye = wire::decode_goodbye(e.got);
+        return finish("the peer said goodbye (" + std::string(wire::to_string(bye.code)) + ": " + std::string(bye.text) +
+                      ")");
+      } else {
+        owner_->on_frame(*this, e.got);
+      }
+    }
+  } catch (const wire::wire_error& e) {
+    // Bad bytes from the peer end this connection, never the process; the peer hears why (if
+    // it still reads), and nothing more of what it sends is read.
+    reason_ = e.with_subject(describe()).what();
+    return close(e.code(), e.what());
+  } catch (const std::exception& e) {
+    reason_ = std::string("a frame from ") + describe() + " could not be handled: " + e.what();
+    return close(wire::wire_errc::malformed_frame, e.what());
+  }
+  read();
+}
+
+void connection::on_handshake_frame(const wire::frame& f) {
+  if (side_ == wire::role::listener) {
+    const wire::hello_frame hello = wire::decode_hello(f);
+    auto answer = owner_->on_hello(*this, hello);
+    if (auto* refused = std::get_if<wire::refuse_frame>(&answer)) {
+      std::string out;
+      wire::encode(out, *refused);
+      send(out);
+      std::lock_guard lock(mutex_);
+      closing_ = true;  // the refusal is written, then the socket closed
+      return;
+    }
+    peer_ = std::string(hello.node);
+    peer_id_ = hello.id;
+    peer_incarnation_ = hello.incarnation;
+    peer_max_frame_ = hello.max_frame_size;
+    std::string out;
+    wire::encode(out, std::get<wire::welcome_frame>(answer));
+    send(out);
+    {
+      std::lock_guard lock(mutex_);
+      established_ = true;
+    }
+    handshake_timer_.cancel();
+    return;
+  }
+  if (f.kind == wire::frame_kind::refuse) {
+    const wire::refuse_frame refused = wire::decode_refuse(f);
+    return finish("refused by " + describe() + ": " + std::string(wire::to_string(refused.code)) + ": " +
+                  std::string(refused.text));
+  }
+  const wire::welcome_frame welcome = wire::decode_welcome(f);
+  peer_id_ = welcome.id;
+  peer_incarnation_ = welcome.incarnation;
+  peer_max_frame_ = welcome.max_frame_size;
+  {
+    std::lock_guard lock(mutex_);
+    established_ = true;
+  }
+  handshake_timer_.cancel();
+  if (const auto refused = owner_->on_welcome(*this, welcome)) close(*refused, std::string(wire::to_string(*refused)));
+}
+
+void connection::finish(const std::string& why) {
+  {
+    std::lock_guard lock(mutex_);
+    if (over_) return;
+    over_ = true;
+    queued_.clear();
+  }
+  handshake_timer_.cancel();
+  std::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  owner_->on_closed(*this, why);
+}
+
+}  // namespace revenant::detail

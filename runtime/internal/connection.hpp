@@ -1,0 +1,106 @@
+// One TCP connection between two nodes (docs/wire.md 2 to 5): the preface, the handshake, then
+// frames both ways. It reads the peer's bytes through a wire::frame_reader and hands each frame
+// to its owner (the node); it writes what it is given, in order, batching whatever queued while
+// the previous write was on the wire. Any bad byte from the peer, a timeout or an I/O error ends
+// this connection only. Thread-safe: send() and close() from any thread; everything that touches
+// the socket runs on the connection's strand.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "storage/wire.hpp"
+
+namespace revenant::detail {
+
+class connection;
+
+// What a connection reports to, and asks of, the node it belongs to. Called on the connection's
+// strand.
+class connection_owner {
+ public:
+  // Listener: the dialer's hello; the welcome to answer with, or why it is refused.
+  virtual std::variant<wire::welcome_frame, wire::refuse_frame> on_hello(connection& c, const wire::hello_frame& h) = 0;
+  // Dialer: appends its hello, in the version the prefaces chose.
+  virtual void encode_hello(connection& c, std::string& out, std::uint16_t version) = 0;
+  // Dialer: the listener's welcome; nothing if it is accepted, else why not (sent as goodbye).
+  virtual std::optional<wire::wire_errc> on_welcome(connection& c, const wire::welcome_frame& w) = 0;
+  // A frame after the handshake (goodbye and refuse are the connection's own).
+  virtual void on_frame(connection& c, const wire::frame& f) = 0;
+  // The connection is over (once): why, for the log.
+  virtual void on_closed(connection& c, const std::string& why) = 0;
+
+ protected:
+  ~connection_owner() = default;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  using strand = asio::strand<asio::io_context::executor_type>;
+
+  // socket: connected, made on its own strand (strand_of). peer: the node a dialer dialed
+  // (empty for the listener, which learns it from the hello).
+  connection(asio::ip::tcp::socket socket, wire::role side, std::shared_ptr<connection_owner> owner,
+             std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Sends the preface and starts reading.
+  void start();
+  // Queues an encoded frame; false (nothing queued) if the connection is over, or if bound is
+  // set and the bytes waiting would pass it.
+  bool send(std::string_view frame, std::size_t bound = 0);
+  // Sends goodbye(code, text) if the handshake is done, then closes. Idempotent.
+  void close(wire::wire_errc code, std::string text);
+
+  wire::role side() const noexcept { return side_; }
+  // The peer's node name, once its hello or welcome arrived (set on the strand before
+  // established() is true).
+  const std::string& peer() const noexcept { return peer_; }
+  bool established() const noexcept;
+  // The largest frame body the peer accepts (from its handshake frame).
+  std::uint32_t peer_max_frame_size() const noexcept { return peer_max_frame_; }
+  std::uint64_t peer_incarnation() const noexcept { return peer_incarnation_; }
+  const wire::node_id& peer_id() const noexcept { return peer_id_; }
+  std::string describe() const;
+
+ private:
+  void read();
+  void handle(std::size_t n);
+  void on_handshake_frame(const wire::frame& f);
+  void write_more();  // on the strand: takes what queued and writes it
+  void finish(const std::string& why);  // on the strand: closes at once, tells the owner
+
+  strand strand_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer handshake_timer_;
+  const wire::role side_;
+  const std::shared_ptr<connection_owner> owner_;
+  wire::frame_reader reader_;
+  std::string peer_;
+  std::uint32_t peer_max_frame_ = wire::lowest_max_frame_size;
+  std::uint64_t peer_incarnation_ = 0;
+  wire::node_id peer_id_{};
+  std::chrono::milliseconds handshake_timeout_;
+  std::string reason_;  // strand: why this node closed it (a protocol error), for on_closed
+
+  mutable std::mutex mutex_;
+  std::string queued_;    // guarded by mutex_: frames waiting for the next write
+  std::string writing_;   // strand: the bytes on the wire now
+  bool write_pending_ = false;  // guarded by mutex_: a write is on the wire or posted
+  bool established_ = false;    // guarded by mutex_
+  bool over_ = false;           // guarded by mutex_: nothing more is queued or written
+  bool closing_ = false;        // guarded by mutex_: close() asked, goodbye queued
+};
+
+}  // namespace revenant::detail

@@ -1,0 +1,474 @@
+#include "runtime/internal/node.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/post.hpp>
+
+#include <stdexcept>
+
+#include "actors/internal/access.hpp"
+#include "runtime/internal/actor_cell.hpp"
+#include "runtime/internal/remote_actor.hpp"
+#include "storage/envelope.hpp"
+
+namespace revenant::detail {
+namespace {
+
+void check_node_name(const std::string& name, const char* what) {
+  const bool ok = !name.empty() && name.size() <= wire::max_node_name_size &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                           c == '-' || c == '_';
+                  });
+  if (!ok)
+    throw std::invalid_argument(std::string("revenant: ") + what + " \"" + name +
+                                "\" is not a node name (1 to 255 ASCII letters, digits, '.', '-' or '_')");
+}
+
+std::vector<std::string> node_names(const node_config& config) {
+  std::vector<std::string> names;
+  for (const auto& [peer, _] : config.peers) names.push_back(peer);
+  return names;
+}
+
+// "$<id>" (digits only): an anonymous actor of the node that says it.
+std::optional<std::uint64_t> anonymous_id(std::string_view name) {
+  if (name.size() < 2 || name.size() > 21 || name[0] != '$') return std::nullopt;
+  std::uint64_t id = 0;
+  for (char c : name.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+    if (id > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+    id = id * 10 + digit;
+  }
+  return id;
+}
+
+}  // namespace
+
+node::node(system& sys, node_config config, store::node_identity identity)
+    : sys_(sys),
+      config_(std::move(config)),
+      identity_(identity),
+      placement_(config_.name, node_names(config_)),
+      acceptor_(*sys.io) {
+  check_node_name(config_.name, "node name");
+  check_node_name(config_.cluster, "cluster name");
+  for (const auto& [peer, address] : config_.peers) {
+    check_node_name(peer, "peer name");
+    if (peer == config_.name) throw std::invalid_argument("revenant: node \"" + peer + "\" lists itself as a peer");
+    peers_[peer].address = address;
+  }
+  if (config_.tls)
+    throw std::invalid_argument("revenant: node \"" + config_.name +
+                                "\": TLS links are not available in this build yet; set node_config::plaintext for "
+                                "links without it (loopback and tests only)");
+  if (!config_.plaintext)
+    throw std::invalid_argument("revenant: node \"" + config_.name +
+                                "\" has no TLS configuration: links without it must be asked for "
+                                "(node_config::plaintext = true)");
+  if (config_.max_frame_size < wire::lowest_max_frame_size || config_.max_frame_size > wire::highest_max_frame_size)
+    throw std::invalid_argument("revenant: node \"" + config_.name + "\": max_frame_size " +
+                                std::to_string(config_.max_frame_size) + " is outside [64 KiB, 1 GiB]");
+}
+
+node::~node() = default;
+
+void node::start() {
+  const asio::ip::tcp::endpoint at(asio::ip::make_address(config_.listen.host), config_.listen.port);
+  acceptor_.open(at.protocol());
+  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  acceptor_.bind(at);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  std::lock_guard lock(mutex_);
+  for (auto& [peer, state] : peers_) dial(peer, state);
+}
+
+void node::stop() {
+  std::set<std::shared_ptr<connection>> inbound;
+  std::vector<std::shared_ptr<connection>> outbound;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    inbound.swap(inbound_);
+    for (auto& [_, state] : peers_) {
+      if (state.out) outbound.push_back(std::move(state.out));
+      if (state.retry) state.retry->cancel();
+      if (auto socket = std::move(state.connecting))
+        asio::post(socket->get_executor(), [socket] {
+          std::error_code ignored;
+          socket->close(ignored);
+        });
+      state.backlog.clear();
+    }
+  }
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& c : inbound) c->close(wire::wire_errc::shutting_down, "the node is shutting down");
+  for (auto& c : outbound) c->close(wire::wire_errc::shutting_down, "the node is shutting down");
+}
+
+void node::set_peer_address(const std::string& peer, endpoint address) {
+  std::lock_guard lock(mutex_);
+  auto it = peers_.find(peer);
+  if (it == peers_.end())
+    throw std::invalid_argument("revenant: \"" + peer + "\" is not a peer of node \"" + config_.name + "\"");
+  it->second.address = std::move(address);
+  if (!it->second.out) dial(peer, it->second);
+}
+
+std::size_t node::links_up() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [_, state] : peers_) n += state.up ? 1 : 0;
+  return n;
+}
+
+// ---- links -------------------------------------------------------------------------------------
+
+void node::accept() {
+  acceptor_.async_accept(asio::make_strand(*sys_.io), [self = shared_from_this()](std::error_code ec,
+                                                                                   asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      return self->accept();  // e.g. out of descriptors for a moment: keep serving
+    }
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto c = std::make_shared<connection>(std::move(socket), wire::role::listener, self, self->config_.max_frame_size,
+                                          std::string(), self->config_.connect_timeout);
+    {
+      std::lock_guard lock(self->mutex_);
+      if (self->stopped_) return;
+      self->inbound_.insert(c);
+    }
+    c->start();
+    self->accept();
+  });
+}
+
+void node::dial(const std::string& peer, peer_state& state) {
+  if (stopped_ || state.out || state.connecting || state.address.port == 0) return;
+  auto socket = std::make_shared<asio::ip::tcp::socket>(asio::make_strand(*sys_.io));
+  asio::ip::tcp::endpoint at;
+  try {
+    at = asio::ip::tcp::endpoint(asio::ip::make_address(state.address.host), state.address.port);
+  } catch (const std::exception& e) {
+    sys_.log(log_level::error, "revenant: node \"" + config_.name + "\": peer \"" + peer + "\" has address \"" +
+                                   state.address.host + "\": " + e.what());
+    return;
+  }
+  // The connection is made once connected; until then `out` holds a placeholder of none, and
+  // the retry timer marks the attempt.
+  // On the socket's strand, as the connect's own handler.
+  state.retry = std::make_unique<asio::steady_timer>(socket->get_executor());
+  state.connecting = socket;
+  state.retry->expires_after(config_.connect_timeout);
+  state.retry->async_wait([socket](std::error_code ec) {
+    if (!ec) {
+      std::error_code ignored;
+      socket->close(ignored);  // the connect gives up with operation_aborted
+    }
+  });
+  socket->async_connect(at, [self = shared_from_this(), socket, peer](std::error_code ec) {
+    std::shared_ptr<connection> c;
+    {
+      std::lock_guard lock(self->mutex_);
+      peer_state& now = self->peers_.at(peer);
+      if (now.retry) now.retry->cancel();
+      now.connecting.reset();
+      if (self->stopped_) return;
+      if (ec) {
+        self->sys_.log(log_level::info, "revenant: node \"" + self->config_.name + "\": cannot reach peer \"" + peer +
+                                            "\": " + ec.message());
+      } else {
+        std::error_code ignored;
+        socket->set_option(asio::ip::tcp::no_delay(true), ignored);
+        c = std::make_shared<connection>(std::move(*socket), wire::role::dialer, self, self->config_.max_frame_size,
+                                         peer, self->config_.connect_timeout);
+        now.out = c;
+      }
+    }
+    if (c)
+      c->start();
+    else
+      self->redial_later(peer);
+  });
+}
+
+void node::redial_later(const std::string& peer) {
+  std::lock_guard lock(mutex_);
+  if (stopped_) return;
+  peer_state& state = peers_.at(peer);
+  state.backoff = std::clamp(state.backoff * 2, config_.reconnect_min, config_.reconnect_max);
+  state.retry = std::make_unique<asio::steady_timer>(*sys_.io);
+  state.retry->expires_after(state.backoff);
+  state.retry->async_wait([self = shared_from_this(), peer](std::error_code ec) {
+    if (ec) return;
+    std::lock_guard relock(self->mutex_);
+    self->dial(peer, self->peers_.at(peer));
+  });
+}
+
+std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection&, const wire::hello_frame& h) {
+  auto refuse = [](wire::wire_errc code, std::string text) {
+    // The text must outlive the frame's encoding: kept in a thread-local owned string.
+    thread_local std::string kept;
+    kept = std::move(text);
+    return wire::refuse_frame{code, kept};
+  };
+  if (h.version != wire::protocol_version) return refuse(wire::wire_errc::version_unsupported, "version");
+  if (h.cluster != config_.cluster)
+    return refuse(wire::wire_errc::wrong_cluster, "node \"" + config_.name + "\" is in cluster \"" + config_.cluster + "\"");
+  if (h.peer != config_.name)
+    return refuse(wire::wire_errc::wrong_node, "this is node \"" + config_.name + "\", not \"" + std::string(h.peer) + "\"");
+  std::lock_guard lock(mutex_);
+  if (!peers_.contains(std::string(h.node)))
+    return refuse(wire::wire_errc::unknown_node, "\"" + std::string(h.node) + "\" is not a peer of node \"" + config_.name + "\"");
+  if (h.id == identity_.id) return refuse(wire::wire_errc::wrong_node, "the dialer has this node's own id");
+  if (stopped_) return refuse(wire::wire_errc::shutting_down, "node \"" + config_.name + "\" is shutting down");
+  std::uint64_t& seen = incarnations_[h.id];
+  if (h.incarnation < seen)
+    return refuse(wire::wire_errc::stale_incarnation, "incarnation " + std::to_string(h.incarnation) + " of node \"" +
+                                                          std::string(h.node) + "\" is older than " + std::to_string(seen));
+  seen = h.incarnation;
+  wire::welcome_frame w;
+  w.max_frame_size = config_.max_frame_size;
+  w.id = identity_.id;
+  w.incarnation = identity_.incarnation;
+  w.node = config_.name;
+  return w;
+}
+
+void node::encode_hello(connection& c, std::string& out, std::uint16_t version) {
+  wire::hello_frame h;
+  h.version = version;
+  h.max_frame_size = config_.max_frame_size;
+  h.id = identity_.id;
+  h.incarnation = identity_.incarnation;
+  h.cluster = config_.cluster;
+  h.node = config_.name;
+  h.peer = c.peer();
+  wire::encode(out, h);
+}
+
+std::optional<wire::wire_errc> node::on_welcome(connection& c, const wire::welcome_frame& w) {
+  if (w.node != c.peer() || w.id == identity_.id) return wire::wire_errc::wrong_node;
+  std::lock_guard lock(mutex_);
+  std::uint64_t& seen = incarnations_[w.id];
+  if (w.incarnation < seen) return wire::wire_errc::stale_incarnation;
+  seen = w.incarnation;
+  peer_state& state = peers_.at(c.peer());
+  if (state.out.get() != &c) return wire::wire_errc::connection_replaced;
+  state.up = true;
+  state.backoff = std::chrono::milliseconds(0);
+  if (!state.backlog.empty()) {
+    c.send(state.backlog);
+    state.backlog.clear();
+  }
+  return std::nullopt;
+}
+
+void node::on_closed(connection& c, const std::string& why) {
+  bool redial = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (c.side() == wire::role::listener) {
+      for (auto it = inbound_.begin(); it != inbound_.end(); ++it)
+        if (it->get() == &c) {
+          inbound_.erase(it);
+          break;
+        }
+    } else if (auto it = peers_.find(c.peer()); it != peers_.end() && it->second.out.get() == &c) {
+      it->second.out.reset();
+      it->second.up = false;
+      redial = !stopped_;
+    }
+  }
+  if (!stopped_)
+    sys_.log(log_level::info, "revenant: node \"" + config_.name + "\": link " +
+                                  (c.side() == wire::role::dialer ? "to " : "from ") + c.describe() + " closed: " + why);
+  if (redial) redial_later(c.peer());
+}
+
+// ---- messages out ------------------------------------------------------------------------------
+
+bool node::queue(const std::string& peer, std::string_view frame) {
+  std::lock_guard lock(mutex_);
+  if (stopped_) return false;
+  peer_state& state = peers_.at(peer);
+  if (state.up && state.out) return state.out->send(frame, config_.max_queued_bytes);
+  if (state.backlog.size() + frame.size() > config_.max_queued_bytes) return false;
+  state.backlog.append(frame);
+  dial(peer, state);
+  return true;
+}
+
+void node::send_message(const std::string& peer, const std::string& recipient, message_ptr m) {
+  std::string frame;
+  try {
+    const auto& sender = message_fields::sender(*m);
+    const std::string_view to = wire::name_for_peer(recipient, peer);
+    if (const down* d = m->get_if<down>()) {
+      // A watched actor here stopped: its watcher's node hears it as a down frame, under the
+      // name it watched (a transient watched actor's, as "$<id>@<node>").
+      std::string watched = d->name;
+      if (anonymous_id(watched)) watched = sender ? name_of(sender) : watched + "@" + config_.name;
+      {
+        std::lock_guard lock(mutex_);
+        if (auto held = watchers_.find(recipient); held != watchers_.end() && --held->second.second == 0)
+          watchers_.erase(held);
+      }
+      wire::encode(frame, wire::down_frame{d->reason, watched, to, d->detail});
+    } else {
+      const std::string envelope = encode_envelope(*m, sender ? name_of(sender) : std::string(), &sys_);
+      wire::encode(frame, wire::message_frame{to, envelope});
+    }
+  } catch (const std::exception& e) {
+    sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": a " + std::string(m->type_name()) +
+                                     " to \"" + recipient + "\" on node \"" + peer + "\" cannot be sent: " + e.what());
+    sys_.dead(recipient, std::move(m), dead_letter_reason::not_encodable);
+    return;
+  }
+  if (!queue(peer, frame)) sys_.dead(recipient, std::move(m), dead_letter_reason::unreachable);
+}
+
+void node::send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher) {
+  std::string frame;
+  wire::encode(frame, wire::watch_frame{name_of(watcher), wire::name_for_peer(watched, peer)});
+  if (!queue(peer, frame)) {
+    // The watched actor's node cannot be told: as for an actor that is not running, the watcher
+    // hears at once.
+    message_ptr m = make_message<down>(down{watched, exit_reason::normal, "its node \"" + peer + "\" is unreachable"});
+    watcher->enqueue(std::move(m));
+  }
+}
+
+// ---- messages in -------------------------------------------------------------------------------
+
+std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
+  if (auto id = anonymous_id(recipient)) {
+    std::lock_guard lock(mutex_);
+    auto it = exports_.find(*id);
+    return it == exports_.end() ? nullptr : it->second.lock();
+  }
+  return sys_.resolve_cell(std::string(recipient));
+}
+
+void node::deliver(connection& c, std::string_view recipient, std::string_view envelope) {
+  const std::string to(recipient);
+  decoded_envelope d;
+  try {
+    d = decode_envelope(envelope, "message from node \"" + c.peer() + "\" to \"" + to + "\"", &sys_);
+  } catch (const snapshot_error& e) {
+    if (e.code() == snapshot_errc::unknown_type) {
+      sys_.log(log_level::warning, std::string("revenant: ") + e.what());
+      sys_.letters.count_unshown();
+      return;
+    }
+    throw wire::wire_error(wire::wire_errc::bad_envelope, 0, e.what());
+  }
+  if (!d.header.sender.empty())
+    message_fields::sender(*d.value) = sys_.resolve(wire::name_from_peer(d.header.sender, c.peer(), config_.name));
+  if (auto target = local_recipient(to))
+    target->enqueue(std::move(d.value));
+  else
+    sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
+}
+
+void node::on_frame(connection& c, const wire::frame& f) {
+  switch (f.kind) {
+    case wire::frame_kind::message: {
+      const wire::message_frame m = wire::decode_message(f);
+      return deliver(c, m.recipient, m.envelope);
+    }
+    case wire::frame_kind::watch: {
+      const wire::watch_frame w = wire::decode_watch(f);
+      const std::string watcher_name = wire::name_from_peer(w.watcher, c.peer(), config_.name);
+      const std::shared_ptr<actor_base> watcher = sys_.resolve(watcher_name);
+      if (auto target = local_recipient(w.watched)) {
+        {
+          // An actor holds its watchers weakly; a remote one is held here until its down is sent.
+          std::lock_guard lock(mutex_);
+          auto& held = watchers_[watcher_name];
+          held.first = watcher;
+          ++held.second;
+        }
+        target->add_watcher(watcher);
+      }
+      else
+        watcher->enqueue(make_message<down>(down{std::string(w.watched), exit_reason::normal, "not running in this process"}));
+      return;
+    }
+    case wire::frame_kind::down: {
+      const wire::down_frame d = wire::decode_down(f);
+      const std::string watched = wire::name_from_peer(d.watched, c.peer(), config_.name);
+      message_ptr m = make_message<down>(down{watched, d.reason, std::string(d.detail)});
+      message_fields::sender(*m) = sys_.resolve(watched);
+      if (auto target = local_recipient(d.watcher))
+        target->enqueue(std::move(m));
+      else
+        sys_.dead(std::string(d.watcher), std::move(m), dead_letter_reason::stopped);
+      return;
+    }
+    case wire::frame_kind::ping: {
+      std::string out;
+      wire::encode(out, wire::pong_frame{wire::decode_ping(f).nonce});
+      c.send(out);
+      return;
+    }
+    case wire::frame_kind::unwatch:
+    case wire::frame_kind::pong:
+      return;  // no watch is ever taken back yet; pongs answer pings this node does not send yet
+    default:
+      throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
+                             "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");
+  }
+}
+
+// ---- names -------------------------------------------------------------------------------------
+
+std::shared_ptr<actor_base> node::proxy(const std::string& name, const std::string& home) {
+  std::lock_guard lock(mutex_);
+  std::weak_ptr<actor_base>& slot = proxies_[name];
+  if (auto existing = slot.lock()) return existing;
+  auto made = std::make_shared<remote_actor>(weak_from_this(), name, home);
+  slot = made;
+  return made;
+}
+
+std::shared_ptr<actor_base> node::route(const std::string& name) {
+  const std::string& home = placement_.home_of(name);
+  if (auto id = anonymous_id(name.substr(0, name.find('@'))); id && name.find('@') != std::string::npos) {
+    if (home != config_.name) return proxy(name, home);
+    // One of this node's own transient actors, as its peers name it.
+    std::lock_guard lock(mutex_);
+    auto it = exports_.find(*id);
+    if (it != exports_.end())
+      if (auto actor = it->second.lock()) return actor;
+    return nullptr;
+  }
+  if (home == config_.name || anonymous_id(name)) return nullptr;
+  // Hosted here all the same (a transient actor named so, or a durable one spawned before the
+  // node list changed): the local directory has it.
+  if (sys_.resolve_cell(name)) return nullptr;
+  return proxy(name, home);
+}
+
+std::string node::name_of(const std::shared_ptr<actor_base>& actor) {
+  if (auto* remote = dynamic_cast<remote_actor*>(actor.get())) return remote->name();
+  if (auto* cell = dynamic_cast<actor_cell*>(actor.get()); cell != nullptr && cell->durable()) return cell->name();
+  if (actor->id() == 0) return actor->name();  // a detached reference: its name
+  std::lock_guard lock(mutex_);
+  exports_[actor->id()] = actor;
+  if (exports_.size() >= exports_swept_at_) {
+    std::erase_if(exports_, [](const auto& entry) { return entry.second.expired(); });
+    exports_swept_at_ = std::max<std::size_t>(64, exports_.size() * 2);
+  }
+  return "$" + std::to_string(actor->id()) + "@" + config_.name;
+}
+
+}  // namespace revenant::detail

@@ -1,0 +1,114 @@
+// The node: an actor system's part that reaches other processes (docs/design.md, "Nodes"). It
+// listens for its peers' links, dials its own link to each peer, checks every handshake against
+// the node list, identities and incarnations (docs/wire.md 4), and moves messages: an actor
+// whose home is another node is a remote_actor here, whose messages become frames on that
+// node's link; frames from peers become messages to local actors. Thread-safe.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "actors/actor.hpp"
+#include "runtime/node.hpp"
+#include "runtime/internal/connection.hpp"
+#include "runtime/internal/placement.hpp"
+#include "storage/store.hpp"
+
+namespace revenant::detail {
+
+struct system;
+
+class node final : public connection_owner, public std::enable_shared_from_this<node> {
+ public:
+  // Throws std::invalid_argument for a config that cannot work (a bad node name, a peer named
+  // like this node, no TLS and no plaintext opt-in, a frame limit out of range).
+  node(system& sys, node_config config, store::node_identity identity);
+  ~node();
+
+  // Binds the listening socket (its port is known when this returns) and starts accepting and
+  // dialing. Throws std::system_error if the address cannot be bound.
+  void start();
+  // Says goodbye on every link and stops; nothing it does touches the system afterwards.
+  void stop();
+
+  const std::string& name() const noexcept { return config_.name; }
+  std::uint16_t port() const noexcept { return port_; }
+  std::uint64_t incarnation() const noexcept { return identity_.incarnation; }
+  const static_placement& placement() const noexcept { return placement_; }
+  // Sets where a configured peer is reached (a port of 0 in the config: not known then).
+  // Throws std::invalid_argument for a name that is not a configured peer.
+  void set_peer_address(const std::string& peer, endpoint address);
+  // Peers whose link from this node is established now.
+  std::size_t links_up() const;
+
+  // Where name is, as far as the node decides: a remote actor if it lives on another node (a
+  // "$<id>@<node>" of another node, or a name whose home is elsewhere and that is not here),
+  // this node's exported transient actor for "$<id>@<self>" (or a detached one if it is gone),
+  // and null for a name this node hosts (the local directory decides).
+  std::shared_ptr<actor_base> route(const std::string& name);
+  // How a reference to actor is written beyond this process (docs/wire.md 7).
+  std::string name_of(const std::shared_ptr<actor_base>& actor);
+
+  // For remote_actor: sends m to recipient (a name on peer) from m's sender, at most once; a
+  // message that cannot be encoded or queued becomes a dead letter (with the reason).
+  void send_message(const std::string& peer, const std::string& recipient, message_ptr m);
+  // For remote_actor: watcher (here) watches watched (a name on peer).
+  void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
+
+  // ---- connection_owner ----
+  std::variant<wire::welcome_frame, wire::refuse_frame> on_hello(connection& c, const wire::hello_frame& h) override;
+  void encode_hello(connection& c, std::string& out, std::uint16_t version) override;
+  std::optional<wire::wire_errc> on_welcome(connection& c, const wire::welcome_frame& w) override;
+  void on_frame(connection& c, const wire::frame& f) override;
+  void on_closed(connection& c, const std::string& why) override;
+
+ private:
+  struct peer_state {
+    endpoint address;
+    std::shared_ptr<connection> out;  // this node's link to the peer, once dialed
+    bool up = false;                  // out is established
+    std::string backlog;              // frames waiting for the link (bounded by max_queued_bytes)
+    std::chrono::milliseconds backoff{0};
+    std::unique_ptr<asio::steady_timer> retry;         // the next attempt, or the running one's timeout
+    std::shared_ptr<asio::ip::tcp::socket> connecting;  // an attempt under way
+  };
+
+  void accept();
+  // Under mutex_: dials peer unless it is dialed already, has no address, or the node stopped.
+  void dial(const std::string& peer, peer_state& state);
+  void redial_later(const std::string& peer);
+  // Queues an encoded frame for peer: false if over the bound or stopped.
+  bool queue(const std::string& peer, std::string_view frame);
+  void deliver(connection& c, std::string_view recipient, std::string_view envelope);
+  std::shared_ptr<actor_base> local_recipient(std::string_view recipient);
+  std::shared_ptr<actor_base> proxy(const std::string& name, const std::string& home);
+  std::string hello_strings_for(const std::string& peer) const;
+
+  system& sys_;
+  const node_config config_;
+  const store::node_identity identity_;
+  const static_placement placement_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+
+  mutable std::mutex mutex_;
+  bool stopped_ = false;                                   // guarded by mutex_
+  std::map<std::string, peer_state> peers_;                // guarded by mutex_
+  std::set<std::shared_ptr<connection>> inbound_;          // guarded by mutex_
+  std::map<wire::node_id, std::uint64_t> incarnations_;    // guarded by mutex_: highest seen per node id
+  std::unordered_map<std::string, std::weak_ptr<actor_base>> proxies_;  // guarded by mutex_
+  std::unordered_map<std::uint64_t, std::weak_ptr<actor_base>> exports_;  // guarded by mutex_
+  std::size_t exports_swept_at_ = 64;                      // guarded by mutex_
+  // Remote watchers of actors here, held until each watch's down is sent. Guarded by mutex_.
+  std::unordered_map<std::string, std::pair<std::shared_ptr<actor_base>, std::size_t>> watchers_;
+};
+
+}  // namespace revenant::detail

@@ -1,0 +1,34 @@
+// An actor that lives on another node, as this node holds it: a name and the node it lives on.
+// Its messages become frames on that node's link (node::send_message), at most once; watching it
+// asks that node to say when it stops. References to it are written by its name, so a snapshot
+// or a message that holds one means the same actor on every node.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime/internal/node.hpp"
+#include "runtime/internal/recipient.hpp"
+
+namespace revenant::detail {
+
+class remote_actor final : public recipient {
+ public:
+  // name: as this node names it (a plain name, or "$<id>@<home>"); home: the node it lives on.
+  remote_actor(std::weak_ptr<node> owner, std::string name, std::string home)
+      : recipient(0, std::move(name)), owner_(std::move(owner)), home_(std::move(home)) {}
+
+  void enqueue(message_ptr m) override {
+    if (auto n = owner_.lock()) n->send_message(home_, given_name(), std::move(m));
+  }
+  void add_watcher(const std::shared_ptr<actor_base>& watcher) override {
+    if (auto n = owner_.lock()) n->send_watch(home_, given_name(), watcher);
+  }
+  const std::string& home() const noexcept { return home_; }
+
+ private:
+  std::weak_ptr<node> owner_;
+  const std::string home_;
+};
+
+}  // namespace revenant::detail

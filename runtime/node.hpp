@@ -1,0 +1,56 @@
+// Nodes: an actor system that talks to actor systems in other processes (docs/design.md,
+// "Nodes"; the bytes are docs/wire.md's). Named actors are reached by name wherever they live.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace revenant {
+
+// A TCP address: a host name or address, and a port.
+struct endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // listening: 0 picks a free port (actor_system::node_port()); a peer: not known yet
+};
+
+// Mutual TLS between nodes (docs/wire.md, section 9): every node has a certificate naming it,
+// signed by the cluster's CA.
+struct tls_config {
+  std::string ca_file;    // PEM: the CA every peer's certificate must chain to
+  std::string cert_file;  // PEM: this node's certificate; its subject common name is the node name
+  std::string key_file;   // PEM: its private key
+};
+
+// What makes an actor system a node. Every node of a cluster must list the same node names
+// (itself plus its peers): they decide, alike on every node, where each durable actor lives
+// (docs/design.md, "Placement").
+struct node_config {
+  // This node's name: 1 to 255 ASCII letters, digits, '.', '-' or '_'.
+  std::string name;
+  // Nodes of another cluster are refused (wire_errc::wrong_cluster).
+  std::string cluster = "revenant";
+  // Where this node accepts its peers' links.
+  endpoint listen;
+  // Every other node, by name. A port of 0 is set later with actor_system::set_peer_address.
+  std::map<std::string, endpoint> peers;
+  // The links' security. Without TLS, plaintext must be asked for: links without TLS carry no
+  // identity a peer can check (for tests and benchmarks on one machine).
+  std::optional<tls_config> tls;
+  bool plaintext = false;
+  // The largest frame this node accepts (docs/wire.md 5.1): between 64 KiB and 1 GiB.
+  std::uint32_t max_frame_size = 16u << 20;
+  // Bytes of transient messages waiting for one peer's link (while it connects, or while the
+  // peer reads slower than this node writes). Past it, messages become dead letters
+  // (dead_letter_reason::unreachable): a slow or dead peer never blocks a worker nor grows memory.
+  std::size_t max_queued_bytes = 64u << 20;
+  // A connection attempt or a handshake that takes longer is given up (and tried again).
+  std::chrono::milliseconds connect_timeout{2000};
+  // Waits between attempts to reach a peer: doubling from the first to the second.
+  std::chrono::milliseconds reconnect_min{20};
+  std::chrono::milliseconds reconnect_max{1000};
+};
+
+}  // namespace revenant
