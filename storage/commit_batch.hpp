@@ -8,6 +8,7 @@
 // Thread-safety: one batch, one thread at a time; batches of one store are independent.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -47,6 +48,13 @@ class commit_batch {
   // Records actor as quarantined, saying why; lift_quarantine deletes that entry.
   void quarantine(std::string_view actor, std::string_view reason);
   void lift_quarantine(std::string_view actor);
+  // Stores envelope for recipient (a name on node peer) in the outbox to peer, as entry seq
+  // (a number from the same counter as mailbox entries).
+  void put_outbox(std::string_view peer, std::uint64_t seq, std::string_view recipient, std::string_view envelope);
+  // Deletes the outbox entries to peer numbered up to seq (the peer has taken them).
+  void remove_outbox_through(std::string_view peer, std::uint64_t seq);
+  // Records that every message of the node with id `node` numbered up to seq has been taken.
+  void set_inbox_mark(const std::array<std::uint8_t, 16>& node, std::uint64_t seq);
   // Stores next as the first sequence number not yet used (one more than the largest seq the
   // batch, or any earlier one, used).
   void advance_next_seq(std::uint64_t next);

@@ -27,7 +27,7 @@ struct store_state;
 namespace revenant {
 
 // The store layout version this build writes and reads (meta key "format").
-inline constexpr std::uint32_t store_format_version = 1;
+inline constexpr std::uint32_t store_format_version = 2;
 
 // A store could not be opened, read or written: the message names the path and what RocksDB
 // said.
@@ -153,6 +153,15 @@ class store {
   void for_each_quarantined(detail::function_ref<void(std::string_view actor, std::string_view reason)> fn) const;
   // Every actor with a wake entry, in name order.
   void for_each_wake(detail::function_ref<void(std::string_view actor)> fn) const;
+  // Every outbox entry (docs/format.md 8.14): by peer node name, then in sequence order: the
+  // recipient (as the peer names it) and the envelope. Throws store_error naming the entry if
+  // its value is damaged.
+  void for_each_outbox_entry(detail::function_ref<void(std::string_view peer, std::uint64_t seq,
+                                                       std::string_view recipient, std::string_view envelope)>
+                                 fn) const;
+  // Every inbox high-water mark (docs/format.md 8.14): the sending node's id and the highest
+  // outbox sequence number of it this store has taken. Throws store_error for a damaged entry.
+  void for_each_inbox_mark(detail::function_ref<void(const std::array<std::uint8_t, 16>& node, std::uint64_t seq)> fn) const;
   // Every mailbox entry: by recipient name, then in sequence order. A key that is not a mailbox
   // key (docs/format.md 8.5) is skipped.
   void for_each_message(

@@ -49,6 +49,37 @@ std::optional<T> decode_le(std::string_view bytes) noexcept {
 }  // namespace
 
 std::string encode_next_seq(std::uint64_t next) { return encode_le(next); }
+
+std::string encode_outbox_value(std::string_view recipient, std::string_view envelope) {
+  std::string out = encode_le(static_cast<std::uint16_t>(recipient.size()));
+  out.reserve(2 + recipient.size() + envelope.size());
+  out.append(recipient);
+  out.append(envelope);
+  return out;
+}
+
+bool decode_outbox_value(std::string_view value, std::string_view& recipient, std::string_view& envelope) noexcept {
+  const std::optional<std::uint16_t> size = value.size() >= 2 ? decode_le<std::uint16_t>(value.substr(0, 2)) : std::nullopt;
+  if (!size || *size == 0 || value.size() - 2 < *size) return false;
+  recipient = value.substr(2, *size);
+  envelope = value.substr(2 + *size);
+  return true;
+}
+
+std::string printable_key(std::string_view key) {
+  std::string out = "\"";
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out + "\"";
+}
 std::optional<std::uint64_t> decode_next_seq(std::string_view value) noexcept { return decode_le<std::uint64_t>(value); }
 std::string encode_format_version(std::uint32_t version) { return encode_le(version); }
 std::optional<std::uint32_t> decode_format_version(std::string_view value) noexcept {

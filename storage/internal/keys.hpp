@@ -27,6 +27,11 @@ entry_range entries_of(std::string_view actor);
 // next sequence number (u64 little-endian).
 inline constexpr std::string_view format_key = "format";
 inline constexpr std::string_view next_seq_key = "next_seq";
+// An outbox value (format.md 8.14): u16 LE recipient size, the recipient, then the envelope.
+std::string encode_outbox_value(std::string_view recipient, std::string_view envelope);
+bool decode_outbox_value(std::string_view value, std::string_view& recipient, std::string_view& envelope) noexcept;
+// A key as text for an error message: printable bytes as they are, others as \xNN.
+std::string printable_key(std::string_view key);
 // A node's identity (format.md 8.1): 16 random bytes, and its incarnation (u64 little-endian).
 inline constexpr std::string_view node_id_key = "node_id";
 inline constexpr std::string_view incarnation_key = "incarnation";

@@ -182,6 +182,20 @@ void commit_batch::enqueue(std::string_view actor, std::uint64_t seq, std::strin
   rep_->batch.Put(rep_->target->mailbox, detail::mailbox_key(actor, seq), slice(envelope));
 }
 
+void commit_batch::put_outbox(std::string_view peer, std::uint64_t seq, std::string_view recipient,
+                              std::string_view envelope) {
+  rep_->batch.Put(rep_->target->outbox, detail::mailbox_key(peer, seq), detail::encode_outbox_value(recipient, envelope));
+}
+
+void commit_batch::remove_outbox_through(std::string_view peer, std::uint64_t seq) {
+  rep_->batch.DeleteRange(rep_->target->outbox, detail::mailbox_key(peer, 0), detail::mailbox_key(peer, seq + 1));
+}
+
+void commit_batch::set_inbox_mark(const std::array<std::uint8_t, 16>& node, std::uint64_t seq) {
+  const std::string value = detail::encode_next_seq(seq);
+  rep_->batch.Put(rep_->target->inbox, rocksdb::Slice(reinterpret_cast<const char*>(node.data()), node.size()), value);
+}
+
 void commit_batch::consume(std::string_view actor, std::uint64_t seq) {
   rep_->batch.Delete(rep_->target->mailbox, detail::mailbox_key(actor, seq));
 }
@@ -303,6 +317,32 @@ void store::for_each_quarantined(detail::function_ref<void(std::string_view, std
 void store::for_each_wake(detail::function_ref<void(std::string_view)> fn) const {
   scan_range(*state_, state_->wake, nullptr, nullptr, "the wake family", [&](std::string_view actor, std::string_view) {
     fn(actor);
+    return true;
+  });
+}
+
+void store::for_each_outbox_entry(
+    detail::function_ref<void(std::string_view, std::uint64_t, std::string_view, std::string_view)> fn) const {
+  scan_range(*state_, state_->outbox, nullptr, nullptr, "the outbox family", [&](std::string_view key, std::string_view value) {
+    std::string_view peer, recipient, envelope;
+    std::uint64_t seq = 0;
+    if (!detail::parse_mailbox_key(key, peer, seq) || !detail::decode_outbox_value(value, recipient, envelope))
+      throw store_error("revenant: store \"" + state_->path + "\": outbox entry " + detail::printable_key(key) +
+                        " is damaged (docs/format.md 8.14)");
+    fn(peer, seq, recipient, envelope);
+    return true;
+  });
+}
+
+void store::for_each_inbox_mark(detail::function_ref<void(const std::array<std::uint8_t, 16>&, std::uint64_t)> fn) const {
+  scan_range(*state_, state_->inbox, nullptr, nullptr, "the inbox family", [&](std::string_view key, std::string_view value) {
+    const std::optional<std::uint64_t> seq = detail::decode_next_seq(value);
+    std::array<std::uint8_t, 16> node{};
+    if (key.size() != node.size() || !seq)
+      throw store_error("revenant: store \"" + state_->path + "\": inbox entry " + detail::printable_key(key) +
+                        " is damaged (docs/format.md 8.14)");
+    std::memcpy(node.data(), key.data(), node.size());
+    fn(node, *seq);
     return true;
   });
 }

@@ -181,7 +181,7 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(record_table));
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family}, {"actors", records}, {"mailbox", family},
-      {"wake", family}, {"quarantine", family}, {"journal", family}};
+      {"wake", family}, {"quarantine", family}, {"journal", family}, {"outbox", family}, {"inbox", family}};
   // An existing database must be a revenant store, or one whose creation was cut short (a
   // process killed while creating it leaves a database with some of the families and no
   // data): adopting someone else's RocksDB would write into it.
@@ -227,18 +227,27 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   st.wake = handles[3];
   st.quarantine = handles[4];
   st.journal = handles[5];
+  st.outbox = handles[6];
+  st.inbox = handles[7];
   // From here on a failure closes the database with the state.
 
   if (auto format = st.get(st.meta, detail::format_key, "\"format\"")) {
     const std::optional<std::uint32_t> version = detail::decode_format_version(*format);
-    if (version != store_format_version)
+    if (version == 1) {
+      // Format 2 is format 1 and the outbox and inbox families, which the open above made:
+      // the store is format 2 from now on (a build that reads only format 1 refuses it).
+      rocksdb::WriteBatch upgrade;
+      const std::string stamped = detail::encode_format_version(store_format_version);
+      upgrade.Put(st.meta, rocksdb::Slice(detail::format_key.data(), detail::format_key.size()), stamped);
+      st.write(upgrade, true);
+    } else if (version != store_format_version)
       throw store_error("revenant: store \"" + path + "\" has store format " +
                         (version ? std::to_string(*version) : "(unreadable)") +
                         ", this build reads format " + std::to_string(store_format_version));
   } else if (!opts.must_exist) {
     // Only a store that holds nothing is stamped: one with data and no format key is damaged
     // or not a revenant store, and re-stamping it would hide that.
-    for (auto* checked : {st.meta, st.actors, st.mailbox, st.wake, st.quarantine, st.journal}) {
+    for (auto* checked : {st.meta, st.actors, st.mailbox, st.wake, st.quarantine, st.journal, st.outbox, st.inbox}) {
       rocksdb::ReadOptions read;
       read.fill_cache = false;
       std::unique_ptr<rocksdb::Iterator> it(st.db->NewIterator(read, checked));
@@ -265,7 +274,7 @@ store::~store() = default;
 
 detail::store_state::~store_state() {
   if (db == nullptr) return;
-  for (auto* h : {meta, actors, mailbox, wake, quarantine, journal})
+  for (auto* h : {meta, actors, mailbox, wake, quarantine, journal, outbox, inbox})
     if (h != nullptr) db->DestroyColumnFamilyHandle(h);
   db->Close();
   delete db;

@@ -24,6 +24,8 @@ struct store_state {
   rocksdb::ColumnFamilyHandle* wake = nullptr;
   rocksdb::ColumnFamilyHandle* quarantine = nullptr;
   rocksdb::ColumnFamilyHandle* journal = nullptr;
+  rocksdb::ColumnFamilyHandle* outbox = nullptr;  // format 2
+  rocksdb::ColumnFamilyHandle* inbox = nullptr;   // format 2
   std::uint64_t next_seq = 1;
   std::optional<wal_loss_report> wal_loss;
   std::mutex identity_mutex;  // claim_incarnation: one read-increment-write at a time
