@@ -51,8 +51,10 @@ class commit_batch {
   // Stores envelope for recipient (a name on node peer) in the outbox to peer, as entry seq
   // (a number from the same counter as mailbox entries).
   void put_outbox(std::string_view peer, std::uint64_t seq, std::string_view recipient, std::string_view envelope);
-  // Deletes the outbox entries to peer numbered up to seq (the peer has taken them).
-  void remove_outbox_through(std::string_view peer, std::uint64_t seq);
+  // Deletes outbox entry seq to peer (the peer has taken it). One key at a time, not a range:
+  // RocksDB reads and recovers thousands of overlapping range deletions slowly (a store
+  // acknowledging every few messages took seconds to reopen).
+  void remove_outbox(std::string_view peer, std::uint64_t seq);
   // Records that every message of the node with id `node` numbered up to seq has been taken.
   void set_inbox_mark(const std::array<std::uint8_t, 16>& node, std::uint64_t seq);
   // Stores next as the first sequence number not yet used (one more than the largest seq the

@@ -62,6 +62,7 @@ void start_node(detail::system& system) {
     identity.incarnation = 1;
   }
   system.net = std::make_shared<detail::node>(system, *system.config.node, identity);
+  system.net->load_store();
   system.net->start();
 }
 

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "actors/internal/access.hpp"
+#include "runtime/internal/recipient.hpp"
 
 namespace revenant::detail {
 
@@ -114,7 +115,10 @@ void committer::commit(std::vector<step>& group, bool defer) {
   for (std::size_t i = 0; i < group.size(); ++i) {
     step& s = group[i];
     for (auto& out : s.outbox)
-      if (!out.envelope.empty()) {
+      if (!out.peer.empty()) {
+        batch.put_outbox(out.peer, out.seq, out.recipient, out.envelope);
+        max_seq = std::max(max_seq, out.seq);
+      } else if (!out.envelope.empty()) {
         // Durable recipients are always named: given_name() is their stable name.
         put_of.emplace(out.seq, puts.size());
         puts.push_back(pending_put{out.to->given_name(), out.seq, &out.envelope, out.deferrable, s.index});
@@ -150,6 +154,7 @@ void committer::commit(std::vector<step>& group, bool defer) {
       if (child.wake) batch.set_wake(child.actor);
     }
     if (s.lift_quarantine) batch.lift_quarantine(s.actor);
+    if (s.inbox_mark) batch.set_inbox_mark(s.inbox_mark->first, s.inbox_mark->second);
     // Entries put by earlier groups; a put of this group lands after it (an orphan, which
     // recovery deletes: docs/format.md 8.8).
     if (s.erase_mailbox) batch.clear_mailbox(s.actor);
@@ -196,6 +201,10 @@ void committer::commit(std::vector<step>& group, bool defer) {
   // Released in commit order: a recipient sees a sender's messages in the order they were sent.
   for (auto& s : group) {
     for (auto& out : s.outbox) {
+      if (!out.peer.empty()) {
+        recipient_of(out.to).committed_remote(out);  // shipped by the node, acknowledged by the peer
+        continue;
+      }
       if (!out.value) continue;
       if (out.seq != 0) detail::message_fields::durable_seq(*out.value) = out.seq;
       out.to->enqueue(std::move(out.value));

@@ -5,6 +5,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -27,6 +28,11 @@ namespace revenant::detail {
 
 // A message a step sends.
 struct outgoing {
+  outgoing() = default;
+  outgoing(std::shared_ptr<detail::actor_base> to_, message_ptr value_, std::string envelope_ = {}, std::uint64_t seq_ = 0,
+           bool deferrable_ = false)
+      : to(std::move(to_)), value(std::move(value_)), envelope(std::move(envelope_)), seq(seq_), deferrable(deferrable_) {}
+
   std::shared_ptr<detail::actor_base> to;
   message_ptr value;     // delivered once committed; null if already delivered (outside messages)
   std::string envelope;  // non-empty: `to` is durable and this is written to its mailbox
@@ -34,6 +40,10 @@ struct outgoing {
   // A message from outside the system that nobody waits for (tell): its mailbox entry may wait
   // one group for the step that consumes it, and is then written by neither.
   bool deferrable = false;
+  // Non-empty: `to` lives on node `peer`, and the envelope goes to that node's outbox (format.md
+  // 8.14) under seq, for `recipient` (the name the peer knows it by); once committed, `to` ships it.
+  std::string peer;
+  std::string recipient;
 };
 
 // What one run of a durable actor (or one outside message) commits.
@@ -64,6 +74,9 @@ struct step {
   // delivered (so what it makes visible is there for them).
   std::function<void()> on_written;
   std::uint64_t index = 0;                // submission number, set by submit()
+  // Messages of another node taken with this step (format.md 8.14): that node's id and its
+  // highest outbox seq now taken.
+  std::optional<std::pair<std::array<std::uint8_t, 16>, std::uint64_t>> inbox_mark;
 };
 
 // Thread-safe: submit() and sync() may be called from any thread.

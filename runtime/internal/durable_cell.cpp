@@ -93,7 +93,8 @@ bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
 }
 
 outgoing durable_cell::staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) {
-  std::string envelope = encode_envelope(*m, sender);  // std::logic_error if the type is not registered
+  // std::logic_error if the type is not registered
+  std::string envelope = encode_envelope(*m, sender, &system());
   return outgoing{std::move(self), std::move(m), std::move(envelope), 0};
 }
 

@@ -9,6 +9,7 @@
 #include "actors/internal/access.hpp"
 #include "runtime/internal/actor_cell.hpp"
 #include "runtime/internal/remote_actor.hpp"
+#include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
 
 namespace revenant::detail {
@@ -236,6 +237,7 @@ std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection&
                                                           std::string(h.node) + "\" is older than " + std::to_string(seen));
   seen = h.incarnation;
   wire::welcome_frame w;
+  if (auto mark = inbox_.find(h.id); mark != inbox_.end()) w.inbox_high_water = mark->second.durable;
   w.max_frame_size = config_.max_frame_size;
   w.id = identity_.id;
   w.incarnation = identity_.incarnation;
@@ -265,6 +267,15 @@ std::optional<wire::wire_errc> node::on_welcome(connection& c, const wire::welco
   if (state.out.get() != &c) return wire::wire_errc::connection_replaced;
   state.up = true;
   state.backoff = std::chrono::milliseconds(0);
+  // The peer has taken everything up to its mark; the rest is sent again, in order, before
+  // anything newer (ship_durable waits for this lock).
+  std::vector<std::uint64_t> taken;
+  while (!state.durable.empty() && state.durable.front().seq <= w.inbox_high_water) {
+    taken.push_back(state.durable.front().seq);
+    state.durable.pop_front();
+  }
+  if (!taken.empty()) remove_outbox(c.peer(), taken);
+  for (const auto& entry : state.durable) c.send(entry.frame);
   if (!state.backlog.empty()) {
     c.send(state.backlog);
     state.backlog.clear();
@@ -358,29 +369,163 @@ std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
   return sys_.resolve_cell(std::string(recipient));
 }
 
-void node::deliver(connection& c, std::string_view recipient, std::string_view envelope) {
-  const std::string to(recipient);
+decoded_envelope node::decode_from(connection& c, std::string_view recipient, std::string_view envelope) {
   decoded_envelope d;
   try {
-    d = decode_envelope(envelope, "message from node \"" + c.peer() + "\" to \"" + to + "\"", &sys_);
+    d = decode_envelope(envelope, "message from node \"" + c.peer() + "\" to \"" + std::string(recipient) + "\"", &sys_);
   } catch (const snapshot_error& e) {
     if (e.code() == snapshot_errc::unknown_type) {
       sys_.log(log_level::warning, std::string("revenant: ") + e.what());
-      sys_.letters.count_unshown();
-      return;
+      return {};
     }
     throw wire::wire_error(wire::wire_errc::bad_envelope, 0, e.what());
   }
   if (!d.header.sender.empty())
     message_fields::sender(*d.value) = sys_.resolve(wire::name_from_peer(d.header.sender, c.peer(), config_.name));
+  return d;
+}
+
+void node::deliver(connection& c, std::string_view recipient, std::string_view envelope) {
+  const std::string to(recipient);
+  decoded_envelope d = decode_from(c, recipient, envelope);
+  if (!d.value) return sys_.letters.count_unshown();  // a type this program does not register
   if (auto target = local_recipient(to))
     target->enqueue(std::move(d.value));
   else
     sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
 }
 
+void node::take_durable(connection& c, const wire::durable_message_frame& f) {
+  const std::string to(f.recipient);
+  decoded_envelope d = decode_from(c, f.recipient, f.envelope);  // bad bytes: nothing taken
+  const wire::node_id from = c.peer_id();
+  std::uint64_t durable = 0;
+  bool duplicate = false;
+  {
+    std::lock_guard lock(mutex_);
+    inbox_mark& mark = inbox_[from];
+    duplicate = f.seq <= mark.accepted;
+    if (!duplicate) mark.accepted = f.seq;
+    durable = mark.durable;
+  }
+  auto ack = [](connection& on, std::uint64_t seq) {
+    std::string out;
+    wire::encode(out, wire::ack_frame{seq});
+    on.send(out);
+  };
+  if (duplicate) {
+    // Sent again after a cut link or a restart: taken already. Acknowledged again if its commit
+    // is done; else that commit's acknowledgement covers it.
+    if (durable >= f.seq) ack(c, durable);
+    return;
+  }
+  std::shared_ptr<actor_base> target = d.value ? local_recipient(to) : nullptr;
+  auto cell = std::dynamic_pointer_cast<actor_cell>(target);
+  auto committed = [self = shared_from_this(), link = std::weak_ptr<connection>(c.shared_from_this()), from,
+                    seq = f.seq, ack] {
+    {
+      std::lock_guard lock(self->mutex_);
+      inbox_mark& mark = self->inbox_[from];
+      mark.durable = std::max(mark.durable, seq);
+    }
+    if (auto on = link.lock()) ack(*on, seq);
+  };
+  if (!sys_.db) {
+    // No store: nothing can be taken durably; delivered at once, at most once.
+    if (target)
+      target->enqueue(std::move(d.value));
+    else if (d.value)
+      sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
+    return committed();
+  }
+  step s;
+  s.inbox_mark.emplace(from, f.seq);
+  if (target) {
+    // A durable recipient's mailbox entry is the envelope as it came; a transient one gets the
+    // message once the mark is committed.
+    std::string envelope = cell && cell->durable() ? std::string(f.envelope) : std::string();
+    s.outbox.push_back(outgoing{std::move(target), std::move(d.value), std::move(envelope), 0});
+  } else if (d.value) {
+    auto letter = std::make_shared<message_ptr>(std::move(d.value));
+    s.on_written = [self = shared_from_this(), to, letter] {
+      self->sys_.dead(to, std::move(*letter), dead_letter_reason::stopped);
+    };
+  }
+  s.on_commit = std::move(committed);
+  sys_.submit(std::move(s));
+}
+
+void node::acknowledged(const std::string& peer, std::uint64_t seq) {
+  std::vector<std::uint64_t> taken;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = peers_.find(peer);
+    if (it == peers_.end()) return;
+    auto& durable = it->second.durable;
+    while (!durable.empty() && durable.front().seq <= seq) {
+      taken.push_back(durable.front().seq);
+      durable.pop_front();
+    }
+  }
+  if (!taken.empty()) remove_outbox(peer, taken);
+}
+
+void node::remove_outbox(const std::string& peer, const std::vector<std::uint64_t>& seqs) {
+  if (!sys_.db) return;
+  try {
+    commit_batch batch(*sys_.db);
+    for (std::uint64_t seq : seqs) batch.remove_outbox(peer, seq);
+    sys_.db->commit(batch, false);
+  } catch (const std::exception& e) {
+    // Kept: sent again after the next handshake, and dropped by the peer as taken.
+    sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": acknowledged outbox entries to \"" + peer +
+                                     "\" are kept: " + e.what());
+  }
+}
+
+outgoing node::stage_durable(std::shared_ptr<actor_base> to, const std::string& peer, const std::string& recipient,
+                             message_ptr m, const std::string& sender) {
+  outgoing out{std::move(to), nullptr, encode_envelope(*m, sender, &sys_), 0};
+  out.peer = peer;
+  out.recipient = std::string(wire::name_for_peer(recipient, peer));
+  return out;
+}
+
+void node::ship_durable(const std::string& peer, std::uint64_t seq, std::string recipient, std::string envelope) {
+  std::string frame;
+  wire::encode(frame, wire::durable_message_frame{seq, recipient, envelope});
+  std::lock_guard lock(mutex_);
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;  // kept in the store for a node this one no longer lists
+  peer_state& state = it->second;
+  if (state.up && state.out) state.out->send(frame);
+  state.durable.push_back(unacked{seq, std::move(frame)});
+  if (!state.up) dial(peer, state);
+}
+
+void node::load_store() {
+  if (!sys_.db) return;
+  sys_.db->for_each_outbox_entry([&](std::string_view peer, std::uint64_t seq, std::string_view recipient,
+                                     std::string_view envelope) {
+    auto it = peers_.find(std::string(peer));
+    if (it == peers_.end()) {
+      sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": outbox entry " + std::to_string(seq) +
+                                       " is for \"" + std::string(peer) + "\", which is not a peer: kept, not sent");
+      return;
+    }
+    std::string frame;
+    wire::encode(frame, wire::durable_message_frame{seq, recipient, envelope});
+    it->second.durable.push_back(unacked{seq, std::move(frame)});
+  });
+  sys_.db->for_each_inbox_mark([&](const wire::node_id& from, std::uint64_t seq) { inbox_[from] = inbox_mark{seq, seq}; });
+}
+
 void node::on_frame(connection& c, const wire::frame& f) {
   switch (f.kind) {
+    case wire::frame_kind::durable_message:
+      return take_durable(c, wire::decode_durable_message(f));
+    case wire::frame_kind::ack:
+      return acknowledged(c.peer(), wire::decode_ack(f).seq);
     case wire::frame_kind::message: {
       const wire::message_frame m = wire::decode_message(f);
       return deliver(c, m.recipient, m.envelope);

@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,8 +19,10 @@
 
 #include "actors/actor.hpp"
 #include "runtime/node.hpp"
+#include "runtime/internal/committer.hpp"
 #include "runtime/internal/connection.hpp"
 #include "runtime/internal/placement.hpp"
+#include "storage/envelope.hpp"
 #include "storage/store.hpp"
 
 namespace revenant::detail {
@@ -60,6 +63,15 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // For remote_actor: sends m to recipient (a name on peer) from m's sender, at most once; a
   // message that cannot be encoded or queued becomes a dead letter (with the reason).
   void send_message(const std::string& peer, const std::string& recipient, message_ptr m);
+  // For remote_actor, from a durable actor's step: the entry that commits m to the outbox to
+  // peer, for recipient (exactly once, format.md 8.14). Throws what encoding throws.
+  outgoing stage_durable(std::shared_ptr<actor_base> to, const std::string& peer, const std::string& recipient,
+                         message_ptr m, const std::string& sender);
+  // The committer wrote outbox entry seq to peer: shipped now if its link is up, else once it is;
+  // resent after every reconnection until the peer acknowledges it.
+  void ship_durable(const std::string& peer, std::uint64_t seq, std::string recipient, std::string envelope);
+  // Before start(): takes up the outbox entries and inbox marks the store holds.
+  void load_store();
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
@@ -71,8 +83,13 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void on_closed(connection& c, const std::string& why) override;
 
  private:
+  struct unacked {
+    std::uint64_t seq;
+    std::string frame;  // the durable_message frame, encoded once
+  };
   struct peer_state {
     endpoint address;
+    std::deque<unacked> durable;      // committed outbox entries not yet acknowledged, by seq
     std::shared_ptr<connection> out;  // this node's link to the peer, once dialed
     bool up = false;                  // out is established
     std::string backlog;              // frames waiting for the link (bounded by max_queued_bytes)
@@ -88,6 +105,13 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // Queues an encoded frame for peer: false if over the bound or stopped.
   bool queue(const std::string& peer, std::string_view frame);
   void deliver(connection& c, std::string_view recipient, std::string_view envelope);
+  // A durable_message from c's node: taken once (its mailbox entry and the node's inbox mark in
+  // one step), acknowledged once that is committed.
+  void take_durable(connection& c, const wire::durable_message_frame& f);
+  // The peer has taken peer's outbox entries up to seq: forget and delete them.
+  void acknowledged(const std::string& peer, std::uint64_t seq);
+  void remove_outbox(const std::string& peer, const std::vector<std::uint64_t>& seqs);
+  decoded_envelope decode_from(connection& c, std::string_view recipient, std::string_view envelope);
   std::shared_ptr<actor_base> local_recipient(std::string_view recipient);
   std::shared_ptr<actor_base> proxy(const std::string& name, const std::string& home);
   std::string hello_strings_for(const std::string& peer) const;
@@ -107,6 +131,13 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::unordered_map<std::string, std::weak_ptr<actor_base>> proxies_;  // guarded by mutex_
   std::unordered_map<std::uint64_t, std::weak_ptr<actor_base>> exports_;  // guarded by mutex_
   std::size_t exports_swept_at_ = 64;                      // guarded by mutex_
+  // Per sending node id: the highest outbox seq of it accepted (submitted) and taken (committed).
+  // Guarded by mutex_.
+  struct inbox_mark {
+    std::uint64_t accepted = 0;
+    std::uint64_t durable = 0;
+  };
+  std::map<wire::node_id, inbox_mark> inbox_;
   // Remote watchers of actors here, held until each watch's down is sent. Guarded by mutex_.
   std::unordered_map<std::string, std::pair<std::shared_ptr<actor_base>, std::size_t>> watchers_;
 };

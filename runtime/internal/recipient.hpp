@@ -22,6 +22,8 @@ class recipient : public detail::actor_base {
     (void)sender;
     return outgoing{std::move(self), std::move(m), {}, 0};
   }
+  // A staged message for another node (outgoing::peer) is committed to the outbox: ship it.
+  virtual void committed_remote(outgoing& out) { (void)out; }
 };
 
 // The recipient behind a reference a running system handed out (every actor_base it makes is

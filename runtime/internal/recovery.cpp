@@ -188,6 +188,11 @@ void detail::system::recover() {
     journaled.emplace(actor);
     max_seq = std::max(max_seq, seq);
   });
+  // Outbox entries take numbers from the same counter (format.md 8.14): one reused after a
+  // crash would be dropped by the peer as a message it has taken.
+  db->for_each_outbox_entry([&](std::string_view, std::uint64_t seq, std::string_view, std::string_view) {
+    max_seq = std::max(max_seq, seq);
+  });
   if (durable->recovery == recovery_mode::eager) recover_all();
   db->for_each_wake([&](std::string_view actor) {
     if (auto cell = resolve_cell(std::string(actor))) cell->enqueue(make_message<detail::wake_up>());

@@ -24,6 +24,16 @@ class remote_actor final : public recipient {
   void add_watcher(const std::shared_ptr<actor_base>& watcher) override {
     if (auto n = owner_.lock()) n->send_watch(home_, given_name(), watcher);
   }
+  // From a durable actor's step: the message goes through the outbox, exactly once (format.md
+  // 8.14). Throws what encoding throws (an unregistered type: std::logic_error).
+  outgoing staged(std::shared_ptr<actor_base> self, message_ptr m, const std::string& sender) override {
+    auto n = owner_.lock();
+    if (!n) return outgoing{std::move(self), std::move(m), {}, 0};  // the node is gone: dropped at release
+    return n->stage_durable(std::move(self), home_, given_name(), std::move(m), sender);
+  }
+  void committed_remote(outgoing& out) override {
+    if (auto n = owner_.lock()) n->ship_durable(home_, out.seq, std::move(out.recipient), std::move(out.envelope));
+  }
   const std::string& home() const noexcept { return home_; }
 
  private:

@@ -187,8 +187,8 @@ void commit_batch::put_outbox(std::string_view peer, std::uint64_t seq, std::str
   rep_->batch.Put(rep_->target->outbox, detail::mailbox_key(peer, seq), detail::encode_outbox_value(recipient, envelope));
 }
 
-void commit_batch::remove_outbox_through(std::string_view peer, std::uint64_t seq) {
-  rep_->batch.DeleteRange(rep_->target->outbox, detail::mailbox_key(peer, 0), detail::mailbox_key(peer, seq + 1));
+void commit_batch::remove_outbox(std::string_view peer, std::uint64_t seq) {
+  rep_->batch.Delete(rep_->target->outbox, detail::mailbox_key(peer, seq));
 }
 
 void commit_batch::set_inbox_mark(const std::array<std::uint8_t, 16>& node, std::uint64_t seq) {
