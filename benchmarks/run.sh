@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bash benchmarks/run.sh BUILD_DIR
 # Runs closure_bench, runtime_bench, durable_bench and the cloudpickle comparison, then prints the
-# goal ratios.
+# goal ratios; then remote_bench (remote messaging between two processes), where it was built.
 set -euo pipefail
 
 build_dir=${1:?usage: bash benchmarks/run.sh BUILD_DIR}
@@ -61,3 +61,9 @@ for side in ("revenant", "rocksdb"):
     b = bench[f"long_run/{side}"]
     print(f"{'long_run ' + side + ' WAL MB, reopen ms':<46}{b['wal_mb']:>10.1f}  {us_per_op(b) / 1e3:.0f}")
 PY
+
+# Built only where CAF's io library and OpenSSL are installed (benchmarks/CMakeLists.txt).
+if [ -x "$build_dir/benchmarks/remote_bench" ]; then
+  "$build_dir/benchmarks/remote_bench" --benchmark_format=console \
+    --benchmark_out_format=json --benchmark_out="$build_dir/remote_bench.json"
+fi
