@@ -327,6 +327,25 @@ TEST_CASE("a peer whose certificate names another node than its hello is refused
   CHECK(nodes.linked(1s));
 }
 
+TEST_CASE("a peer whose certificate of the node's CA names no node is refused with not_authenticated after its hello") {
+  temp_dir dir;
+  test_ca ca(dir.path(""), "cluster-ca");
+  pair_of_nodes nodes(with_certificate(ca, ca.issue("a", "a")), with_certificate(ca, ca.issue("b", "b")));
+  const issued_files nameless = ca.issue("", "nameless");
+  tls_client client(nodes.b->node_port(), ca.ca_file(), &nameless);
+  REQUIRE_FALSE(client.handshake());
+  client.write(hello_bytes("a", "b"));
+  const auto [got, ended] = client.read_until_closed();
+  CHECK(ended != asio::error::timed_out);
+  std::vector<std::string> keep;
+  const auto frames = frames_of(got, keep);
+  REQUIRE(frames.size() == 1);
+  REQUIRE(std::holds_alternative<wire::refuse_frame>(frames[0]));
+  CHECK(std::get<wire::refuse_frame>(frames[0]).code == wire::wire_errc::not_authenticated);
+  REQUIRE(nodes.linked());
+  nodes.ask_crosses();
+}
+
 TEST_CASE("a dialer refuses a listener whose certificate names another node than the one it dialed, before saying hello") {
   temp_dir dir;
   test_ca ca(dir.path(""), "cluster-ca");

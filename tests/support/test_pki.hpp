@@ -25,8 +25,9 @@ class test_ca {
 
   // The CA's certificate, for tls_config::ca_file.
   const std::string& ca_file() const noexcept { return ca_file_; }
-  // A certificate for common_name (a node name), signed by this CA, usable by a client and by a
-  // server; written to <dir>/<file>.pem and <dir>/<file>.key.pem.
+  // A certificate for common_name (a node name; empty: a subject without a common name), signed
+  // by this CA, usable by a client and by a server; written to <dir>/<file>.pem and
+  // <dir>/<file>.key.pem.
   issued_files issue(const std::string& common_name, const std::string& file) const;
 
  private:
