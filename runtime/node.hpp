@@ -60,7 +60,8 @@ struct node_config {
   // peer reads slower than this node writes). Past it, messages become dead letters
   // (dead_letter_reason::unreachable): a slow or dead peer never blocks a worker nor grows memory.
   std::size_t max_queued_bytes = 64u << 20;
-  // A connection attempt or a handshake that takes longer is given up (and tried again).
+  // A connection attempt or a handshake (TLS's and the protocol's together) that takes longer is
+  // given up (and tried again).
   std::chrono::milliseconds connect_timeout{2000};
   // Waits between attempts to reach a peer: doubling from the first to the second.
   std::chrono::milliseconds reconnect_min{20};
