@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the build and tests need; benchmarks add their peers.
-CORE_PACKAGES=(cmake ninja-build g++ ccache libasio-dev libcereal-dev librocksdb-dev catch2 libbenchmark-dev libssl-dev)
+CORE_PACKAGES=(cmake ninja-build g++ ccache libasio-dev libssl-dev libcereal-dev librocksdb-dev catch2 libbenchmark-dev)
 BENCH_PACKAGES=(libcaf-dev python3 python3-cloudpickle)
 # The fuzz targets need clang and its runtimes (libFuzzer, AddressSanitizer, UBSan).
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

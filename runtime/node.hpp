@@ -16,12 +16,25 @@ struct endpoint {
   std::uint16_t port = 0;  // listening: 0 picks a free port (actor_system::node_port()); a peer: not known yet
 };
 
-// Mutual TLS between nodes (docs/wire.md, section 9): every node has a certificate naming it,
-// signed by the cluster's CA.
+// TLS 1.3 pre-shared keys, for small clusters without a certificate authority (docs/wire.md,
+// section 9.3). A node offers its own name as the key's identity; the key authenticates it.
+struct tls_psk {
+  // The secret every node of the cluster shares: 16 to 512 random bytes (not a passphrase). A
+  // node that holds it is trusted to say which node it is.
+  std::string key;
+  // Secrets shared with one peer only, by peer name, used for that peer in place of key (same
+  // length rule). With one key per pair of nodes, a node cannot claim to be another.
+  std::map<std::string, std::string> peer_keys;
+};
+
+// Mutual TLS 1.3 between nodes (docs/wire.md, section 9): every node has a certificate naming it,
+// signed by the cluster's CA, and checks its peers' against that CA.
 struct tls_config {
   std::string ca_file;    // PEM: the CA every peer's certificate must chain to
-  std::string cert_file;  // PEM: this node's certificate; its subject common name is the node name
+  std::string cert_file;  // PEM: this node's certificate (chain); its subject common name is the node name
   std::string key_file;   // PEM: its private key
+  // Instead of the three files: pre-shared keys (the files must then be empty).
+  std::optional<tls_psk> psk;
 };
 
 // What makes an actor system a node. Every node of a cluster must list the same node names
@@ -36,8 +49,9 @@ struct node_config {
   endpoint listen;
   // Every other node, by name. A port of 0 is set later with actor_system::set_peer_address.
   std::map<std::string, endpoint> peers;
-  // The links' security. Without TLS, plaintext must be asked for: links without TLS carry no
-  // identity a peer can check (for tests and benchmarks on one machine).
+  // The links' security: TLS, or plaintext if asked for (and then no tls): links without TLS
+  // carry no identity a peer can check (for tests and benchmarks on one machine). A node with
+  // neither, or both, is refused at construction (std::invalid_argument).
   std::optional<tls_config> tls;
   bool plaintext = false;
   // The largest frame this node accepts (docs/wire.md 5.1): between 64 KiB and 1 GiB.
@@ -46,7 +60,8 @@ struct node_config {
   // peer reads slower than this node writes). Past it, messages become dead letters
   // (dead_letter_reason::unreachable): a slow or dead peer never blocks a worker nor grows memory.
   std::size_t max_queued_bytes = 64u << 20;
-  // A connection attempt or a handshake that takes longer is given up (and tried again).
+  // A connection attempt or a handshake (TLS's and the protocol's together) that takes longer is
+  // given up (and tried again).
   std::chrono::milliseconds connect_timeout{2000};
   // Waits between attempts to reach a peer: doubling from the first to the second.
   std::chrono::milliseconds reconnect_min{20};

@@ -2,22 +2,48 @@
 
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 
 namespace revenant::detail {
+namespace {
+
+using any_stream = std::variant<asio::ip::tcp::socket, asio::ssl::stream<asio::ip::tcp::socket>>;
+
+any_stream stream_over(asio::ip::tcp::socket socket, tls_context* tls) {
+  if (tls == nullptr) return any_stream(std::in_place_index<0>, std::move(socket));
+  return any_stream(std::in_place_index<1>, std::move(socket), tls->native());
+}
+
+}  // namespace
 
 connection::connection(asio::ip::tcp::socket socket, wire::role side, std::shared_ptr<connection_owner> owner,
-                       std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout)
+                       std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout,
+                       std::shared_ptr<tls_context> tls)
     : strand_(asio::make_strand(static_cast<asio::io_context&>(socket.get_executor().context()))),
-      socket_(std::move(socket)),
+      tls_(std::move(tls)),
+      stream_(stream_over(std::move(socket), tls_.get())),
       handshake_timer_(strand_),
       side_(side),
       owner_(std::move(owner)),
       reader_(side, max_frame_size),
       peer_(std::move(peer)),
-      handshake_timeout_(handshake_timeout) {}
+      handshake_timeout_(handshake_timeout) {
+  std::error_code ec;
+  const auto remote = tcp().remote_endpoint(ec);
+  if (!ec) remote_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  if (tls_) {
+    if (side_ == wire::role::dialer) tls_peer_.dialed = peer_;
+    tls_->prepare(std::get<tls_stream>(stream_).native_handle(), tls_peer_);
+  }
+}
 
 connection::~connection() = default;
+
+asio::ip::tcp::socket& connection::tcp() noexcept {
+  if (auto* s = std::get_if<tls_stream>(&stream_)) return s->next_layer();
+  return std::get<asio::ip::tcp::socket>(stream_);
+}
 
 bool connection::established() const noexcept {
   std::lock_guard lock(mutex_);
@@ -26,24 +52,47 @@ bool connection::established() const noexcept {
 
 std::string connection::describe() const {
   std::string who = peer_.empty() ? std::string("an unidentified node") : "node \"" + peer_ + "\"";
-  std::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
-  if (!ec) who += " (" + remote.address().to_string() + ":" + std::to_string(remote.port()) + ")";
+  if (!remote_.empty()) who += " (" + remote_ + ")";
   return who;
 }
 
 void connection::start() {
-  std::string preface;
-  wire::encode_preface(preface);
-  send(preface);
   asio::post(strand_, [self = shared_from_this()] {
     self->handshake_timer_.expires_after(self->handshake_timeout_);
     self->handshake_timer_.async_wait([self](std::error_code ec) {
       if (!ec && !self->established())
         self->finish("no handshake within " + std::to_string(self->handshake_timeout_.count()) + " ms");
     });
-    self->read();
+    if (self->tls_)
+      self->secure();
+    else
+      self->begin();
   });
+}
+
+void connection::secure() {
+  tls_stream& stream = std::get<tls_stream>(stream_);
+  const auto as = side_ == wire::role::dialer ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  stream.async_handshake(as, asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec) {
+    SSL* ssl = std::get<tls_stream>(self->stream_).native_handle();
+    if (ec) return self->finish("TLS handshake failed: " + self->tls_->explain(ssl, self->tls_peer_, ec));
+    self->authenticated_ = self->tls_->identity(ssl, self->tls_peer_, self->side_);
+    // The dialer talks only to the node it dialed: nothing of the protocol is sent to another.
+    if (self->side_ == wire::role::dialer && self->authenticated_ != self->peer_) {
+      if (self->authenticated_.empty())
+        return self->finish("TLS: the listener proved no node name (not_authenticated)");
+      return self->finish("TLS: the listener's certificate names node \"" + self->authenticated_ + "\", not \"" +
+                          self->peer_ + "\" (wrong_node)");
+    }
+    self->begin();
+  }));
+}
+
+void connection::begin() {
+  std::string preface;
+  wire::encode_preface(preface);
+  send(preface);
+  read();
 }
 
 bool connection::send(std::string_view frame, std::size_t bound) {
@@ -82,24 +131,42 @@ void connection::write_more() {
     }
   }
   if (writing_.empty()) return finish(reason_.empty() ? std::string("closed by this node") : reason_);
-  asio::async_write(socket_, asio::buffer(writing_),
-                    asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
-                      if (ec) return self->finish("write failed: " + ec.message());
-                      self->writing_.clear();
-                      self->write_more();
-                    }));
+  std::visit(
+      [&](auto& stream) {
+        asio::async_write(stream, asio::buffer(writing_),
+                          asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t) {
+                            if (ec) return self->finish("write failed: " + ec.message());
+                            self->writing_.clear();
+                            self->write_more();
+                          }));
+      },
+      stream_);
 }
 
 void connection::read() {
   const std::span<char> room = reader_.prepare();
-  socket_.async_read_some(asio::buffer(room.data(), room.size()),
-                          asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                            if (ec) {
-                              const bool eof = ec == asio::error::eof;
-                              return self->finish(eof ? "the peer closed the connection" : "read failed: " + ec.message());
-                            }
-                            self->handle(n);
-                          }));
+  std::visit(
+      [&](auto& stream) {
+        stream.async_read_some(
+            asio::buffer(room.data(), room.size()),
+            asio::bind_executor(strand_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
+              if (ec) {
+                // Over TLS, a peer that closes without TLS's own close_notify (as nodes do: goodbye
+                // is the protocol's) reads as a truncated stream.
+                const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+                if (closed) return self->finish("the peer closed the connection");
+                // TLS 1.3: a dialer's handshake is over before the listener has checked its
+                // certificate; the listener's verdict is an alert read here.
+                if (self->tls_ && !self->established() && ec.category() == asio::error::get_ssl_category())
+                  return self->finish("TLS handshake failed: " +
+                                      self->tls_->explain(std::get<tls_stream>(self->stream_).native_handle(),
+                                                          self->tls_peer_, ec));
+                return self->finish("read failed: " + ec.message());
+              }
+              self->handle(n);
+            }));
+      },
+      stream_);
 }
 
 void connection::handle(std::size_t n) {
@@ -148,6 +215,8 @@ void connection::on_handshake_frame(const wire::frame& f) {
     const wire::hello_frame hello = wire::decode_hello(f);
     auto answer = owner_->on_hello(*this, hello);
     if (auto* refused = std::get_if<wire::refuse_frame>(&answer)) {
+      reason_ = "its hello was refused (" + std::string(wire::to_string(refused->code)) + ": " +
+                std::string(refused->text) + ")";
       std::string out;
       wire::encode(out, *refused);
       send(out);
@@ -195,8 +264,8 @@ void connection::finish(const std::string& why) {
   }
   handshake_timer_.cancel();
   std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  tcp().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  tcp().close(ignored);
   owner_->on_closed(*this, why);
 }
 

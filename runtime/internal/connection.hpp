@@ -1,5 +1,5 @@
-// One TCP connection between two nodes (docs/wire.md 2 to 5): the preface, the handshake, then
-// frames both ways. It reads the peer's bytes through a wire::frame_reader and hands each frame
+// One TCP connection between two nodes (docs/wire.md 2 to 5, 9): TLS if the node has it, the
+// preface, the handshake, then frames both ways. It reads the peer's bytes through a wire::frame_reader and hands each frame
 // to its owner (the node); it writes what it is given, in order, batching whatever queued while
 // the previous write was on the wire. Any bad byte from the peer, a timeout or an I/O error ends
 // this connection only. Thread-safe: send() and close() from any thread; everything that touches
@@ -7,6 +7,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
@@ -18,6 +19,7 @@
 #include <string>
 #include <variant>
 
+#include "runtime/internal/tls.hpp"
 #include "storage/wire.hpp"
 
 namespace revenant::detail {
@@ -48,14 +50,17 @@ class connection : public std::enable_shared_from_this<connection> {
   using strand = asio::strand<asio::io_context::executor_type>;
 
   // socket: connected, made on its own strand (strand_of). peer: the node a dialer dialed
-  // (empty for the listener, which learns it from the hello).
+  // (empty for the listener, which learns it from the hello). tls: the node's, or null for a
+  // plaintext link. handshake_timeout bounds the TLS handshake and the wire handshake together.
   connection(asio::ip::tcp::socket socket, wire::role side, std::shared_ptr<connection_owner> owner,
-             std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout);
+             std::uint32_t max_frame_size, std::string peer, std::chrono::milliseconds handshake_timeout,
+             std::shared_ptr<tls_context> tls = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  // Sends the preface and starts reading.
+  // Runs the TLS handshake (if any; a dialer then checks that the listener proved to be the node
+  // it dialed), sends the preface and starts reading.
   void start();
   // Queues an encoded frame; false (nothing queued) if the connection is over, or if bound is
   // set and the bytes waiting would pass it.
@@ -67,6 +72,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // The peer's node name, once its hello or welcome arrived (set on the strand before
   // established() is true).
   const std::string& peer() const noexcept { return peer_; }
+  // Whether the link runs over TLS, and the node name the peer's TLS handshake proved (its
+  // certificate's, or its pre-shared key's; empty if none). Set on the strand before the first
+  // frame is read.
+  bool secured() const noexcept { return tls_ != nullptr; }
+  const std::string& authenticated_as() const noexcept { return authenticated_; }
   bool established() const noexcept;
   // The largest frame body the peer accepts (from its handshake frame).
   std::uint32_t peer_max_frame_size() const noexcept { return peer_max_frame_; }
@@ -75,6 +85,11 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string describe() const;
 
  private:
+  using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+  void secure();  // on the strand: the TLS handshake, then begin()
+  void begin();   // on the strand: the preface out, reading in
+  asio::ip::tcp::socket& tcp() noexcept;
   void read();
   void handle(std::size_t n);
   void on_handshake_frame(const wire::frame& f);
@@ -82,7 +97,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void finish(const std::string& why);  // on the strand: closes at once, tells the owner
 
   strand strand_;
-  asio::ip::tcp::socket socket_;
+  const std::shared_ptr<tls_context> tls_;
+  // A plain socket, or TLS over it: one of the two for the connection's life.
+  std::variant<asio::ip::tcp::socket, tls_stream> stream_;
+  tls_peer tls_peer_;          // strand: what the TLS handshake learned
+  std::string authenticated_;  // strand, then read-only: the node name the TLS peer proved
+  std::string remote_;         // the peer's address and port, kept for logs after the socket closes
   asio::steady_timer handshake_timer_;
   const wire::role side_;
   const std::shared_ptr<connection_owner> owner_;

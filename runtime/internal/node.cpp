@@ -60,11 +60,12 @@ node::node(system& sys, node_config config, store::node_identity identity)
     if (peer == config_.name) throw std::invalid_argument("revenant: node \"" + peer + "\" lists itself as a peer");
     peers_[peer].address = address;
   }
-  if (config_.tls)
+  if (config_.tls && config_.plaintext)
     throw std::invalid_argument("revenant: node \"" + config_.name +
-                                "\": TLS links are not available in this build yet; set node_config::plaintext for "
-                                "links without it (loopback and tests only)");
-  if (!config_.plaintext)
+                                "\" has both a TLS configuration and node_config::plaintext; links are one or the "
+                                "other (unset plaintext to use TLS)");
+  if (config_.tls) tls_ = std::make_shared<tls_context>(config_);
+  if (!config_.tls && !config_.plaintext)
     throw std::invalid_argument("revenant: node \"" + config_.name +
                                 "\" has no TLS configuration: links without it must be asked for "
                                 "(node_config::plaintext = true)");
@@ -140,7 +141,7 @@ void node::accept() {
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto c = std::make_shared<connection>(std::move(socket), wire::role::listener, self, self->config_.max_frame_size,
-                                          std::string(), self->config_.connect_timeout);
+                                          std::string(), self->config_.connect_timeout, self->tls_);
     {
       std::lock_guard lock(self->mutex_);
       if (self->stopped_) return;
@@ -189,7 +190,7 @@ void node::dial(const std::string& peer, peer_state& state) {
         std::error_code ignored;
         socket->set_option(asio::ip::tcp::no_delay(true), ignored);
         c = std::make_shared<connection>(std::move(*socket), wire::role::dialer, self, self->config_.max_frame_size,
-                                         peer, self->config_.connect_timeout);
+                                         peer, self->config_.connect_timeout, self->tls_);
         now.out = c;
       }
     }
@@ -214,7 +215,7 @@ void node::redial_later(const std::string& peer) {
   });
 }
 
-std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection&, const wire::hello_frame& h) {
+std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection& c, const wire::hello_frame& h) {
   auto refuse = [](wire::wire_errc code, std::string text) {
     // The text must outlive the frame's encoding: kept in a thread-local owned string.
     thread_local std::string kept;
@@ -229,6 +230,11 @@ std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection&
   std::lock_guard lock(mutex_);
   if (!peers_.contains(std::string(h.node)))
     return refuse(wire::wire_errc::unknown_node, "\"" + std::string(h.node) + "\" is not a peer of node \"" + config_.name + "\"");
+  if (c.secured() && c.authenticated_as().empty())
+    return refuse(wire::wire_errc::not_authenticated, "the TLS handshake proved no node name for \"" + std::string(h.node) + "\"");
+  if (c.secured() && c.authenticated_as() != h.node)
+    return refuse(wire::wire_errc::wrong_node, "the TLS handshake proved node \"" + c.authenticated_as() +
+                                                   "\", not \"" + std::string(h.node) + "\"");
   if (h.id == identity_.id) return refuse(wire::wire_errc::wrong_node, "the dialer has this node's own id");
   if (stopped_) return refuse(wire::wire_errc::shutting_down, "node \"" + config_.name + "\" is shutting down");
   std::uint64_t& seen = incarnations_[h.id];

@@ -32,7 +32,8 @@ struct system;
 class node final : public connection_owner, public std::enable_shared_from_this<node> {
  public:
   // Throws std::invalid_argument for a config that cannot work (a bad node name, a peer named
-  // like this node, no TLS and no plaintext opt-in, a frame limit out of range).
+  // like this node, neither or both of TLS and the plaintext opt-in, TLS files or keys that do
+  // not load or do not name this node, a frame limit out of range).
   node(system& sys, node_config config, store::node_identity identity);
   ~node();
 
@@ -120,6 +121,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   const node_config config_;
   const store::node_identity identity_;
   const static_placement placement_;
+  std::shared_ptr<tls_context> tls_;  // null: plaintext links
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
 
