@@ -67,3 +67,18 @@ if [ -x "$build_dir/benchmarks/remote_bench" ]; then
   "$build_dir/benchmarks/remote_bench" --benchmark_format=console \
     --benchmark_out_format=json --benchmark_out="$build_dir/remote_bench.json"
 fi
+
+# The remote goals of issue 11 (docs/benchmarks.md, "Remote messaging").
+if [ -f "$build_dir/remote_bench.json" ]; then
+  python3 - "$build_dir/remote_bench.json" <<'PY'
+import json, re, sys
+bench = {re.sub(r"/(iterations|min_time|repeats|real_time|manual_time)(:[^/]*)?", "", b["name"]): b
+         for b in json.load(open(sys.argv[1]))["benchmarks"] if "items_per_second" in b}
+def ratio(a, b):
+    return bench[a]["items_per_second"] / bench[b]["items_per_second"] if a in bench and b in bench else float("nan")
+print(f"{'remote_pingpong revenant/asio round trips/s':<46}{ratio('remote_pingpong/revenant', 'remote_pingpong/asio'):>10.2f}  >= 0.5")
+print(f"{'remote_pingpong revenant/caf round trips/s':<46}{ratio('remote_pingpong/revenant', 'remote_pingpong/caf'):>10.2f}  >= 8")
+for n in ("1", "100"):
+    print(f"{'remote_ask/' + n + ' revenant/caf requests/s':<46}{ratio('remote_ask/revenant/' + n, 'remote_ask/caf/' + n):>10.2f}  >= 8")
+PY
+fi
