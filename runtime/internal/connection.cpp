@@ -101,6 +101,15 @@ bool connection::send(std::string_view frame, std::size_t bound) {
   std::lock_guard lock(mutex_);
   if (over_ || closing_) return false;
   if (bound != 0 && queued_.size() + frame.size() > bound) return false;
+  if (!write_pending_ && (flush_deferred_ || send_batch::open())) {
+    // In an actor's run: the frame waits for the run's other frames, and they leave together.
+    queued_.append(frame);
+    if (!flush_deferred_) {
+      flush_deferred_ = true;
+      send_batch::defer(shared_from_this());
+    }
+    return true;
+  }
   if (!tls_ && !write_pending_) {
     // Nothing is on the wire or waiting: the frame goes to the kernel from this thread, without
     // a hand-over to the strand (a thread wake-up per message, most of a round trip's latency).
@@ -117,6 +126,23 @@ bool connection::send(std::string_view frame, std::size_t bound) {
     asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
   }
   return true;
+}
+
+void connection::flush() {
+  std::lock_guard lock(mutex_);
+  flush_deferred_ = false;
+  if (over_ || write_pending_ || queued_.empty()) return;
+  if (!tls_) {
+    // As in send(): nothing else writes now.
+    const ssize_t n = ::send(tcp().native_handle(), queued_.data(), queued_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(queued_.size())) {
+      queued_.clear();
+      return;
+    }
+    if (n > 0) queued_.erase(0, static_cast<std::size_t>(n));
+  }
+  write_pending_ = true;
+  asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
 }
 
 void connection::close(wire::wire_errc code, std::string text) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <variant>
 
+#include "runtime/internal/send_batch.hpp"
 #include "runtime/internal/tls.hpp"
 #include "storage/wire.hpp"
 
@@ -45,7 +46,7 @@ class connection_owner {
   ~connection_owner() = default;
 };
 
-class connection : public std::enable_shared_from_this<connection> {
+class connection final : public std::enable_shared_from_this<connection>, public send_batch::flusher {
  public:
   using strand = asio::strand<asio::io_context::executor_type>;
 
@@ -83,6 +84,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t peer_incarnation() const noexcept { return peer_incarnation_; }
   const wire::node_id& peer_id() const noexcept { return peer_id_; }
   std::string describe() const;
+  // send_batch::flusher: writes what queued during the batch.
+  void flush() override;
 
  private:
   using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
@@ -118,6 +121,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string queued_;    // guarded by mutex_: frames waiting for the next write
   std::string writing_;   // strand: the bytes on the wire now
   bool write_pending_ = false;  // guarded by mutex_: a write is on the wire or posted
+  bool flush_deferred_ = false; // guarded by mutex_: a send_batch of some thread will flush
   bool established_ = false;    // guarded by mutex_
   bool over_ = false;           // guarded by mutex_: nothing more is queued or written
   bool closing_ = false;        // guarded by mutex_: close() asked, goodbye queued

@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include "runtime/internal/actor_cell.hpp"
+#include "runtime/internal/send_batch.hpp"
 
 namespace revenant::detail {
 
@@ -13,7 +14,10 @@ void scheduler::schedule(const std::shared_ptr<actor_cell>& cell) {
     // instead of waking another thread — a request/reply pair then runs on one core, as in a
     // work-stealing scheduler.
     asio::defer(io_, [weak = std::weak_ptr<actor_cell>(cell)] {
-      if (auto c = weak.lock()) c->run();
+      if (auto c = weak.lock()) {
+        send_batch sends;  // what the run sends to other nodes leaves at its end, together
+        c->run();
+      }
     });
     return;
   }
@@ -38,7 +42,10 @@ void scheduler::drain() {
   // outside still runs on every worker.
   for (auto& weak : batch)
     asio::defer(io_, [weak = std::move(weak)] {
-      if (auto c = weak.lock()) c->run();
+      if (auto c = weak.lock()) {
+        send_batch sends;  // what the run sends to other nodes leaves at its end, together
+        c->run();
+      }
     });
 }
 
