@@ -22,6 +22,7 @@
 #include "runtime/actor_system.hpp"
 #include "storage/wire.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/wire_peer.hpp"
 
 using namespace revenant;
 using namespace std::chrono_literals;
@@ -274,38 +275,6 @@ struct raw_client {
     return got;
   }
 };
-
-std::string hello_bytes(const std::string& cluster, const std::string& node, const std::string& peer,
-                        std::uint64_t incarnation, std::uint8_t id_byte) {
-  std::string out;
-  wire::encode_preface(out);
-  wire::hello_frame h;
-  h.id.fill(id_byte);
-  h.incarnation = incarnation;
-  h.cluster = cluster;
-  h.node = node;
-  h.peer = peer;
-  wire::encode(out, h);
-  return out;
-}
-
-// The frames a node sent after its preface.
-std::vector<wire::any_frame> frames_of(const std::string& bytes, std::vector<std::string>& keep) {
-  wire::frame_reader reader(wire::role::dialer);
-  reader.feed(bytes);
-  std::vector<wire::any_frame> out;
-  for (;;) {
-    const wire::read_event e = reader.next();
-    if (e.status == wire::read_status::need_bytes) break;
-    if (e.status == wire::read_status::frame) {
-      keep.emplace_back(e.got.body);
-      wire::frame f = e.got;
-      f.body = keep.back();
-      out.push_back(wire::decode(f));
-    }
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -29,6 +29,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/test_pki.hpp"
+#include "tests/support/wire_peer.hpp"
 
 using namespace revenant;
 using namespace std::chrono_literals;
@@ -195,34 +196,7 @@ struct tls_client {
 };
 
 std::string hello_bytes(const std::string& node, const std::string& peer) {
-  std::string out;
-  wire::encode_preface(out);
-  wire::hello_frame h;
-  h.id.fill(0x5a);
-  h.incarnation = 1;
-  h.cluster = "test";
-  h.node = node;
-  h.peer = peer;
-  wire::encode(out, h);
-  return out;
-}
-
-// The frames in the bytes a node sent after its preface.
-std::vector<wire::any_frame> frames_of(const std::string& bytes, std::vector<std::string>& keep) {
-  wire::frame_reader reader(wire::role::dialer);
-  reader.feed(bytes);
-  std::vector<wire::any_frame> out;
-  for (;;) {
-    const wire::read_event e = reader.next();
-    if (e.status == wire::read_status::need_bytes) break;
-    if (e.status == wire::read_status::frame) {
-      keep.emplace_back(e.got.body);
-      wire::frame f = e.got;
-      f.body = keep.back();
-      out.push_back(wire::decode(f));
-    }
-  }
-  return out;
+  return test::hello_bytes("test", node, peer, 1, 0x5a);
 }
 
 constexpr const char* cluster_key = "0123456789abcdef0123456789abcdef";
