@@ -291,8 +291,10 @@ std::optional<wire::wire_errc> node::on_welcome(connection& c, const wire::welco
 
 void node::on_closed(connection& c, const std::string& why) {
   bool redial = false;
+  bool stopped = false;
   {
     std::lock_guard lock(mutex_);
+    stopped = stopped_;
     if (c.side() == wire::role::listener) {
       for (auto it = inbound_.begin(); it != inbound_.end(); ++it)
         if (it->get() == &c) {
@@ -305,7 +307,7 @@ void node::on_closed(connection& c, const std::string& why) {
       redial = !stopped_;
     }
   }
-  if (!stopped_)
+  if (!stopped)
     sys_.log(log_level::info, "revenant: node \"" + config_.name + "\": link " +
                                   (c.side() == wire::role::dialer ? "to " : "from ") + c.describe() + " closed: " + why);
   if (redial) redial_later(c.peer());
