@@ -304,7 +304,7 @@ void node::on_closed(connection& c, const std::string& why) {
     } else if (auto it = peers_.find(c.peer()); it != peers_.end() && it->second.out.get() == &c) {
       it->second.out.reset();
       it->second.up = false;
-      redial = !stopped_;
+      redial = !stopped;
     }
   }
   if (!stopped)

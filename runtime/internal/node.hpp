@@ -115,7 +115,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   decoded_envelope decode_from(connection& c, std::string_view recipient, std::string_view envelope);
   std::shared_ptr<actor_base> local_recipient(std::string_view recipient);
   std::shared_ptr<actor_base> proxy(const std::string& name, const std::string& home);
-  std::string hello_strings_for(const std::string& peer) const;
 
   system& sys_;
   const node_config config_;
