@@ -62,6 +62,9 @@ enum class exit_reason : std::uint8_t {
   normal = 1,    // it called stop()
   failed = 2,    // its behavior threw and supervision did not (or could no longer) recover it
   shutdown = 3,  // the system shut down
+  // Its node was lost: the link to it closed, or brought nothing past node_config's heartbeat
+  // timeout. It may still be running there. Said by the watcher's own node, never on the wire.
+  unreachable = 4,
 };
 // Delivered to every watcher when a watched actor stops (or at once, if it already had).
 struct down {

@@ -175,7 +175,10 @@ class actor_system {
   // dies); for a transient one, once it is queued. The future holds std::invalid_argument if no
   // such actor exists, actor_quarantined if it is quarantined, std::logic_error if T is not a
   // registered message type (durable recipients only) or the system is shut down, store_error
-  // if the commit failed.
+  // if the commit failed, mailbox_full_error if its mailbox is full.
+  // An actor on another node: the future is ready once that node has committed it (durable) or
+  // queued it (transient), and holds the same errors as they happened there, or send_unconfirmed
+  // if the link was lost before the answer, or none came within node_config::send_timeout.
   template <class T>
   std::future<void> send(std::string_view name, T&& value) {
     return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));
@@ -219,6 +222,8 @@ class actor_system {
   std::string home_of(std::string_view name) const;
   // How many peers this node has an established link to now (0 if not a node).
   std::size_t links_up() const;
+  // Every configured peer as this node sees it now, by name (empty if not a node).
+  std::vector<peer_status> peers() const;
   // This process's incarnation as a node: one above the last process on the same store (1
   // without a store); 0 if not a node.
   std::uint64_t node_incarnation() const noexcept;

@@ -35,6 +35,34 @@ class actor_quarantined : public std::invalid_argument {
   std::shared_ptr<const detail> detail_;
 };
 
+// send() found the actor's mailbox at its capacity (spawn_options::mailbox_capacity): the
+// message was not delivered (it went to the dead letters).
+class mailbox_full_error : public std::runtime_error {
+ public:
+  explicit mailbox_full_error(const std::string& name)
+      : std::runtime_error("revenant: mailbox of \"" + name + "\" is full") {}
+};
+
+// A send() to an actor on another node was not answered: the link to its node was lost after
+// the message went out on it, or no answer came within node_config::send_timeout. The message
+// may or may not have been taken there; sending it again is at least once, as for any send.
+class send_unconfirmed : public std::runtime_error {
+ public:
+  send_unconfirmed(std::string name, std::string node, const std::string& why)
+      : std::runtime_error("revenant: send to actor \"" + name + "\" on node \"" + node + "\" is unconfirmed: " + why),
+        detail_(std::make_shared<const detail>(detail{std::move(name), std::move(node)})) {}
+  // The recipient's name, and the node it lives on.
+  const std::string& name() const noexcept { return detail_->name; }
+  const std::string& node() const noexcept { return detail_->node; }
+
+ private:
+  struct detail {
+    std::string name;
+    std::string node;
+  };
+  std::shared_ptr<const detail> detail_;
+};
+
 // An ask from outside the system (actor_system::ask) completed without a reply: the ask_error
 // an actor's continuation would have received, as an exception.
 class ask_failed : public std::runtime_error {

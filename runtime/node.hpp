@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -66,6 +67,32 @@ struct node_config {
   // Waits between attempts to reach a peer: doubling from the first to the second.
   std::chrono::milliseconds reconnect_min{20};
   std::chrono::milliseconds reconnect_max{1000};
+  // Every heartbeat_interval the node pings each peer it has a link to. A link that brings
+  // nothing (no pong, no frame) for heartbeat_timeout is closed as lost: the watchers of actors
+  // on that node hear down (exit_reason::unreachable), and the node dials it again. The timeout
+  // must be longer than the interval (else std::invalid_argument at construction).
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds heartbeat_timeout{3000};
+  // actor_system::send to an actor on another node gives up waiting for that node's answer
+  // after this long (the future then holds send_unconfirmed).
+  std::chrono::milliseconds send_timeout{10000};
+  // Bytes of committed outbox entries to one peer (durable messages not yet acknowledged) held
+  // in memory, to be sent and resent. More wait in the store only, and are read back from it as
+  // the peer acknowledges: a peer that is down for long costs disk, not memory. At least 64 KiB.
+  std::size_t max_outbox_memory = 16u << 20;
+};
+
+// One peer as this node sees it at one instant (actor_system::peers).
+struct peer_status {
+  std::string name;
+  endpoint address;
+  bool linked = false;                       // this node's link to it is established now
+  std::uint64_t incarnation = 0;             // the peer's, from its last handshake; 0 if none yet
+  std::chrono::nanoseconds round_trip{0};    // of the last answered ping; 0 if none yet
+  std::size_t queued_bytes = 0;              // transient frames waiting for the link
+  std::size_t outbox_in_memory = 0;          // durable messages sent or to send, not yet acknowledged
+  bool outbox_in_store_only = false;         // more of them wait in the store (past max_outbox_memory)
+  std::size_t pending_sends = 0;             // actor_system::send calls waiting for its answer
 };
 
 }  // namespace revenant

@@ -159,6 +159,12 @@ class store {
   void for_each_outbox_entry(detail::function_ref<void(std::string_view peer, std::uint64_t seq,
                                                        std::string_view recipient, std::string_view envelope)>
                                  fn) const;
+  // The outbox entries to peer with a sequence number above after, in order, while fn returns
+  // true: read back when they no longer fit in memory. Throws store_error as above.
+  void for_each_outbox_entry_of(std::string_view peer, std::uint64_t after,
+                                detail::function_ref<bool(std::uint64_t seq, std::string_view recipient,
+                                                          std::string_view envelope)>
+                                    fn) const;
   // Every inbox high-water mark (docs/format.md 8.14): the sending node's id and the highest
   // outbox sequence number of it this store has taken. Throws store_error for a damaged entry.
   void for_each_inbox_mark(detail::function_ref<void(const std::array<std::uint8_t, 16>& node, std::uint64_t seq)> fn) const;

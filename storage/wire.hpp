@@ -72,6 +72,7 @@ enum class wire_errc : std::uint16_t {
   unknown_node = 13,         // the dialer is not one of the listener's peers
   bad_envelope = 14,         // an envelope inside a frame fails its checks
   connection_replaced = 15,  // a newer connection from the same node replaced this one
+  peer_silent = 16,          // nothing came from the peer for the heartbeat timeout
 };
 // Short stable name of a code ("frame_too_large"); "unknown" for a value not in the table.
 std::string_view to_string(wire_errc code) noexcept;
@@ -85,6 +86,7 @@ enum class send_status : std::uint16_t {
   quarantined = 5,        // the recipient is quarantined
   store_error = 6,        // the commit failed
   shutting_down = 7,      // the receiving system is shutting down
+  mailbox_full = 8,       // the recipient's mailbox is at its capacity
 };
 // Short stable name of a status ("durable"); "unknown" for a value not in the table.
 std::string_view to_string(send_status status) noexcept;

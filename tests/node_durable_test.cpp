@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
+#include "runtime/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
@@ -83,6 +85,10 @@ void sender_body(context& ctx, const message& m, const std::shared_ptr<sender_st
   if (m.is<stop_sending>()) {
     s->total = s->next - 1;
     ctx.reply(value_is{s->total});
+    return;
+  }
+  if (m.is<get>()) {
+    ctx.reply(value_is{s->next - 1});  // how many it has sent
     return;
   }
   if (!m.is<go_on>() || s->next > s->total) return;
@@ -185,7 +191,46 @@ std::uint16_t free_port() {
   return probe.local_endpoint().port();
 }
 
-const bool registered = register_child("node.sending", sending_node) && register_child("node.receiving", receiving_node);
+// The keeper: numbers sent to it from outside, one at a time and each until acknowledged, so
+// each comes once or more (at least once), never out of order. It keeps the highest, the
+// repeats, and the numbers that came out of order (a lost acknowledged message shows as one).
+struct keeper_state {
+  std::int64_t last = 0;
+  std::int64_t repeats = 0;
+  std::int64_t out_of_order = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(last, repeats, out_of_order);
+  }
+};
+void keeper_body(context& ctx, const message& m, const std::shared_ptr<keeper_state>& s) {
+  if (const auto* n = m.get_if<numbered>()) {
+    if (n->n == s->last + 1)
+      s->last = n->n;
+    else if (n->n <= s->last)
+      ++s->repeats;
+    else
+      ++s->out_of_order;
+  } else if (m.is<get>()) {
+    ctx.reply(value_is{s->out_of_order == 0 ? s->last : -s->out_of_order});
+  }
+}
+const revenant::function<void(context&, const message&), keeper_body> keeper_fn{"test.nd.keeper"};
+
+// Node b with the keeper, listening on the given port, until the keeper has `total`.
+// args: store, listening port, keeper name, total.
+int keeping_node(const std::vector<std::string>& args) {
+  actor_system_config config = node_of("b", "a", 0, static_cast<std::uint16_t>(std::stoi(args[1])));
+  actor_system b(store_at(args[0]), config);
+  if (!b.find(args[2])) b.spawn_durable(args[2], keeper_fn.bind(std::make_shared<keeper_state>()));
+  const std::int64_t said = wait_for_tally(b, args[2], std::stoll(args[3]), 60s);
+  std::this_thread::sleep_for(200ms);  // the last answers go out
+  std::printf("keeper says %lld\n", static_cast<long long>(said));
+  return said == std::stoll(args[3]) ? 0 : 1;
+}
+
+const bool registered = register_child("node.sending", sending_node) && register_child("node.receiving", receiving_node) &&
+                        register_child("node.keeping", keeping_node);
 
 }  // namespace
 
@@ -277,4 +322,95 @@ TEST_CASE("killing the receiving node at random instants loses and duplicates no
   INFO(last.output);
   CHECK(last.exit_code == 0);
   CHECK(last.output.find("tally says " + std::to_string(total)) != std::string::npos);
+}
+
+TEST_CASE("send to a durable actor on another node completes once it is committed there: a node killed after it keeps it",
+          "[node]") {
+  temp_dir dir;
+  // a sends from outside, here; b, with the keeper, runs in a child process killed at random
+  // instants and started again. a sends 1, 2, 3... each again until it is acknowledged.
+  const std::uint16_t b_port = free_port();
+  actor_system_config config = node_of("a", "b", b_port);
+  config.node->heartbeat_interval = 50ms;
+  config.node->heartbeat_timeout = 300ms;
+  config.node->send_timeout = 500ms;
+  config.node->reconnect_max = 50ms;
+  actor_system a(config);
+  const std::string keeper = name_at(a, "keeper/", "b");
+  const std::int64_t total = 100000;  // more than the killed runs take
+  std::atomic<bool> done{false};
+  std::atomic<std::int64_t> acknowledged{0};
+  std::atomic<int> unconfirmed{0};
+  std::thread sender([&] {
+    for (std::int64_t n = 1; n <= total && !done.load();) {
+      try {
+        a.send(keeper, numbered{n}).get();
+        acknowledged = n++;
+      } catch (const send_unconfirmed&) {
+        ++unconfirmed;  // b was killed, or is starting: sent again
+      } catch (const std::invalid_argument&) {
+        std::this_thread::sleep_for(5ms);  // b is up, its keeper not yet
+      }
+    }
+  });
+  std::mt19937 random(std::random_device{}());
+  int killed = 0;
+  std::vector<std::int64_t> acknowledged_at_kill;
+  for (int round = 0; round < 6; ++round) {
+    const auto after = std::chrono::microseconds(std::uniform_int_distribution<int>(300'000, 800'000)(random) *
+                                                 sanitizer_slowdown);
+    const child_result r = run_child({"node.keeping", dir.path("b"), std::to_string(b_port), keeper, std::to_string(total)}, after);
+    killed += r.signal != 0;
+    acknowledged_at_kill.push_back(acknowledged.load());
+  }
+  done = true;
+  sender.join();
+  // Every number acknowledged is in b's store: the keeper, started again, has them all, in order.
+  const std::int64_t last = acknowledged.load();
+  const child_result r = run_child({"node.keeping", dir.path("b"), std::to_string(b_port), keeper, std::to_string(last)});
+  std::string seen;
+  for (auto n : acknowledged_at_kill) seen += std::to_string(n) + " ";
+  INFO("b killed " << killed << " times; acknowledged at each kill: " << seen << "; unconfirmed sends: "
+                   << unconfirmed.load() << "; child said: " << r.output);
+  CHECK(killed >= 5);
+  CHECK(last > 0);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("keeper says " + std::to_string(last)) != std::string::npos);
+}
+
+TEST_CASE("durable messages to a node that is down wait in the store past the outbox's memory, and all arrive once, in "
+          "order, when it is back",
+          "[node]") {
+  temp_dir dir;
+  actor_system_config a_config = node_of("a", "b", 0);
+  a_config.node->max_outbox_memory = 64 << 10;
+  actor_system a(store_at(dir.path("a")), a_config);
+  const std::string tally = name_at(a, "tally/", "b");
+  const std::string sender = name_at(a, "sender/", "a");
+  auto state = std::make_shared<sender_state>();
+  const std::int64_t sent = 5000;  // about 570 KB of frames: nine times what memory may hold
+  state->total = sent;
+  state->tally = a.find(tally);
+  a.spawn_durable(sender, sender_fn.bind(state)).tell(go_on{});
+  // b is not there yet: everything past 64 KiB stays in the store only.
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (a.ask<value_is>(sender, get{}, 10s).get().value < sent && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  const peer_status waiting = a.peers()[0];
+  INFO("in memory " << waiting.outbox_in_memory);
+  CHECK(waiting.outbox_in_store_only);
+  CHECK(waiting.outbox_in_memory < 1000);
+  CHECK(waiting.outbox_in_memory > 100);
+
+  actor_system b(store_at(dir.path("b")), node_of("b", "a", a.node_port()));
+  b.spawn_durable(tally, tally_fn.bind(std::make_shared<tally_state>()));
+  a.set_peer_address("b", endpoint{"127.0.0.1", b.node_port()});
+  CHECK(wait_for_tally(a, tally, sent, 60s) == sent);
+  // All acknowledged: nothing left in memory or in the store.
+  const auto drained_by = std::chrono::steady_clock::now() + 10s;
+  while ((a.peers()[0].outbox_in_memory != 0 || a.peers()[0].outbox_in_store_only) &&
+         std::chrono::steady_clock::now() < drained_by)
+    std::this_thread::sleep_for(5ms);
+  CHECK(a.peers()[0].outbox_in_memory == 0);
+  CHECK_FALSE(a.peers()[0].outbox_in_store_only);
 }

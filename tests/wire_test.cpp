@@ -255,7 +255,7 @@ TEST_CASE("frame kinds, error codes and send statuses have the numbers docs/wire
       {wire_errc::unexpected_kind, "unexpected_kind"},
       {wire_errc::unknown_node, "unknown_node"},
       {wire_errc::bad_envelope, "bad_envelope"},
-      {wire_errc::connection_replaced, "connection_replaced"}};
+      {wire_errc::connection_replaced, "connection_replaced"}, {wire_errc::peer_silent, "peer_silent"}};
   int number = 1;
   for (const auto& [code, name] : codes) {
     CHECK(static_cast<int>(code) == number++);
@@ -267,7 +267,7 @@ TEST_CASE("frame kinds, error codes and send statuses have the numbers docs/wire
       {send_status::durable, "durable"},         {send_status::queued, "queued"},
       {send_status::unknown_actor, "unknown_actor"}, {send_status::unregistered_type, "unregistered_type"},
       {send_status::quarantined, "quarantined"}, {send_status::store_error, "store_error"},
-      {send_status::shutting_down, "shutting_down"}};
+      {send_status::shutting_down, "shutting_down"}, {send_status::mailbox_full, "mailbox_full"}};
   number = 1;
   for (const auto& [status, name] : statuses) {
     CHECK(static_cast<int>(status) == number++);

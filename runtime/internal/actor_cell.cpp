@@ -6,6 +6,7 @@
 
 #include "actors/graph.hpp"
 #include "actors/internal/access.hpp"
+#include "runtime/errors.hpp"
 #include "storage/snapshot.hpp"
 
 namespace revenant::detail {
@@ -51,14 +52,14 @@ actor_cell::extras& actor_cell::more() {
   return *x;  // another thread published its own first
 }
 
-void actor_cell::enqueue(message_ptr m, std::optional<std::promise<void>> ack) {
+void actor_cell::enqueue(message_ptr m, std::optional<completion> ack) {
   if (!detail::message_fields::sender(*m) && !system_->accepting.load(std::memory_order_relaxed)) {
     if (ack) ack->set_exception(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
     system_->dead(name(), std::move(m), dead_letter_reason::shutdown);
     return;
   }
   if (!mailbox_.reserve(*m)) {
-    if (ack) ack->set_exception(std::make_exception_ptr(std::runtime_error("revenant: mailbox of \"" + name() + "\" is full")));
+    if (ack) ack->set_exception(std::make_exception_ptr(mailbox_full_error(name())));
     system_->dead(name(), std::move(m), dead_letter_reason::mailbox_full);
     return;
   }

@@ -47,8 +47,10 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   // Queues m (any thread): refused if the system no longer accepts outside messages or the
   // mailbox is full (m goes to the dead letters, ack fails); a durable actor admits it first.
   void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }
-  // With ack (durable actors only), the promise is fulfilled once the message is committed.
-  void enqueue(message_ptr m, std::optional<std::promise<void>> ack);
+  // With ack: fulfilled once the message is queued (a transient actor) or committed (a durable
+  // one), or failed with why not.
+  void enqueue(message_ptr m, std::optional<completion> ack);
+  void deliver_acknowledged(message_ptr m, completion ack) override { enqueue(std::move(m), std::move(ack)); }
   void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override;
 
   // Worker side: handles up to the system's throughput of messages, then yields. A durable

@@ -118,20 +118,11 @@ std::future<void> actor_system::send_message(std::string_view name, message_ptr 
   std::promise<void> ack;
   std::future<void> result = ack.get_future();
   try {
-    if (impl_->net)
-      if (auto elsewhere = impl_->net->route(std::string(name)))
-        throw std::logic_error("revenant: actor \"" + std::string(name) + "\" lives on node \"" +
-                               impl_->net->placement().home_of(name) +
-                               "\": send() to another node is not available yet (it is to complete once the "
-                               "message is durable there); find(name).tell() delivers at most once");
-    std::shared_ptr<actor_cell> cell = impl_->resolve_cell(std::string(name));
-    if (!cell) std::rethrow_exception(impl_->no_actor(std::string(name)));
-    if (!cell->durable()) {
-      cell->enqueue(std::move(m));
-      ack.set_value();
-    } else {
-      cell->enqueue(std::move(m), std::move(ack));
-    }
+    std::shared_ptr<detail::actor_base> to;
+    if (impl_->net) to = impl_->net->route(std::string(name));  // on another node: answered over its link
+    if (!to) to = impl_->resolve_cell(std::string(name));
+    if (!to) std::rethrow_exception(impl_->no_actor(std::string(name)));
+    detail::recipient_of(to).deliver_acknowledged(std::move(m), std::move(ack));
   } catch (...) {
     try {
       ack.set_exception(std::current_exception());
@@ -245,6 +236,8 @@ void actor_system::set_peer_address(const std::string& peer, endpoint address) {
 }
 
 std::size_t actor_system::links_up() const { return impl_->net ? impl_->net->links_up() : 0; }
+
+std::vector<peer_status> actor_system::peers() const { return impl_->net ? impl_->net->peers() : std::vector<peer_status>{}; }
 
 std::uint64_t actor_system::node_incarnation() const noexcept { return impl_->net ? impl_->net->incarnation() : 0; }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "actors/actor.hpp"
+#include "runtime/internal/completion.hpp"
 #include "runtime/log.hpp"
 #include "storage/store.hpp"
 
@@ -68,7 +69,7 @@ struct step {
   };
   std::vector<spawned> spawned_actors;
   bool clear_journal = false;           // the record written here includes every journal entry
-  std::optional<std::promise<void>> ack;  // fulfilled once committed (or failed)
+  std::optional<completion> ack;  // fulfilled once committed (or failed)
   std::function<void()> on_commit;        // run on the committer thread once committed
   // Run on the committer thread once the batch is written, before any message of its group is
   // delivered (so what it makes visible is there for them).

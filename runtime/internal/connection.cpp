@@ -209,6 +209,7 @@ void connection::read() {
 
 void connection::handle(std::size_t n) {
   reader_.commit(n);
+  heard_.store(true, std::memory_order_relaxed);
   try {
     for (;;) {
       {

@@ -11,6 +11,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -86,6 +87,17 @@ class connection final : public std::enable_shared_from_this<connection>, public
   std::string describe() const;
   // send_batch::flusher: writes what queued during the batch.
   void flush() override;
+  // For the node's heartbeat, called once per tick (by one thread at a time): how many calls in
+  // a row, this one included, came with nothing read from the peer since the call before.
+  std::uint32_t quiet_ticks() noexcept {
+    if (heard_.exchange(false, std::memory_order_relaxed)) {
+      quiet_.store(0, std::memory_order_relaxed);
+      return 0;
+    }
+    const std::uint32_t n = quiet_.load(std::memory_order_relaxed) + 1;
+    quiet_.store(n, std::memory_order_relaxed);
+    return n;
+  }
 
  private:
   using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
@@ -116,6 +128,8 @@ class connection final : public std::enable_shared_from_this<connection>, public
   wire::node_id peer_id_{};
   std::chrono::milliseconds handshake_timeout_;
   std::string reason_;  // strand: why this node closed it (a protocol error), for on_closed
+  std::atomic<bool> heard_{false};     // bytes were read since the last quiet_ticks()
+  std::atomic<std::uint32_t> quiet_{0};  // quiet_ticks()'s count
 
   mutable std::mutex mutex_;
   std::string queued_;    // guarded by mutex_: frames waiting for the next write

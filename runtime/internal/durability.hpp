@@ -11,6 +11,7 @@
 
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
+#include "runtime/internal/completion.hpp"
 
 namespace revenant::detail {
 
@@ -22,7 +23,7 @@ class cell_durability {
   // store (from outside, or from a transient actor) is written to the mailbox first; ack (an
   // outside send's) is fulfilled once that is committed. False: refused — m went to the dead
   // letters, or the error to ack (or, for a tell, it was thrown).
-  virtual bool admit(message_ptr& m, std::optional<std::promise<void>>& ack) = 0;
+  virtual bool admit(message_ptr& m, std::optional<completion>& ack) = 0;
   // m reached a closed mailbox: its stored entry will never be handled.
   virtual void refused(const message& m) = 0;
 

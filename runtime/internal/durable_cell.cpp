@@ -16,7 +16,7 @@ bool durable_cell::journaling() const noexcept { return system().durable->snapsh
 
 // ---- admission (any thread) ---------------------------------------------------------------------
 
-bool durable_cell::admit(message_ptr& m, std::optional<std::promise<void>>& ack) {
+bool durable_cell::admit(message_ptr& m, std::optional<completion>& ack) {
   if (detail::message_fields::durable_seq(*m) != 0) {  // from a durable actor: written with its step
     if (ack) ack->set_value();
     return true;

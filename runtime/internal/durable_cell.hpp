@@ -64,7 +64,7 @@ class durable_cell final : public actor_cell, private cell_durability {
 
   // ---- cell_durability ----
   cell_durability& durability() noexcept override { return *this; }
-  bool admit(message_ptr& m, std::optional<std::promise<void>>& ack) override;
+  bool admit(message_ptr& m, std::optional<completion>& ack) override;
   void refused(const message& m) override;
   bool run_starts() override;
   bool take_signal(const message& m) override;

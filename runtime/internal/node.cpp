@@ -8,6 +8,7 @@
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/actor_cell.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/internal/remote_actor.hpp"
 #include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
@@ -52,7 +53,8 @@ node::node(system& sys, node_config config, store::node_identity identity)
       config_(std::move(config)),
       identity_(identity),
       placement_(config_.name, node_names(config_)),
-      acceptor_(*sys.io) {
+      acceptor_(*sys.io),
+      ticker_(*sys.io) {
   check_node_name(config_.name, "node name");
   check_node_name(config_.cluster, "cluster name");
   for (const auto& [peer, address] : config_.peers) {
@@ -72,6 +74,14 @@ node::node(system& sys, node_config config, store::node_identity identity)
   if (config_.max_frame_size < wire::lowest_max_frame_size || config_.max_frame_size > wire::highest_max_frame_size)
     throw std::invalid_argument("revenant: node \"" + config_.name + "\": max_frame_size " +
                                 std::to_string(config_.max_frame_size) + " is outside [64 KiB, 1 GiB]");
+  if (config_.heartbeat_interval.count() <= 0 || config_.heartbeat_timeout <= config_.heartbeat_interval)
+    throw std::invalid_argument("revenant: node \"" + config_.name + "\": heartbeat_timeout (" +
+                                std::to_string(config_.heartbeat_timeout.count()) +
+                                " ms) must be longer than a positive heartbeat_interval (" +
+                                std::to_string(config_.heartbeat_interval.count()) + " ms)");
+  if (config_.max_outbox_memory < 64 * 1024)
+    throw std::invalid_argument("revenant: node \"" + config_.name + "\": max_outbox_memory " +
+                                std::to_string(config_.max_outbox_memory) + " is below 64 KiB");
 }
 
 node::~node() = default;
@@ -84,17 +94,73 @@ void node::start() {
   acceptor_.listen();
   port_ = acceptor_.local_endpoint().port();
   accept();
-  std::lock_guard lock(mutex_);
-  for (auto& [peer, state] : peers_) dial(peer, state);
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [peer, state] : peers_) dial(peer, state);
+  }
+  ticker_.expires_after(config_.heartbeat_interval);
+  ticker_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->tick();
+  });
+}
+
+void node::tick() {
+  std::vector<std::shared_ptr<connection>> silent;
+  std::vector<pending_send> expired;
+  const auto now = std::chrono::steady_clock::now();
+  // Ticks in a row with nothing read that make a link silent.
+  const auto limit = static_cast<std::uint32_t>(
+      (config_.heartbeat_timeout + config_.heartbeat_interval - std::chrono::milliseconds(1)) / config_.heartbeat_interval);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    for (auto& [peer, state] : peers_) {
+      if (!state.up || !state.out) continue;
+      if (state.out->quiet_ticks() >= limit) {
+        silent.push_back(state.out);
+        continue;
+      }
+      if (state.ping_sent != 0) continue;  // one unanswered ping at a time
+      state.ping_sent = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count());
+      std::string ping;
+      wire::encode(ping, wire::ping_frame{state.ping_sent});
+      state.out->send(ping);
+    }
+    for (const auto& c : inbound_)
+      if (c->established() && c->quiet_ticks() >= limit) silent.push_back(c);
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second));
+        it = sends_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    ticker_.expires_after(config_.heartbeat_interval);
+    ticker_.async_wait([self = shared_from_this()](std::error_code ec) {
+      if (!ec) self->tick();
+    });
+  }
+  const std::string silence = "nothing came from the peer for " + std::to_string(config_.heartbeat_timeout.count()) + " ms";
+  for (const auto& c : silent) c->close(wire::wire_errc::peer_silent, silence);
+  for (auto& s : expired)
+    s.ack.set_exception(std::make_exception_ptr(send_unconfirmed(
+        s.recipient, s.peer,
+        "no answer within " + std::to_string(config_.send_timeout.count()) + " ms" +
+            (s.on ? std::string() : " (the node was not reached; the message still waits for its link and may arrive)"))));
 }
 
 void node::stop() {
   std::set<std::shared_ptr<connection>> inbound;
   std::vector<std::shared_ptr<connection>> outbound;
+  std::unordered_map<std::uint64_t, pending_send> sends;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
+    ticker_.cancel();
+    sends.swap(sends_);
     inbound.swap(inbound_);
     for (auto& [_, state] : peers_) {
       if (state.out) outbound.push_back(std::move(state.out));
@@ -111,6 +177,8 @@ void node::stop() {
   acceptor_.close(ignored);
   for (auto& c : inbound) c->close(wire::wire_errc::shutting_down, "the node is shutting down");
   for (auto& c : outbound) c->close(wire::wire_errc::shutting_down, "the node is shutting down");
+  for (auto& [_, s] : sends)
+    s.ack.set_exception(std::make_exception_ptr(send_unconfirmed(s.recipient, s.peer, "this node shut down first")));
 }
 
 void node::set_peer_address(const std::string& peer, endpoint address) {
@@ -127,6 +195,25 @@ std::size_t node::links_up() const {
   std::size_t n = 0;
   for (const auto& [_, state] : peers_) n += state.up ? 1 : 0;
   return n;
+}
+
+std::vector<peer_status> node::peers() const {
+  std::lock_guard lock(mutex_);
+  std::vector<peer_status> out;
+  for (const auto& [name, state] : peers_) {
+    peer_status p;
+    p.name = name;
+    p.address = state.address;
+    p.linked = state.up;
+    p.incarnation = state.incarnation;
+    p.round_trip = state.round_trip;
+    p.queued_bytes = state.backlog.size();
+    p.outbox_in_memory = state.durable.size();
+    p.outbox_in_store_only = state.in_store_only;
+    for (const auto& [_, s] : sends_) p.pending_sends += s.peer == name ? 1 : 0;
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 // ---- links -------------------------------------------------------------------------------------
@@ -177,6 +264,7 @@ void node::dial(const std::string& peer, peer_state& state) {
   });
   socket->async_connect(at, [self = shared_from_this(), socket, peer](std::error_code ec) {
     std::shared_ptr<connection> c;
+    std::string why;
     {
       std::lock_guard lock(self->mutex_);
       peer_state& now = self->peers_.at(peer);
@@ -186,6 +274,7 @@ void node::dial(const std::string& peer, peer_state& state) {
       if (ec) {
         self->sys_.log(log_level::info, "revenant: node \"" + self->config_.name + "\": cannot reach peer \"" + peer +
                                             "\": " + ec.message());
+        why = "cannot reach it: " + ec.message();
       } else {
         std::error_code ignored;
         socket->set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -194,10 +283,12 @@ void node::dial(const std::string& peer, peer_state& state) {
         now.out = c;
       }
     }
-    if (c)
+    if (c) {
       c->start();
-    else
+    } else {
+      self->lost(peer, why);
       self->redial_later(peer);
+    }
   });
 }
 
@@ -273,18 +364,20 @@ std::optional<wire::wire_errc> node::on_welcome(connection& c, const wire::welco
   if (state.out.get() != &c) return wire::wire_errc::connection_replaced;
   state.up = true;
   state.backoff = std::chrono::milliseconds(0);
+  state.incarnation = w.incarnation;
+  state.ping_sent = 0;
   // The peer has taken everything up to its mark; the rest is sent again, in order, before
   // anything newer (ship_durable waits for this lock).
   std::vector<std::uint64_t> taken;
-  while (!state.durable.empty() && state.durable.front().seq <= w.inbox_high_water) {
-    taken.push_back(state.durable.front().seq);
-    state.durable.pop_front();
-  }
+  if (forget_through(state, w.inbox_high_water, taken))
+    asio::post(*sys_.io, [self = shared_from_this(), peer = c.peer()] { self->refill(peer); });
   if (!taken.empty()) remove_outbox(c.peer(), taken);
   for (const auto& entry : state.durable) c.send(entry.frame);
   if (!state.backlog.empty()) {
     c.send(state.backlog);
     state.backlog.clear();
+    for (auto& [_, s] : sends_)
+      if (s.peer == c.peer() && s.on == nullptr) s.on = &c;  // its send frame was in the backlog
   }
   return std::nullopt;
 }
@@ -292,6 +385,7 @@ std::optional<wire::wire_errc> node::on_welcome(connection& c, const wire::welco
 void node::on_closed(connection& c, const std::string& why) {
   bool redial = false;
   bool stopped = false;
+  std::vector<pending_send> unconfirmed;
   {
     std::lock_guard lock(mutex_);
     stopped = stopped_;
@@ -304,13 +398,45 @@ void node::on_closed(connection& c, const std::string& why) {
     } else if (auto it = peers_.find(c.peer()); it != peers_.end() && it->second.out.get() == &c) {
       it->second.out.reset();
       it->second.up = false;
+      it->second.ping_sent = 0;
       redial = !stopped;
+      for (auto s = sends_.begin(); s != sends_.end();) {
+        if (s->second.on == &c) {
+          unconfirmed.push_back(std::move(s->second));
+          s = sends_.erase(s);
+        } else {
+          ++s;
+        }
+      }
     }
   }
+  for (auto& s : unconfirmed)
+    s.ack.set_exception(std::make_exception_ptr(send_unconfirmed(s.recipient, s.peer, "the link was lost: " + why)));
   if (!stopped)
     sys_.log(log_level::info, "revenant: node \"" + config_.name + "\": link " +
                                   (c.side() == wire::role::dialer ? "to " : "from ") + c.describe() + " closed: " + why);
-  if (redial) redial_later(c.peer());
+  if (redial) {
+    lost(c.peer(), why);
+    redial_later(c.peer());
+  }
+}
+
+void node::lost(const std::string& peer, const std::string& why) {
+  std::vector<remote_watch> ended;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = watching_.find(peer);
+    if (it == watching_.end()) return;
+    ended.swap(it->second);
+    watching_.erase(it);
+  }
+  for (auto& w : ended)
+    if (auto target = w.target.lock()) {
+      message_ptr m = make_message<down>(
+          down{w.watched, exit_reason::unreachable, "the link to its node \"" + peer + "\" was lost: " + why});
+      message_fields::sender(*m) = sys_.resolve(w.watched);
+      target->enqueue(std::move(m));
+    }
 }
 
 // ---- messages out ------------------------------------------------------------------------------
@@ -357,13 +483,131 @@ void node::send_message(const std::string& peer, const std::string& recipient, m
 
 void node::send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher) {
   std::string frame;
-  wire::encode(frame, wire::watch_frame{name_of(watcher), wire::name_for_peer(watched, peer)});
+  const std::string watcher_name = name_of(watcher);
+  wire::encode(frame, wire::watch_frame{watcher_name, wire::name_for_peer(watched, peer)});
+  {
+    std::lock_guard lock(mutex_);
+    watching_[peer].push_back(remote_watch{watched, watcher_name, watcher});
+  }
   if (!queue(peer, frame)) {
-    // The watched actor's node cannot be told: as for an actor that is not running, the watcher
-    // hears at once.
-    message_ptr m = make_message<down>(down{watched, exit_reason::normal, "its node \"" + peer + "\" is unreachable"});
+    // The watched actor's node cannot be told: the watch ends as if its link were lost.
+    {
+      std::lock_guard lock(mutex_);
+      auto& list = watching_[peer];
+      if (!list.empty() && list.back().watcher == watcher_name && list.back().watched == watched) list.pop_back();
+    }
+    message_ptr m = make_message<down>(
+        down{watched, exit_reason::unreachable, "its node \"" + peer + "\" cannot be told (no link, queue full)"});
     watcher->enqueue(std::move(m));
   }
+}
+
+void node::send_outside(const std::string& peer, const std::string& recipient, message_ptr m, completion ack) {
+  std::string frame;
+  try {
+    const std::string envelope = encode_envelope(*m, std::string(), &sys_);
+    const std::uint64_t correlation = [&] {
+      std::lock_guard lock(mutex_);
+      return ++next_correlation_;
+    }();
+    wire::encode(frame, wire::send_frame{correlation, wire::name_for_peer(recipient, peer), envelope});
+    std::lock_guard lock(mutex_);
+    if (stopped_) throw std::logic_error("revenant: the actor system is shut down");
+    peer_state& state = peers_.at(peer);
+    pending_send pending{peer, recipient, std::move(ack), std::chrono::steady_clock::now() + config_.send_timeout,
+                         nullptr};
+    if (state.up && state.out) {
+      if (!state.out->send(frame, config_.max_queued_bytes))
+        throw std::runtime_error("revenant: node \"" + peer + "\" reads slower than this node sends: " +
+                                 std::to_string(config_.max_queued_bytes) + " bytes wait for its link");
+      pending.on = state.out.get();
+    } else {
+      if (state.backlog.size() + frame.size() > config_.max_queued_bytes)
+        throw std::runtime_error("revenant: node \"" + peer + "\" is not reached, and " +
+                                 std::to_string(state.backlog.size()) + " bytes already wait for its link");
+      state.backlog.append(frame);
+      dial(peer, state);
+    }
+    sends_.emplace(correlation, std::move(pending));
+  } catch (...) {
+    ack.set_exception(std::current_exception());  // nothing was sent
+  }
+}
+
+void node::answer_send(connection& c, const wire::send_frame& f) {
+  const std::string to(f.recipient);
+  const std::uint64_t correlation = f.correlation;
+  auto answer = [link = std::weak_ptr<connection>(c.shared_from_this()), correlation](wire::send_status status,
+                                                                                      std::string_view text) {
+    std::string out;
+    wire::encode(out, wire::send_result_frame{correlation, status, text});
+    if (auto on = link.lock()) on->send(out);
+  };
+  decoded_envelope d = decode_from(c, f.recipient, f.envelope);  // bad bytes end the connection
+  if (!d.value)
+    return answer(wire::send_status::unregistered_type,
+                  "the message type is not registered on node \"" + config_.name + "\"");
+  std::shared_ptr<actor_base> target = local_recipient(to);
+  const bool durable = [&] {
+    auto cell = std::dynamic_pointer_cast<actor_cell>(target);
+    return cell && cell->durable();
+  }();
+  auto outcome = [self = shared_from_this(), answer, durable](std::exception_ptr e) {
+    if (!e) return answer(durable ? wire::send_status::durable : wire::send_status::queued, {});
+    try {
+      std::rethrow_exception(e);
+    } catch (const actor_quarantined& q) {
+      answer(wire::send_status::quarantined, q.reason());
+    } catch (const std::invalid_argument& x) {
+      answer(wire::send_status::unknown_actor, x.what());
+    } catch (const mailbox_full_error& x) {
+      answer(wire::send_status::mailbox_full, x.what());
+    } catch (const std::exception& x) {
+      if (!self->sys_.accepting.load(std::memory_order_relaxed))
+        answer(wire::send_status::shutting_down, x.what());
+      else if (dynamic_cast<const std::logic_error*>(&x))
+        answer(wire::send_status::unregistered_type, x.what());
+      else
+        answer(wire::send_status::store_error, x.what());
+    }
+  };
+  if (!target) return outcome(sys_.no_actor(to));
+  try {
+    recipient_of(target).deliver_acknowledged(std::move(d.value), completion(completion::callback(outcome)));
+  } catch (...) {
+    outcome(std::current_exception());
+  }
+}
+
+void node::send_answered(connection& c, const wire::send_result_frame& f) {
+  std::optional<pending_send> done;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sends_.find(f.correlation);
+    if (it == sends_.end() || it->second.peer != c.peer()) return;  // given up on already
+    done.emplace(std::move(it->second));
+    sends_.erase(it);
+  }
+  const std::string text = std::string(f.text) + " (answered by node \"" + c.peer() + "\")";
+  switch (f.status) {
+    case wire::send_status::durable:
+    case wire::send_status::queued:
+      return done->ack.set_value();
+    case wire::send_status::unknown_actor:
+      return done->ack.set_exception(std::make_exception_ptr(std::invalid_argument(text)));
+    case wire::send_status::quarantined:
+      return done->ack.set_exception(std::make_exception_ptr(actor_quarantined(done->recipient, text)));
+    case wire::send_status::mailbox_full:
+      return done->ack.set_exception(std::make_exception_ptr(mailbox_full_error(done->recipient)));
+    case wire::send_status::store_error:
+      return done->ack.set_exception(std::make_exception_ptr(store_error(text)));
+    case wire::send_status::unregistered_type:
+    case wire::send_status::shutting_down:
+      return done->ack.set_exception(std::make_exception_ptr(std::logic_error(text)));
+  }
+  done->ack.set_exception(std::make_exception_ptr(send_unconfirmed(
+      done->recipient, c.peer(), "the node answered status " + std::to_string(static_cast<int>(f.status)) +
+                                     ", which this version does not know: " + std::string(f.text))));
 }
 
 // ---- messages in -------------------------------------------------------------------------------
@@ -431,9 +675,27 @@ void node::on_frame(connection& c, const wire::frame& f) {
         watcher->enqueue(make_message<down>(down{std::string(w.watched), exit_reason::normal, "not running in this process"}));
       return;
     }
+    case wire::frame_kind::send:
+      return answer_send(c, wire::decode_send(f));
+    case wire::frame_kind::send_result:
+      return send_answered(c, wire::decode_send_result(f));
     case wire::frame_kind::down: {
       const wire::down_frame d = wire::decode_down(f);
       const std::string watched = wire::name_from_peer(d.watched, c.peer(), config_.name);
+      {
+        // Only for a watch still open: one that ended with the link's loss was told already. The
+        // watcher is a name on this node ("$<id>" unqualified); kept as name_of wrote it.
+        std::string watcher(d.watcher);
+        if (anonymous_id(watcher)) watcher += "@" + config_.name;
+        std::lock_guard lock(mutex_);
+        auto it = watching_.find(c.peer());
+        if (it == watching_.end()) return;
+        auto& list = it->second;
+        auto w = std::find_if(list.begin(), list.end(),
+                              [&](const remote_watch& x) { return x.watched == watched && x.watcher == watcher; });
+        if (w == list.end()) return;
+        list.erase(w);
+      }
       message_ptr m = make_message<down>(down{watched, d.reason, std::string(d.detail)});
       message_fields::sender(*m) = sys_.resolve(watched);
       if (auto target = local_recipient(d.watcher))
@@ -448,9 +710,19 @@ void node::on_frame(connection& c, const wire::frame& f) {
       c.send(out);
       return;
     }
+    case wire::frame_kind::pong: {
+      const std::uint64_t nonce = wire::decode_pong(f).nonce;
+      std::lock_guard lock(mutex_);
+      auto it = peers_.find(c.peer());
+      if (it == peers_.end() || it->second.out.get() != &c || it->second.ping_sent != nonce) return;
+      const auto now = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+      it->second.round_trip = std::chrono::nanoseconds(now - nonce);
+      it->second.ping_sent = 0;
+      return;
+    }
     case wire::frame_kind::unwatch:
-    case wire::frame_kind::pong:
-      return;  // no watch is ever taken back yet; pongs answer pings this node does not send yet
+      return;  // no watch is ever taken back yet
     default:
       throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
                              "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");

@@ -8,6 +8,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -16,6 +17,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/actor.hpp"
 #include "runtime/node.hpp"
@@ -52,6 +54,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void set_peer_address(const std::string& peer, endpoint address);
   // Peers whose link from this node is established now.
   std::size_t links_up() const;
+  std::vector<peer_status> peers() const;
 
   // Where name is, as far as the node decides: a remote actor if it lives on another node (a
   // "$<id>@<node>" of another node, or a name whose home is elsewhere and that is not here),
@@ -73,6 +76,10 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void ship_durable(const std::string& peer, std::uint64_t seq, std::string recipient, std::string envelope);
   // Before start(): takes up the outbox entries and inbox marks the store holds.
   void load_store();
+  // For remote_actor, from actor_system::send: sends m to recipient (a name on peer) and fulfils
+  // ack with the peer's answer (docs/wire.md 6.3), or send_unconfirmed if the link is lost after
+  // m went out on it or no answer comes within send_timeout.
+  void send_outside(const std::string& peer, const std::string& recipient, message_ptr m, completion ack);
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
@@ -90,16 +97,56 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   };
   struct peer_state {
     endpoint address;
-    std::deque<unacked> durable;      // committed outbox entries not yet acknowledged, by seq
+    // Committed outbox entries not yet acknowledged, by seq: those up to max_outbox_memory bytes
+    // (at least one). Invariant: if in_store_only, every committed entry above resident_through
+    // is in the store and not here; else every committed unacknowledged entry is here.
+    std::deque<unacked> durable;
+    std::size_t durable_bytes = 0;
+    std::uint64_t resident_through = 0;  // the highest seq ever held in `durable`
+    bool in_store_only = false;
+    bool refilling = false;              // a read-back from the store is under way
+    std::uint64_t passed_over = 0;       // ship_durable calls that left their entry in the store
     std::shared_ptr<connection> out;  // this node's link to the peer, once dialed
     bool up = false;                  // out is established
     std::string backlog;              // frames waiting for the link (bounded by max_queued_bytes)
     std::chrono::milliseconds backoff{0};
     std::unique_ptr<asio::steady_timer> retry;         // the next attempt, or the running one's timeout
     std::shared_ptr<asio::ip::tcp::socket> connecting;  // an attempt under way
+    std::uint64_t incarnation = 0;                      // the peer's, from its last welcome
+    std::chrono::nanoseconds round_trip{0};             // of the last answered ping
+    std::uint64_t ping_sent = 0;                        // steady-clock ns of the unanswered ping, 0 if none
+  };
+  // A send (wire 6.3) waiting for its send_result.
+  struct pending_send {
+    std::string peer;
+    std::string recipient;
+    completion ack;
+    std::chrono::steady_clock::time_point deadline;
+    const connection* on = nullptr;  // the link it went out on; null while it waits in the backlog
+  };
+  // An actor here watching an actor on a peer: the watch ends with that actor's down, or with
+  // the loss of the link (then this node says down, exit_reason::unreachable).
+  struct remote_watch {
+    std::string watched;  // as this node names it
+    std::string watcher;  // as the peer names it (name_of)
+    std::weak_ptr<actor_base> target;
   };
 
   void accept();
+  // Every heartbeat_interval: pings the links, closes the silent ones, expires sends.
+  void tick();
+  // The peer's link is lost: every watch of an actor there ends with down (unreachable).
+  void lost(const std::string& peer, const std::string& why);
+  void answer_send(connection& c, const wire::send_frame& f);
+  void send_answered(connection& c, const wire::send_result_frame& f);
+  // Reads the outbox entries to peer that wait in the store only back into memory.
+  void refill(const std::string& peer);
+  // Under mutex_: appends a committed entry to the peer's in-memory outbox and sends it, or
+  // leaves it in the store only if memory is full.
+  void hold_durable(peer_state& state, std::uint64_t seq, std::string frame);
+  // Under mutex_: forgets the entries up to seq (the peer has them), adding their seqs to taken;
+  // true if a read-back from the store is due now (the caller posts refill).
+  bool forget_through(peer_state& state, std::uint64_t seq, std::vector<std::uint64_t>& taken);
   // Under mutex_: dials peer unless it is dialed already, has no address, or the node stopped.
   void dial(const std::string& peer, peer_state& state);
   void redial_later(const std::string& peer);
@@ -122,6 +169,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   const static_placement placement_;
   std::shared_ptr<tls_context> tls_;  // null: plaintext links
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer ticker_;
   std::uint16_t port_ = 0;
 
   mutable std::mutex mutex_;
@@ -139,6 +187,9 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     std::uint64_t durable = 0;
   };
   std::map<wire::node_id, inbox_mark> inbox_;
+  std::unordered_map<std::uint64_t, pending_send> sends_;   // guarded by mutex_: by correlation
+  std::uint64_t next_correlation_ = 0;                      // guarded by mutex_
+  std::map<std::string, std::vector<remote_watch>> watching_;  // guarded by mutex_: by peer
   // Remote watchers of actors here, held until each watch's down is sent. Guarded by mutex_.
   std::unordered_map<std::string, std::pair<std::shared_ptr<actor_base>, std::size_t>> watchers_;
 };

@@ -2,6 +2,8 @@
 // the outbox side (stage with the step, ship once committed, resend after every handshake,
 // forget what the peer acknowledged) and the inbox side (take a durable_message once, with the
 // sending node's mark, and acknowledge it once that is committed).
+#include <asio/post.hpp>
+
 #include <stdexcept>
 
 #include "runtime/internal/actor_cell.hpp"
@@ -73,17 +75,94 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
 
 void node::acknowledged(const std::string& peer, std::uint64_t seq) {
   std::vector<std::uint64_t> taken;
+  bool read_back = false;
   {
     std::lock_guard lock(mutex_);
     auto it = peers_.find(peer);
     if (it == peers_.end()) return;
-    auto& durable = it->second.durable;
-    while (!durable.empty() && durable.front().seq <= seq) {
-      taken.push_back(durable.front().seq);
-      durable.pop_front();
-    }
+    read_back = forget_through(it->second, seq, taken);
   }
   if (!taken.empty()) remove_outbox(peer, taken);
+  if (read_back) asio::post(*sys_.io, [self = shared_from_this(), peer] { self->refill(peer); });
+}
+
+bool node::forget_through(peer_state& state, std::uint64_t seq, std::vector<std::uint64_t>& taken) {
+  while (!state.durable.empty() && state.durable.front().seq <= seq) {
+    taken.push_back(state.durable.front().seq);
+    state.durable_bytes -= state.durable.front().frame.size();
+    state.durable.pop_front();
+  }
+  // Half the room is free again: read the next entries back from the store.
+  if (!state.in_store_only || state.refilling || state.durable_bytes > config_.max_outbox_memory / 2) return false;
+  state.refilling = true;
+  return true;
+}
+
+void node::hold_durable(peer_state& state, std::uint64_t seq, std::string frame) {
+  if (seq <= state.resident_through) return;  // held already (read back while it was shipped)
+  if (state.in_store_only ||
+      (!state.durable.empty() && state.durable_bytes + frame.size() > config_.max_outbox_memory)) {
+    state.in_store_only = true;  // it waits in the store; refill() reads it back in order
+    return;
+  }
+  if (state.up && state.out) state.out->send(frame);
+  state.durable_bytes += frame.size();
+  state.resident_through = seq;
+  state.durable.push_back(unacked{seq, std::move(frame)});
+}
+
+void node::refill(const std::string& peer) {
+  std::uint64_t after = 0;
+  std::uint64_t passed_over = 0;
+  std::size_t room = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    peer_state& state = peers_.at(peer);
+    after = state.resident_through;
+    passed_over = state.passed_over;
+    room = config_.max_outbox_memory - std::min(config_.max_outbox_memory, state.durable_bytes);
+  }
+  // Read outside the lock: links and senders go on meanwhile. Entries shipped meanwhile are
+  // counted in passed_over, so that a read that ended before seeing them does not clear
+  // in_store_only.
+  std::vector<unacked> read;
+  bool to_the_end = true;
+  std::size_t bytes = 0;
+  try {
+    sys_.db->for_each_outbox_entry_of(peer, after, [&](std::uint64_t seq, std::string_view recipient,
+                                                       std::string_view envelope) {
+      std::string frame;
+      wire::encode(frame, wire::durable_message_frame{seq, recipient, envelope});
+      if (!read.empty() && bytes + frame.size() > room) {
+        to_the_end = false;
+        return false;
+      }
+      bytes += frame.size();
+      read.push_back(unacked{seq, std::move(frame)});
+      return true;
+    });
+  } catch (const std::exception& e) {
+    sys_.log(log_level::error, "revenant: node \"" + config_.name + "\": the outbox to \"" + peer +
+                                   "\" cannot be read back: " + e.what() + "; tried again at the next acknowledgement");
+    std::lock_guard lock(mutex_);
+    peers_.at(peer).refilling = false;
+    return;
+  }
+  bool again = false;
+  {
+    std::lock_guard lock(mutex_);
+    peer_state& state = peers_.at(peer);
+    state.in_store_only = false;  // for hold_durable: the entries read are next in order
+    for (auto& entry : read) hold_durable(state, entry.seq, std::move(entry.frame));
+    // Everything is here only if the read went to the end and nothing was shipped since it began
+    // (or all that was fit in memory above).
+    state.in_store_only = state.in_store_only || !to_the_end || state.passed_over != passed_over;
+    state.passed_over = 0;
+    state.refilling = state.in_store_only && state.durable_bytes <= config_.max_outbox_memory / 2;
+    again = state.refilling;
+  }
+  if (again) asio::post(*sys_.io, [self = shared_from_this(), peer] { self->refill(peer); });
 }
 
 void node::remove_outbox(const std::string& peer, const std::vector<std::uint64_t>& seqs) {
@@ -114,8 +193,8 @@ void node::ship_durable(const std::string& peer, std::uint64_t seq, std::string 
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;  // kept in the store for a node this one no longer lists
   peer_state& state = it->second;
-  if (state.up && state.out) state.out->send(frame);
-  state.durable.push_back(unacked{seq, std::move(frame)});
+  if (state.refilling) ++state.passed_over;
+  hold_durable(state, seq, std::move(frame));
   if (!state.up) dial(peer, state);
 }
 
@@ -129,9 +208,10 @@ void node::load_store() {
                                        " is for \"" + std::string(peer) + "\", which is not a peer: kept, not sent");
       return;
     }
+    if (it->second.in_store_only) return;  // past what memory holds: read back as acknowledgements come
     std::string frame;
     wire::encode(frame, wire::durable_message_frame{seq, recipient, envelope});
-    it->second.durable.push_back(unacked{seq, std::move(frame)});
+    hold_durable(it->second, seq, std::move(frame));
   });
   sys_.db->for_each_inbox_mark([&](const wire::node_id& from, std::uint64_t seq) { inbox_[from] = inbox_mark{seq, seq}; });
 }

@@ -24,6 +24,14 @@ class recipient : public detail::actor_base {
   }
   // A staged message for another node (outgoing::peer) is committed to the outbox: ship it.
   virtual void committed_remote(outgoing& out) { (void)out; }
+  // m from outside the actors (actor_system::send): ack is fulfilled once m is as safe as this
+  // actor keeps its messages — queued (here), committed to its mailbox (a durable actor's), or
+  // either, as its node answers (an actor on another node) — or with why not. May throw before
+  // ack is taken (then nothing was delivered).
+  virtual void deliver_acknowledged(message_ptr m, completion ack) {
+    enqueue(std::move(m));
+    ack.set_value();
+  }
 };
 
 // The recipient behind a reference a running system handed out (every actor_base it makes is

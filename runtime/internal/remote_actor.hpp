@@ -21,6 +21,12 @@ class remote_actor final : public recipient {
   void enqueue(message_ptr m) override {
     if (auto n = owner_.lock()) n->send_message(home_, given_name(), std::move(m));
   }
+  void deliver_acknowledged(message_ptr m, completion ack) override {
+    if (auto n = owner_.lock())
+      n->send_outside(home_, given_name(), std::move(m), std::move(ack));
+    else
+      ack.set_exception(std::make_exception_ptr(std::logic_error("revenant: the actor system is shut down")));
+  }
   void add_watcher(const std::shared_ptr<actor_base>& watcher) override {
     if (auto n = owner_.lock()) n->send_watch(home_, given_name(), watcher);
   }

@@ -334,6 +334,24 @@ void store::for_each_outbox_entry(
   });
 }
 
+void store::for_each_outbox_entry_of(std::string_view peer, std::uint64_t after,
+                                     detail::function_ref<bool(std::uint64_t, std::string_view, std::string_view)> fn) const {
+  if (after == std::numeric_limits<std::uint64_t>::max()) return;
+  const std::string first = detail::mailbox_key(peer, after + 1);
+  const detail::entry_range range = detail::entries_of(peer);
+  const rocksdb::Slice from(first), to(range.to);
+  scan_range(*state_, state_->outbox, &from, &to, "the outbox to \"" + std::string(peer) + "\"",
+             [&](std::string_view key, std::string_view value) {
+               std::string_view name, recipient, envelope;
+               std::uint64_t seq = 0;
+               if (!detail::parse_mailbox_key(key, name, seq) || name != peer ||
+                   !detail::decode_outbox_value(value, recipient, envelope))
+                 throw store_error("revenant: store \"" + state_->path + "\": outbox entry " + detail::printable_key(key) +
+                                   " is damaged (docs/format.md 8.14)");
+               return fn(seq, recipient, envelope);
+             });
+}
+
 void store::for_each_inbox_mark(detail::function_ref<void(const std::array<std::uint8_t, 16>&, std::uint64_t)> fn) const {
   scan_range(*state_, state_->inbox, nullptr, nullptr, "the inbox family", [&](std::string_view key, std::string_view value) {
     const std::optional<std::uint64_t> seq = detail::decode_next_seq(value);

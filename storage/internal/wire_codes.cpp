@@ -20,6 +20,7 @@ std::string_view to_string(wire_errc code) noexcept {
     case wire_errc::unknown_node: return "unknown_node";
     case wire_errc::bad_envelope: return "bad_envelope";
     case wire_errc::connection_replaced: return "connection_replaced";
+    case wire_errc::peer_silent: return "peer_silent";
   }
   return "unknown";
 }
@@ -33,6 +34,7 @@ std::string_view to_string(send_status status) noexcept {
     case send_status::quarantined: return "quarantined";
     case send_status::store_error: return "store_error";
     case send_status::shutting_down: return "shutting_down";
+    case send_status::mailbox_full: return "mailbox_full";
   }
   return "unknown";
 }
