@@ -265,6 +265,13 @@ int main(int argc, char** argv) {
       write(root / "mailbox_key_fuzzer", "key-" + std::to_string(seq), detail::mailbox_key(actor, seq));
       ++count;
     }
+    // Outbox values as the committer writes them: a recipient, then a real envelope.
+    for (std::size_t i = 0; i < envelopes.size() && i < 4; ++i) {
+      const char* recipients[] = {"account/42", "$17", "t", "bank/teller"};
+      write(root / "outbox_value_fuzzer", "value-" + std::to_string(i),
+            detail::encode_outbox_value(recipients[i], envelopes[i].second));
+      ++count;
+    }
     {
       // Real write-ahead logs: a store given a few batches, closed, its log copied (as stored,
       // and as well-formed batches for the writer mode of wal_fuzzer).

@@ -332,7 +332,7 @@ TEST_CASE("send to a durable actor on another node completes once it is committe
   const std::uint16_t b_port = free_port();
   actor_system_config config = node_of("a", "b", b_port);
   config.node->heartbeat_interval = 50ms;
-  config.node->heartbeat_timeout = 300ms;
+  config.node->heartbeat_timeout = 300ms * sanitizer_slowdown;
   config.node->send_timeout = 500ms;
   config.node->reconnect_max = 50ms;
   actor_system a(config);

@@ -17,6 +17,7 @@
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/tcp_proxy.hpp"
 
@@ -92,6 +93,24 @@ void gated_body(context&, const message& m, const std::shared_ptr<gate>& g) {
 }
 const revenant::function<void(context&, const message&), gated_body> gated_fn{"test.link.gated"};
 
+// Keeps the reply address of each add and answers them all (n + 100) when told get.
+struct deferred_state {
+  std::vector<std::pair<reply_address, std::int64_t>> kept;
+  template <class A>
+  void serialize(A& a) {
+    a(kept);
+  }
+};
+void deferred_body(context& ctx, const message& m, const std::shared_ptr<deferred_state>& s) {
+  if (const auto* a = m.get_if<add>()) {
+    s->kept.emplace_back(ctx.reply_later(), a->n);
+  } else if (m.is<get>()) {
+    for (const auto& [to, n] : s->kept) ctx.reply_to(to, value_is{n + 100});
+    s->kept.clear();
+  }
+}
+const revenant::function<void(context&, const message&), deferred_body> deferred_fn{"test.link.deferred"};
+
 // Nodes a and b, each reaching the other through its own proxy (a → proxy_to_b → b, and b →
 // proxy_to_a → a), with short heartbeats.
 struct proxied_pair {
@@ -105,7 +124,7 @@ struct proxied_pair {
     node.plaintext = true;
     node.peers[other] = endpoint{"127.0.0.1", 0};
     node.heartbeat_interval = 50ms;
-    node.heartbeat_timeout = 400ms;
+    node.heartbeat_timeout = 400ms * sanitizer_slowdown;  // a sanitized process may pause that long
     node.send_timeout = 1500ms;
     node.reconnect_max = 100ms;
     actor_system_config config;
@@ -170,6 +189,19 @@ TEST_CASE("send to a transient actor on another node completes once it is queued
   for (int i = 0; i < 100; ++i) CHECK(j->at(i) == "add " + std::to_string(i));
 }
 
+TEST_CASE("an actor answers asks from another node later, through the reply addresses it kept", "[node]") {
+  proxied_pair p;
+  REQUIRE(p.linked());
+  const std::string name = name_at(*p.a, "deferred/", "b");
+  p.b->spawn(name, deferred_fn.bind(std::make_shared<deferred_state>()));
+  std::vector<std::future<value_is>> answers;
+  for (int i = 0; i < 3; ++i) answers.push_back(p.a->ask<value_is>(name, add{i}, 10s));
+  std::this_thread::sleep_for(50ms);
+  for (auto& f : answers) CHECK(f.wait_for(0s) == std::future_status::timeout);  // kept, not answered yet
+  p.a->send(name, get{}).get();
+  for (int i = 0; i < 3; ++i) CHECK(answers[i].get().value == i + 100);
+}
+
 TEST_CASE("send to another node fails as a local send would: no such actor, a full mailbox", "[node]") {
   proxied_pair p;
   REQUIRE(p.linked());
@@ -229,7 +261,7 @@ TEST_CASE("a link that falls silent is closed within the heartbeat timeout: watc
   REQUIRE(on_a->wait_for_count(1, 5s));
   const auto heard_after = std::chrono::steady_clock::now() - cut_at;
   CHECK(on_a->at(0).rfind("down " + watched + " reason 4: the link to its node \"b\" was lost", 0) == 0);
-  CHECK(heard_after < 2s);  // the timeout is 400 ms
+  CHECK(heard_after < 2s * sanitizer_slowdown);  // the timeout is 400 ms
   const std::string unconfirmed = fails_with<send_unconfirmed>([&] { lost.get(); });
   INFO(unconfirmed);
   CHECK(unconfirmed.find("link was lost") != std::string::npos);

@@ -253,11 +253,10 @@ void connection::on_handshake_frame(const wire::frame& f) {
   if (side_ == wire::role::listener) {
     const wire::hello_frame hello = wire::decode_hello(f);
     auto answer = owner_->on_hello(*this, hello);
-    if (auto* refused = std::get_if<wire::refuse_frame>(&answer)) {
-      reason_ = "its hello was refused (" + std::string(wire::to_string(refused->code)) + ": " +
-                std::string(refused->text) + ")";
+    if (auto* refused = std::get_if<refusal>(&answer)) {
+      reason_ = "its hello was refused (" + std::string(wire::to_string(refused->code)) + ": " + refused->text + ")";
       std::string out;
-      wire::encode(out, *refused);
+      wire::encode(out, wire::refuse_frame{refused->code, refused->text});
       send(out);
       std::lock_guard lock(mutex_);
       closing_ = true;  // the refusal is written, then the socket closed

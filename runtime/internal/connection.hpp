@@ -28,12 +28,18 @@ namespace revenant::detail {
 
 class connection;
 
+// Why a listener refuses a hello: the refuse frame's code and text (docs/wire.md 4.3).
+struct refusal {
+  wire::wire_errc code;
+  std::string text;
+};
+
 // What a connection reports to, and asks of, the node it belongs to. Called on the connection's
 // strand.
 class connection_owner {
  public:
   // Listener: the dialer's hello; the welcome to answer with, or why it is refused.
-  virtual std::variant<wire::welcome_frame, wire::refuse_frame> on_hello(connection& c, const wire::hello_frame& h) = 0;
+  virtual std::variant<wire::welcome_frame, refusal> on_hello(connection& c, const wire::hello_frame& h) = 0;
   // Dialer: appends its hello, in the version the prefaces chose.
   virtual void encode_hello(connection& c, std::string& out, std::uint16_t version) = 0;
   // Dialer: the listener's welcome; nothing if it is accepted, else why not (sent as goodbye).

@@ -306,13 +306,8 @@ void node::redial_later(const std::string& peer) {
   });
 }
 
-std::variant<wire::welcome_frame, wire::refuse_frame> node::on_hello(connection& c, const wire::hello_frame& h) {
-  auto refuse = [](wire::wire_errc code, std::string text) {
-    // The text must outlive the frame's encoding: kept in a thread-local owned string.
-    thread_local std::string kept;
-    kept = std::move(text);
-    return wire::refuse_frame{code, kept};
-  };
+std::variant<wire::welcome_frame, refusal> node::on_hello(connection& c, const wire::hello_frame& h) {
+  auto refuse = [](wire::wire_errc code, std::string text) { return refusal{code, std::move(text)}; };
   if (h.version != wire::protocol_version) return refuse(wire::wire_errc::version_unsupported, "version");
   if (h.cluster != config_.cluster)
     return refuse(wire::wire_errc::wrong_cluster, "node \"" + config_.name + "\" is in cluster \"" + config_.cluster + "\"");

@@ -84,7 +84,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
   // ---- connection_owner ----
-  std::variant<wire::welcome_frame, wire::refuse_frame> on_hello(connection& c, const wire::hello_frame& h) override;
+  std::variant<wire::welcome_frame, refusal> on_hello(connection& c, const wire::hello_frame& h) override;
   void encode_hello(connection& c, std::string& out, std::uint16_t version) override;
   std::optional<wire::wire_errc> on_welcome(connection& c, const wire::welcome_frame& w) override;
   void on_frame(connection& c, const wire::frame& f) override;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "storage/wire.hpp"
+
 namespace revenant::detail {
 
 std::string mailbox_key(std::string_view actor, std::uint64_t seq) {
@@ -60,7 +62,7 @@ std::string encode_outbox_value(std::string_view recipient, std::string_view env
 
 bool decode_outbox_value(std::string_view value, std::string_view& recipient, std::string_view& envelope) noexcept {
   const std::optional<std::uint16_t> size = value.size() >= 2 ? decode_le<std::uint16_t>(value.substr(0, 2)) : std::nullopt;
-  if (!size || *size == 0 || value.size() - 2 < *size) return false;
+  if (!size || *size == 0 || *size > wire::max_actor_name_size || value.size() - 2 < *size) return false;
   recipient = value.substr(2, *size);
   envelope = value.substr(2 + *size);
   return true;
