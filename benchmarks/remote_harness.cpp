@@ -1,6 +1,7 @@
 #include "remote_harness.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,8 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <stdexcept>
+#include <system_error>
 
 namespace remote_bench {
 namespace {
@@ -146,6 +150,54 @@ void peer_process::stop() {
     }
     pid_ = -1;
   }
+}
+
+std::uint64_t peer_process::peak_rss_bytes() const { return remote_bench::peak_rss_bytes(pid_); }
+
+std::uint64_t peak_rss_bytes(pid_t pid) {
+  std::ifstream status(pid == 0 ? std::string("/proc/self/status") : "/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;  // "<n> kB"
+  }
+  return 0;
+}
+
+bool reset_peak_rss() {
+  // What earlier benchmarks freed goes back to the kernel first, so that it does not count.
+  ::malloc_trim(0);
+  // Writing 5 to clear_refs resets the peak to the current resident set (proc(5)).
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
+void report_peak_rss(benchmark::State& state, std::uint64_t sender_bytes, std::uint64_t receiver_bytes) {
+  constexpr double mib = 1024.0 * 1024.0;
+  state.counters["sender_peak_rss_MiB"] = static_cast<double>(sender_bytes) / mib;
+  state.counters["receiver_peak_rss_MiB"] = static_cast<double>(receiver_bytes) / mib;
+}
+
+run_certificates::run_certificates() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "remote_bench_tls.XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "remote_bench: mkdtemp " + pattern);
+  }
+  dir_ = pattern;
+  try {
+    ca_ = std::make_unique<revenant::test::test_ca>(dir_, "remote_bench-ca");
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+    throw;
+  }
+}
+
+run_certificates::~run_certificates() {
+  ca_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
 }
 
 void latency_recorder::report(benchmark::State& state) {

@@ -14,10 +14,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/test_pki.hpp"
 
 namespace remote_bench {
 
@@ -51,6 +54,8 @@ class peer_process {
   std::uint16_t port() const { return port_; }
   // True once the watchdog has killed the child for outliving `lifetime`.
   bool expired() const;
+  // The child's peak resident set size so far, in bytes (peak_rss_bytes of its pid).
+  std::uint64_t peak_rss_bytes() const;
 
  private:
   void stop();
@@ -63,6 +68,51 @@ class peer_process {
   bool expired_ = false;   // guarded by mutex_
   std::thread watchdog_;
 };
+
+// The peak resident set size (VmHWM in /proc/<pid>/status) of process pid, or of this process
+// for 0, in bytes; 0 if it cannot be read.
+std::uint64_t peak_rss_bytes(pid_t pid = 0);
+
+// Lowers this process's peak resident set size to what it holds now, once the heap has given
+// back what is free (so that a benchmark reports its own peak, not an earlier one's). False if
+// the kernel does not allow it.
+bool reset_peak_rss();
+
+// Certificates for one benchmark run: a CA made for it (tests/support/test_pki.hpp) and the
+// certificates it signs, as PEM files in a fresh temporary directory that the destructor removes.
+class run_certificates {
+ public:
+  // Throws std::system_error if the directory cannot be made, std::runtime_error (with
+  // OpenSSL's reason) if the CA cannot.
+  run_certificates();
+  ~run_certificates();
+  run_certificates(const run_certificates&) = delete;
+  run_certificates& operator=(const run_certificates&) = delete;
+
+  // The CA's certificate file.
+  const std::string& ca_file() const { return ca_->ca_file(); }
+  // A certificate for common_name (a node's name, for a node), signed by the run's CA, for a
+  // client and a server; with ip_address, it also names that address (test_ca::issue).
+  revenant::test::issued_files issue(const std::string& common_name, const std::string& ip_address = {}) const {
+    return ca_->issue(common_name, common_name, ip_address);
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<revenant::test::test_ca> ca_;
+};
+
+// The one-way stream's flow control, the same for every peer: the receiver acknowledges every
+// stream_ack_every messages (with the count it has received), the sender keeps at most
+// stream_window messages unacknowledged. A stream's length is a multiple of stream_ack_every,
+// so that its last message is acknowledged too.
+inline constexpr std::int64_t stream_window = 4096;
+inline constexpr std::int64_t stream_ack_every = 256;
+static_assert(stream_window % stream_ack_every == 0 && stream_window >= 2 * stream_ack_every);
+
+// Publishes the peak resident set sizes of a stream's two processes, in MiB, as the counters
+// sender_peak_rss_MiB and receiver_peak_rss_MiB.
+void report_peak_rss(benchmark::State& state, std::uint64_t sender_bytes, std::uint64_t receiver_bytes);
 
 // Latencies of one benchmark run; report() publishes p50 and p99 in microseconds as the
 // counters p50_us and p99_us. Not thread-safe: one recorder per thread, or handed over under a

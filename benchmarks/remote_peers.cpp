@@ -8,13 +8,18 @@
 //   remote_pingpong/caf        CAF 0.17 remote actors (libcaf_io: publish / remote_actor): an
 //                              actor sends, the remote actor's handler returns the message
 //   remote_ask/caf/<n>         request/response with n requests in flight
-//   remote_stream/caf          a one-way stream of small messages, until the receiver has
-//                              counted them all (it reports back once it has)
+//   remote_stream/caf          a one-way stream of small messages (a sequence number each),
+//                              with the flow control of remote_harness.hpp: the receiver
+//                              acknowledges every stream_ack_every, the sender keeps at most
+//                              stream_window unacknowledged
+//   remote_stream/asio         the same stream as raw Asio TCP records (length-prefixed u64s)
+//   remote_stream/asio_tls     and over TLS 1.3 with mutual authentication
 //
 // items_per_second counts round trips, requests answered, or messages received; p50_us and
-// p99_us are the latencies of single round trips (or requests). CAF runs two scheduler threads
-// on each side, as in runtime_bench. Benchmarks of revenant's own links sit beside these under
-// the same scenario names (<scenario>/revenant).
+// p99_us are the latencies of single round trips (or requests); the streams report both
+// processes' peak resident set sizes (sender_peak_rss_MiB, receiver_peak_rss_MiB). CAF runs two
+// scheduler threads on each side, as in runtime_bench. Benchmarks of revenant's own links sit
+// beside these under the same scenario names (<scenario>/revenant).
 #include <asio.hpp>
 #include <asio/ssl.hpp>
 #include <openssl/ssl.h>
@@ -32,7 +37,6 @@
 #include <vector>
 
 #include "remote_harness.hpp"
-#include "tls_certificates.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -77,13 +81,17 @@ std::uint32_t read_length(const char* p) {
   return length;
 }
 
-// Echoes every complete frame back on one connection. Reads whatever has arrived, answers all
-// the frames in it with one write, then reads again, as a framed protocol's server does.
-template <class Stream>
-class echo_session : public std::enable_shared_from_this<echo_session<Stream>> {
+// One connection of a server speaking a framed protocol: reads whatever has arrived, has
+// Derived answer the complete frames in it (Derived::consume), writes the answers in one write,
+// then reads again.
+template <class Derived, class Stream>
+class framed_session : public std::enable_shared_from_this<Derived> {
  public:
+  // What consume returns to drop the connection (a peer that is not our client).
+  static constexpr std::size_t drop = static_cast<std::size_t>(-1);
+
   template <class... Args>
-  explicit echo_session(Args&&... args) : stream_(std::forward<Args>(args)...) {}
+  explicit framed_session(Args&&... args) : stream_(std::forward<Args>(args)...) {}
 
   // Reads and answers until the client leaves (after a TLS handshake, on a TLS stream).
   void start() {
@@ -107,14 +115,9 @@ class echo_session : public std::enable_shared_from_this<echo_session<Stream>> {
 
   void received(std::size_t n) {
     have_ += n;
-    std::size_t used = 0;
-    while (have_ - used >= header_bytes) {
-      const std::uint32_t length = read_length(in_.data() + used);
-      if (length > max_body_bytes) return;  // not our client: drop it
-      if (have_ - used < header_bytes + length) break;
-      out_.insert(out_.end(), in_.data() + used, in_.data() + used + header_bytes + length);
-      used += header_bytes + length;
-    }
+    // Derived::consume(data, size, out): appends its answers to out; returns the bytes it used.
+    const std::size_t used = static_cast<Derived*>(this)->consume(in_.data(), have_, out_);
+    if (used == drop) return;
     std::memmove(in_.data(), in_.data() + used, have_ - used);
     have_ -= used;
     if (out_.empty()) return read();
@@ -126,29 +129,51 @@ class echo_session : public std::enable_shared_from_this<echo_session<Stream>> {
   }
 
   Stream stream_;
-  std::array<char, 16 * 1024> in_{};
+  std::array<char, 64 * 1024> in_{};
   std::size_t have_ = 0;
   std::vector<char> out_;
 };
 
+// Echoes every complete frame back.
+template <class Stream>
+class echo_session : public framed_session<echo_session<Stream>, Stream> {
+ public:
+  using framed_session<echo_session<Stream>, Stream>::framed_session;
+
+  std::size_t consume(const char* in, std::size_t have, std::vector<char>& out) {
+    std::size_t used = 0;
+    while (have - used >= header_bytes) {
+      const std::uint32_t length = read_length(in + used);
+      if (length > max_body_bytes) return this->drop;
+      if (have - used < header_bytes + length) break;
+      out.insert(out.end(), in + used, in + used + header_bytes + length);
+      used += header_bytes + length;
+    }
+    return used;
+  }
+};
+
 // The TLS settings both ends use: TLS 1.3 only, each side proves itself with a certificate
 // signed by the run's CA and checks the other's.
-void configure_tls(asio::ssl::context& ctx, const std::string& dir, const std::string& who) {
+void configure_tls(asio::ssl::context& ctx, const std::string& ca_file, const std::string& cert_file,
+                   const std::string& key_file) {
   if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_3_VERSION) != 1) {
     throw std::runtime_error("cannot require TLS 1.3");
   }
-  ctx.use_certificate_chain_file(remote_bench::tls_certificates::certificate(dir, who));
-  ctx.use_private_key_file(remote_bench::tls_certificates::key(dir, who), asio::ssl::context::pem);
-  ctx.load_verify_file(remote_bench::tls_certificates::ca(dir));
+  ctx.use_certificate_chain_file(cert_file);
+  ctx.use_private_key_file(key_file, asio::ssl::context::pem);
+  ctx.load_verify_file(ca_file);
   ctx.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
 }
 
-// `--serve asio [--tls-dir DIR]`: the echo server, over TLS when given the certificates.
-int serve_asio(const std::vector<std::string>& args, int report_fd) {
-  const bool tls = args.size() == 2 && args[0] == "--tls-dir";
+// Serves connections on 127.0.0.1 with a Session (a template over the stream type) each, over
+// TLS when args are `--tls CA CERT KEY`.
+template <template <class> class Session>
+int serve_sessions(const std::vector<std::string>& args, int report_fd) {
+  const bool tls = args.size() == 4 && args[0] == "--tls";
   asio::io_context io(1);
   asio::ssl::context ctx(asio::ssl::context::tls_server);
-  if (tls) configure_tls(ctx, args[1], "server");
+  if (tls) configure_tls(ctx, args[1], args[2], args[3]);
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   remote_bench::report_port(report_fd, acceptor.local_endpoint().port());
   std::function<void()> accept = [&] {
@@ -156,9 +181,9 @@ int serve_asio(const std::vector<std::string>& args, int report_fd) {
       if (!ec) {
         socket.set_option(tcp::no_delay(true));
         if (tls) {
-          std::make_shared<echo_session<asio::ssl::stream<tcp::socket>>>(std::move(socket), ctx)->start();
+          std::make_shared<Session<asio::ssl::stream<tcp::socket>>>(std::move(socket), ctx)->start();
         } else {
-          std::make_shared<echo_session<tcp::socket>>(std::move(socket))->start();
+          std::make_shared<Session<tcp::socket>>(std::move(socket))->start();
         }
       }
       accept();
@@ -168,6 +193,9 @@ int serve_asio(const std::vector<std::string>& args, int report_fd) {
   io.run();
   return 0;
 }
+
+// `--serve asio [--tls CA CERT KEY]`: the echo server.
+int serve_asio(const std::vector<std::string>& args, int report_fd) { return serve_sessions<echo_session>(args, report_fd); }
 [[maybe_unused]] const bool asio_registered = remote_bench::register_server("asio", serve_asio);
 
 // One synchronous round trip after another: write a frame, read the echo, check it.
@@ -205,29 +233,166 @@ void remote_pingpong_asio(benchmark::State& state) {
 }
 BENCHMARK(remote_pingpong_asio)->Name("remote_pingpong/asio")->UseRealTime()->MinTime(1.0);
 
+// A TLS client connected to a server on 127.0.0.1 (whose certificate must name that address),
+// both ends with certificates of `certificates`.
+struct tls_client {
+  asio::io_context io;
+  asio::ssl::context ctx{asio::ssl::context::tls_client};
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> stream;
+
+  tls_client(const remote_bench::run_certificates& certificates, std::uint16_t port) {
+    const auto mine = certificates.issue("client");
+    configure_tls(ctx, certificates.ca_file(), mine.cert_file, mine.key_file);
+    ctx.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+    stream = std::make_unique<asio::ssl::stream<tcp::socket>>(io, ctx);
+    stream->lowest_layer().connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    stream->lowest_layer().set_option(tcp::no_delay(true));
+    stream->handshake(asio::ssl::stream_base::client);
+    if (SSL_version(stream->native_handle()) != TLS1_3_VERSION) throw std::runtime_error("TLS 1.3 was not negotiated");
+  }
+};
+
+// The arguments that start a server over TLS, with a certificate naming 127.0.0.1.
+std::vector<std::string> tls_server_args(const remote_bench::run_certificates& certificates) {
+  const auto server = certificates.issue("server", "127.0.0.1");
+  return {"--tls", certificates.ca_file(), server.cert_file, server.key_file};
+}
+
 void remote_pingpong_asio_tls(benchmark::State& state) {
   guarded(state, [&] {
-    const remote_bench::tls_certificates certificates;
-    peer_process peer("asio", {"--tls-dir", certificates.dir()});
-    asio::io_context io;
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    configure_tls(ctx, certificates.dir(), "client");
-    ctx.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
-    asio::ssl::stream<tcp::socket> stream(io, ctx);
-    stream.lowest_layer().connect(tcp::endpoint(asio::ip::address_v4::loopback(), peer.port()));
-    stream.lowest_layer().set_option(tcp::no_delay(true));
-    stream.handshake(asio::ssl::stream_base::client);
-    if (SSL_version(stream.native_handle()) != TLS1_3_VERSION) throw std::runtime_error("TLS 1.3 was not negotiated");
-    ping_pong(state, stream, peer);
+    const remote_bench::run_certificates certificates;
+    peer_process peer("asio", tls_server_args(certificates));
+    tls_client client(certificates, peer.port());
+    ping_pong(state, *client.stream, peer);
   });
 }
 BENCHMARK(remote_pingpong_asio_tls)->Name("remote_pingpong/asio_tls")->UseRealTime()->MinTime(1.0);
+
+// ---- raw Asio: the one-way stream ---------------------------------------------------------
+
+// A stream record: the 4-byte length (8), then a little-endian u64: a message's sequence number
+// (sender to receiver) or the count of messages received so far (an acknowledgement, back).
+constexpr std::uint32_t record_body_bytes = 8;
+constexpr std::size_t record_bytes = header_bytes + record_body_bytes;
+
+void put_record(char* out, std::uint64_t value) {
+  for (std::size_t i = 0; i < header_bytes; ++i) out[i] = static_cast<char>((record_body_bytes >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < record_body_bytes; ++i) out[header_bytes + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+std::uint64_t record_value(const char* p) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < record_body_bytes; ++i)
+    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[header_bytes + i])) << (8 * i);
+  return value;
+}
+
+// The receiving end of a stream on one connection: every record must carry the next sequence
+// number (0 starts a new stream); every stream_ack_every records it answers with its count. A
+// record out of order (or not a record) drops the connection, which the sender sees.
+template <class Stream>
+class sink_session : public framed_session<sink_session<Stream>, Stream> {
+ public:
+  using framed_session<sink_session<Stream>, Stream>::framed_session;
+
+  std::size_t consume(const char* in, std::size_t have, std::vector<char>& out) {
+    std::size_t used = 0;
+    for (; have - used >= record_bytes; used += record_bytes) {
+      if (read_length(in + used) != record_body_bytes) return this->drop;
+      const std::uint64_t seq = record_value(in + used);
+      if (seq == 0) count_ = 0;
+      if (seq != count_) return this->drop;
+      if (++count_ % remote_bench::stream_ack_every == 0) {
+        out.resize(out.size() + record_bytes);
+        put_record(out.data() + out.size() - record_bytes, count_);
+      }
+    }
+    return used;
+  }
+
+ private:
+  std::uint64_t count_ = 0;
+};
+
+// `--serve asio_sink [--tls CA CERT KEY]`: the stream's receiver.
+int serve_asio_sink(const std::vector<std::string>& args, int report_fd) {
+  return serve_sessions<sink_session>(args, report_fd);
+}
+[[maybe_unused]] const bool asio_sink_registered = remote_bench::register_server("asio_sink", serve_asio_sink);
+
+constexpr std::int64_t asio_stream_length = 1 << 20;
+static_assert(asio_stream_length % remote_bench::stream_ack_every == 0);
+
+// Streams asio_stream_length records per iteration, keeping at most stream_window of them
+// unacknowledged: writes what the window allows in one write, then reads acknowledgements.
+template <class Stream>
+void stream_records(benchmark::State& state, Stream& stream, const peer_process& peer) {
+  std::vector<char> out(static_cast<std::size_t>(remote_bench::stream_window) * record_bytes);
+  std::array<char, 4096> in{};
+  std::size_t have = 0;
+  const auto fail = [&](const std::string& why) {
+    state.SkipWithError((why + (peer.expired() ? " (the peer outlived its lifetime and was killed)" : "")).c_str());
+  };
+  for (auto _ : state) {
+    std::int64_t sent = 0;
+    std::int64_t acked = 0;
+    while (acked < asio_stream_length) {
+      asio::error_code ec;
+      const std::int64_t room = std::min(remote_bench::stream_window - (sent - acked), asio_stream_length - sent);
+      if (room > 0) {
+        for (std::int64_t i = 0; i < room; ++i)
+          put_record(out.data() + static_cast<std::size_t>(i) * record_bytes, static_cast<std::uint64_t>(sent + i));
+        asio::write(stream, asio::buffer(out.data(), static_cast<std::size_t>(room) * record_bytes), ec);
+        if (ec) return fail("the stream broke: " + ec.message());
+        sent += room;
+        continue;
+      }
+      have += stream.read_some(asio::buffer(in.data() + have, in.size() - have), ec);
+      if (ec) return fail("the stream broke: " + ec.message());
+      std::size_t used = 0;
+      for (; have - used >= record_bytes; used += record_bytes) {
+        const auto count = static_cast<std::int64_t>(record_value(in.data() + used));
+        if (read_length(in.data() + used) != record_body_bytes || count <= acked || count > sent)
+          return fail("an acknowledgement does not match what was sent");
+        acked = count;
+      }
+      std::memmove(in.data(), in.data() + used, have - used);
+      have -= used;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * asio_stream_length);
+  remote_bench::report_peak_rss(state, remote_bench::peak_rss_bytes(), peer.peak_rss_bytes());
+}
+
+void remote_stream_asio(benchmark::State& state) {
+  guarded(state, [&] {
+    remote_bench::reset_peak_rss();
+    peer_process peer("asio_sink", {});
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::address_v4::loopback(), peer.port()));
+    socket.set_option(tcp::no_delay(true));
+    stream_records(state, socket, peer);
+  });
+}
+BENCHMARK(remote_stream_asio)->Name("remote_stream/asio")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+
+void remote_stream_asio_tls(benchmark::State& state) {
+  guarded(state, [&] {
+    remote_bench::reset_peak_rss();
+    const remote_bench::run_certificates certificates;
+    peer_process peer("asio_sink", tls_server_args(certificates));
+    tls_client client(certificates, peer.port());
+    stream_records(state, *client.stream, peer);
+  });
+}
+BENCHMARK(remote_stream_asio_tls)->Name("remote_stream/asio_tls")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 // ---- CAF remote actors ---------------------------------------------------------------------
 
 using begin_atom = caf::atom_constant<caf::atom("begin")>;
 using item_atom = caf::atom_constant<caf::atom("item")>;
-using done_atom = caf::atom_constant<caf::atom("done")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
 
 constexpr int caf_workers = 2;  // on each side, as runtime_bench gives both systems
 constexpr auto caf_batch_timeout = std::chrono::seconds(30);
@@ -237,12 +402,12 @@ void configure(caf::actor_system_config& config) {
   config.load<caf::io::middleman>();
 }
 
-// The remote side: answers (seq, payload) with the same, and counts a stream, reporting the
-// count to the stream's sender once it has seen as many items as announced.
+// The remote side: answers (seq, payload) with the same, and counts a stream: every item must
+// carry the next sequence number (0 starts a new stream); every stream_ack_every items it tells
+// the item's sender how many it has received, and whether they all came in order.
 struct stream_count {
-  std::int64_t expected = 0;
   std::int64_t seen = 0;
-  caf::actor reporter;
+  bool in_order = true;
 };
 
 caf::behavior caf_server(caf::stateful_actor<stream_count>* self) {
@@ -250,11 +415,12 @@ caf::behavior caf_server(caf::stateful_actor<stream_count>* self) {
       [](std::int64_t seq, std::string& body) -> caf::result<std::int64_t, std::string> {
         return {seq, std::move(body)};
       },
-      [=](begin_atom, std::int64_t expected) {
-        self->state = stream_count{expected, 0, caf::actor_cast<caf::actor>(self->current_sender())};
-      },
-      [=](item_atom, std::int64_t, const std::string&) {
-        if (++self->state.seen == self->state.expected) self->send(self->state.reporter, done_atom::value, self->state.seen);
+      [=](item_atom, std::int64_t seq) {
+        auto& s = self->state;
+        if (seq == 0) s = stream_count{};
+        s.in_order = s.in_order && seq == s.seen;
+        if (++s.seen % remote_bench::stream_ack_every == 0)
+          self->send(caf::actor_cast<caf::actor>(self->current_sender()), ack_atom::value, s.seen, s.in_order);
       },
   };
 }
@@ -406,30 +572,55 @@ void remote_ask_caf(benchmark::State& state) {
 }
 BENCHMARK(remote_ask_caf)->Name("remote_ask/caf")->Arg(1)->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
-// A one-way stream: announce the count, send the items, wait for the receiver's count.
-caf::behavior caf_streamer(caf::event_based_actor* self, caf::actor server, std::int64_t count,
+// A one-way stream of count items (a sequence number each), at most stream_window of them
+// unacknowledged: what the receiver acknowledges is sent again as new items.
+struct streamer_state {
+  caf::actor server;
+  std::int64_t count = 0;
+  std::int64_t sent = 0;
+  std::shared_ptr<batch> b;
+};
+
+void caf_stream_more(caf::stateful_actor<streamer_state>* self, std::int64_t acked) {
+  auto& s = self->state;
+  for (; s.sent < s.count && s.sent - acked < remote_bench::stream_window; ++s.sent)
+    self->send(s.server, item_atom::value, s.sent);
+}
+
+caf::behavior caf_streamer(caf::stateful_actor<streamer_state>* self, caf::actor server, std::int64_t count,
                            std::shared_ptr<batch> b) {
-  self->send(server, begin_atom::value, count);
-  for (std::int64_t i = 0; i < count; ++i) self->send(server, item_atom::value, i, payload());
+  self->state = streamer_state{std::move(server), count, 0, std::move(b)};
+  caf_stream_more(self, 0);
   return {
-      [=](done_atom, std::int64_t seen) {
-        b->done.raise(seen == count);
-        self->quit();
+      [=](ack_atom, std::int64_t seen, bool in_order) {
+        auto& s = self->state;
+        if (!in_order || seen > s.sent) {
+          s.b->done.raise(false);
+          self->quit();
+        } else if (seen == s.count) {
+          s.b->done.raise(true);
+          self->quit();
+        } else {
+          caf_stream_more(self, seen);
+        }
       },
   };
 }
 
-constexpr std::int64_t stream_batch = 100'000;
+constexpr std::int64_t caf_stream_length = 102'400;
+static_assert(caf_stream_length % remote_bench::stream_ack_every == 0);
 
 void remote_stream_caf(benchmark::State& state) {
   guarded(state, [&] {
+    remote_bench::reset_peak_rss();
     caf_client client;
     for (auto _ : state) {
       auto b = std::make_shared<batch>();
-      auto actor = client.system->spawn(caf_streamer, client.server, stream_batch, b);
+      auto actor = client.system->spawn(caf_streamer, client.server, caf_stream_length, b);
       if (!client.run(state, actor, b)) break;
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * stream_batch);
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * caf_stream_length);
+    remote_bench::report_peak_rss(state, remote_bench::peak_rss_bytes(), client.peer.peak_rss_bytes());
   });
 }
 BENCHMARK(remote_stream_caf)->Name("remote_stream/caf")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);

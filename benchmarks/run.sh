@@ -80,5 +80,15 @@ print(f"{'remote_pingpong revenant/asio round trips/s':<46}{ratio('remote_pingpo
 print(f"{'remote_pingpong revenant/caf round trips/s':<46}{ratio('remote_pingpong/revenant', 'remote_pingpong/caf'):>10.2f}  >= 8")
 for n in ("1", "100"):
     print(f"{'remote_ask/' + n + ' revenant/caf requests/s':<46}{ratio('remote_ask/revenant/' + n, 'remote_ask/caf/' + n):>10.2f}  >= 8")
+print(f"{'remote_stream revenant/caf msgs/s':<46}{ratio('remote_stream/revenant', 'remote_stream/caf'):>10.2f}  >= 10")
+print(f"{'remote_stream revenant/asio msgs/s':<46}{ratio('remote_stream/revenant', 'remote_stream/asio'):>10.2f}  (no goal)")
+print(f"{'remote_pingpong revenant_tls/revenant':<46}{ratio('remote_pingpong/revenant_tls', 'remote_pingpong/revenant'):>10.2f}  >= 0.7")
+print(f"{'remote_stream revenant_tls/revenant':<46}{ratio('remote_stream/revenant_tls', 'remote_stream/revenant'):>10.2f}  >= 0.7")
+# Memory bounded on both sides: the peak resident set sizes of the streams' two processes.
+for side in ("revenant", "revenant_tls", "caf", "asio"):
+    b = bench.get(f"remote_stream/{side}")
+    if b and "sender_peak_rss_MiB" in b:
+        label = f"remote_stream/{side} RSS MiB send, recv"
+        print(f"{label:<46}{b['sender_peak_rss_MiB']:>10.1f}  {b['receiver_peak_rss_MiB']:.1f}")
 PY
 fi

@@ -43,8 +43,10 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-// A certificate for common_name over key, signed by issuer_key (as issuer; itself if null).
-cert_ptr make_cert(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, bool ca) {
+// A certificate for common_name over key, signed by issuer_key (as issuer; itself if null),
+// naming ip_address too if it is not empty.
+cert_ptr make_cert(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+                   const std::string& ip_address = {}) {
   static long serial = 1;
   cert_ptr cert(X509_new());
   if (!cert || !X509_set_version(cert.get(), 2) || !ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++) ||
@@ -70,6 +72,7 @@ cert_ptr make_cert(const std::string& common_name, EVP_PKEY* key, X509* issuer, 
     add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
     add_extension(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
     add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth,clientAuth");
+    if (!ip_address.empty()) add_extension(cert.get(), signer, NID_subject_alt_name, ("IP:" + ip_address).c_str());
   }
   if (!X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256())) fail("signing a certificate");
   return cert;
@@ -101,9 +104,10 @@ test_ca::test_ca(std::string dir, std::string name) : dir_(std::move(dir)), keys
 
 test_ca::~test_ca() = default;
 
-issued_files test_ca::issue(const std::string& common_name, const std::string& file) const {
+issued_files test_ca::issue(const std::string& common_name, const std::string& file,
+                            const std::string& ip_address) const {
   const key_ptr key = new_key();
-  const cert_ptr cert = make_cert(common_name, key.get(), keys_->cert.get(), keys_->key.get(), false);
+  const cert_ptr cert = make_cert(common_name, key.get(), keys_->cert.get(), keys_->key.get(), false, ip_address);
   issued_files out{dir_ + "/" + file + ".pem", dir_ + "/" + file + ".key.pem"};
   write_pem(out.cert_file, cert.get(), nullptr);
   write_pem(out.key_file, nullptr, key.get());

@@ -1,6 +1,7 @@
-// Certificates made at test time: a certificate authority and the node certificates it signs,
-// written as PEM files into a directory the test owns (EC P-256 keys, SHA-256 signatures, valid
-// from a minute ago for a day). For the TLS tests only: nothing here is fit to guard anything.
+// Certificates made at run time: a certificate authority and the node certificates it signs,
+// written as PEM files into a directory the caller owns (EC P-256 keys, SHA-256 signatures, valid
+// from a minute ago for a day). For the TLS tests and the remote benchmarks only: nothing here is
+// fit to guard anything.
 #pragma once
 
 #include <memory>
@@ -27,8 +28,10 @@ class test_ca {
   const std::string& ca_file() const noexcept { return ca_file_; }
   // A certificate for common_name (a node name; empty: a subject without a common name), signed
   // by this CA, usable by a client and by a server; written to <dir>/<file>.pem and
-  // <dir>/<file>.key.pem.
-  issued_files issue(const std::string& common_name, const std::string& file) const;
+  // <dir>/<file>.key.pem. With an ip_address ("127.0.0.1"), it also names that address
+  // (subjectAltName), for a client that checks the server's address as its host name.
+  issued_files issue(const std::string& common_name, const std::string& file,
+                     const std::string& ip_address = {}) const;
 
  private:
   struct keys;
