@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <asio/bind_executor.hpp>
+#include <asio/defer.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
@@ -123,7 +124,9 @@ bool connection::send(std::string_view frame, std::size_t bound) {
   queued_.append(frame);
   if (!write_pending_) {
     write_pending_ = true;
-    asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
+    // Deferred: from a worker, it runs on this thread once the current handler returns, not on
+    // a woken one.
+    asio::defer(strand_, [self = shared_from_this()] { self->write_more(); });
   }
   return true;
 }
@@ -142,7 +145,7 @@ void connection::flush() {
     if (n > 0) queued_.erase(0, static_cast<std::size_t>(n));
   }
   write_pending_ = true;
-  asio::post(strand_, [self = shared_from_this()] { self->write_more(); });
+  asio::defer(strand_, [self = shared_from_this()] { self->write_more(); });  // as in send()
 }
 
 void connection::close(wire::wire_errc code, std::string text) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <variant>
 
+#include "actors/actor.hpp"
 #include "runtime/internal/send_batch.hpp"
 #include "runtime/internal/tls.hpp"
 #include "storage/wire.hpp"
@@ -93,6 +94,13 @@ class connection final : public std::enable_shared_from_this<connection>, public
   std::string describe() const;
   // send_batch::flusher: writes what queued during the batch.
   void flush() override;
+  // The owner's memo of the last sender named in a frame on this connection (touched on the
+  // strand only, while handling a frame).
+  struct sender_memo {
+    std::string name;
+    std::shared_ptr<actor_base> actor;
+  };
+  sender_memo& last_sender() noexcept { return last_sender_; }
   // For the node's heartbeat, called once per tick (by one thread at a time): how many calls in
   // a row, this one included, came with nothing read from the peer since the call before.
   std::uint32_t quiet_ticks() noexcept {
@@ -134,6 +142,7 @@ class connection final : public std::enable_shared_from_this<connection>, public
   wire::node_id peer_id_{};
   std::chrono::milliseconds handshake_timeout_;
   std::string reason_;  // strand: why this node closed it (a protocol error), for on_closed
+  sender_memo last_sender_;             // strand
   std::atomic<bool> heard_{false};     // bytes were read since the last quiet_ticks()
   std::atomic<std::uint32_t> quiet_{0};  // quiet_ticks()'s count
 

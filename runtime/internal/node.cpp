@@ -46,6 +46,8 @@ std::optional<std::uint64_t> anonymous_id(std::string_view name) {
   return id;
 }
 
+std::atomic<std::uint64_t> next_serial{1};  // node::serial_
+
 }  // namespace
 
 node::node(system& sys, node_config config, store::node_identity identity)
@@ -54,7 +56,8 @@ node::node(system& sys, node_config config, store::node_identity identity)
       identity_(identity),
       placement_(config_.name, node_names(config_)),
       acceptor_(*sys.io),
-      ticker_(*sys.io) {
+      ticker_(*sys.io),
+      serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {
   check_node_name(config_.name, "node name");
   check_node_name(config_.cluster, "cluster name");
   for (const auto& [peer, address] : config_.peers) {
@@ -619,16 +622,33 @@ std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
 decoded_envelope node::decode_from(connection& c, std::string_view recipient, std::string_view envelope) {
   decoded_envelope d;
   try {
-    d = decode_envelope(envelope, "message from node \"" + c.peer() + "\" to \"" + std::string(recipient) + "\"", &sys_);
-  } catch (const snapshot_error& e) {
+    d = decode_envelope(envelope, {}, &sys_);
+  } catch (const snapshot_error& plain) {
+    // The subject is named only when something is wrong: building it costs as much as a small
+    // message's decoding.
+    const snapshot_error e =
+        plain.with_subject("message from node \"" + c.peer() + "\" to \"" + std::string(recipient) + "\"");
     if (e.code() == snapshot_errc::unknown_type) {
       sys_.log(log_level::warning, std::string("revenant: ") + e.what());
       return {};
     }
     throw wire::wire_error(wire::wire_errc::bad_envelope, 0, e.what());
   }
-  if (!d.header.sender.empty())
-    message_fields::sender(*d.value) = sys_.resolve(wire::name_from_peer(d.header.sender, c.peer(), config_.name));
+  if (!d.header.sender.empty()) {
+    // Most frames on a link come from the sender of the one before: remembered per connection.
+    connection::sender_memo& memo = c.last_sender();
+    if (memo.name != d.header.sender || !memo.actor) {
+      std::shared_ptr<actor_base> actor = sys_.resolve(wire::name_from_peer(d.header.sender, c.peer(), config_.name));
+      // Only an actor of another node is remembered: it is a name, never stale. A local one may
+      // stop and its name be taken again.
+      const bool remote = dynamic_cast<remote_actor*>(actor.get()) != nullptr;
+      memo.name = remote ? d.header.sender : std::string();
+      memo.actor = remote ? actor : nullptr;
+      message_fields::sender(*d.value) = std::move(actor);
+    } else {
+      message_fields::sender(*d.value) = memo.actor;
+    }
+  }
   return d;
 }
 
@@ -757,13 +777,26 @@ std::string node::name_of(const std::shared_ptr<actor_base>& actor) {
   if (auto* remote = dynamic_cast<remote_actor*>(actor.get())) return remote->name();
   if (auto* cell = dynamic_cast<actor_cell*>(actor.get()); cell != nullptr && cell->durable()) return cell->name();
   if (actor->id() == 0) return actor->name();  // a detached reference: its name
-  std::lock_guard lock(mutex_);
-  exports_[actor->id()] = actor;
-  if (exports_.size() >= exports_swept_at_) {
-    std::erase_if(exports_, [](const auto& entry) { return entry.second.expired(); });
-    exports_swept_at_ = std::max<std::size_t>(64, exports_.size() * 2);
+  // The actor a thread named last, by this node: exported already (its entry is swept only once
+  // the actor is gone, and a live actor is asking). Ids are never reused within a system.
+  struct last_named {
+    std::uint64_t node = 0;  // serial_: a node made later at the same address is another node
+    std::uint64_t id = 0;
+    std::string name;
+  };
+  thread_local last_named last;
+  if (last.node == serial_ && last.id == actor->id()) return last.name;
+  std::string name = "$" + std::to_string(actor->id()) + "@" + config_.name;
+  {
+    std::lock_guard lock(mutex_);
+    exports_[actor->id()] = actor;
+    if (exports_.size() >= exports_swept_at_) {
+      std::erase_if(exports_, [](const auto& entry) { return entry.second.expired(); });
+      exports_swept_at_ = std::max<std::size_t>(64, exports_.size() * 2);
+    }
   }
-  return "$" + std::to_string(actor->id()) + "@" + config_.name;
+  last = last_named{serial_, actor->id(), name};
+  return name;
 }
 
 }  // namespace revenant::detail

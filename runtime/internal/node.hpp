@@ -170,6 +170,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::shared_ptr<tls_context> tls_;  // null: plaintext links
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer ticker_;
+  const std::uint64_t serial_;  // unique among the nodes of this process, over its whole life
   std::uint16_t port_ = 0;
 
   mutable std::mutex mutex_;
