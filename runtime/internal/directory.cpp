@@ -38,6 +38,12 @@ std::shared_ptr<detail::actor_base> detail::system::resolve(const std::string& n
   return std::make_shared<detached_actor>(weak_from_this(), name);
 }
 
+std::shared_ptr<detail::actor_base> detail::system::resolve_sender(const std::string& name) {
+  if (net)
+    if (auto elsewhere = net->route(name)) return elsewhere;
+  return resolve_cell(name);
+}
+
 std::string detail::system::name_of(const std::shared_ptr<detail::actor_base>& actor) {
   return net ? net->name_of(actor) : actor->name();
 }

@@ -259,7 +259,7 @@ void durable_cell::replay_journal() {
   system().db->for_each_journal_entry_of(name(), [&](std::uint64_t seq, std::string_view envelope) {
     decoded_envelope d =
         decode_envelope(envelope, "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
-    if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = system().resolve_cell(d.header.sender);
+    if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = system().resolve_sender(d.header.sender);
     replaying_ = true;
     if (const auto* t = d.value->get_if<timer_fired>())
       fire(t->id);

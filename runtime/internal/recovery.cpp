@@ -238,7 +238,7 @@ void detail::system::recover() {
 message_ptr detail::system::stored_message(std::string_view envelope, std::uint64_t seq, const std::string& actor) {
   decoded_envelope d =
       decode_envelope(envelope, "message " + std::to_string(seq) + " in the mailbox of actor \"" + actor + "\"", this);
-  if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = resolve_cell(d.header.sender);
+  if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = resolve_sender(d.header.sender);
   detail::message_fields::durable_seq(*d.value) = seq;
   return std::move(d.value);
 }

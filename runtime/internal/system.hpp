@@ -105,6 +105,10 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   std::string name_of(const std::shared_ptr<detail::actor_base>& actor) override;
   // The running actor named name; a durable one in the store is brought in (not yet decoded).
   std::shared_ptr<actor_cell> resolve_cell(const std::string& name);
+  // The sender a stored message (a mailbox entry, a journal entry) names: an actor of another
+  // node (its remote actor: the sender of a message taken from a peer), or the actor here
+  // (resolve_cell); null if neither, as for a transient sender gone with its process.
+  std::shared_ptr<detail::actor_base> resolve_sender(const std::string& name);
   actor_ref spawn(std::string name, behavior initial, supervision policy,
                   const std::shared_ptr<detail::actor_base>& parent);
   // The actor has finished: it leaves the directory.
