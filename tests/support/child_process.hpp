@@ -17,7 +17,9 @@ struct child_result {
 
 // Runs `<this executable> --child <args...>` and waits for it. With kill_after, the child is
 // sent SIGKILL that long after it started, unless it has exited by then: a real crash, at
-// whatever instruction it happens to be executing.
+// whatever instruction it happens to be executing. The child inherits no descriptor of this
+// process but its stdout and stderr (a pipe this process reads): not a socket this process may
+// close meanwhile (a copy in the child would keep that connection open).
 child_result run_child(const std::vector<std::string>& args,
                        std::optional<std::chrono::microseconds> kill_after = std::nullopt);
 
