@@ -6,7 +6,8 @@
 #   bash dev.sh test      set up, build, run the test suite (what CI runs)
 #   bash dev.sh asan      the suite under AddressSanitizer + UBSan, leak checks on
 #   bash dev.sh tsan      the suite under ThreadSanitizer
-#   bash dev.sh torture   the crash torture: REVENANT_TORTURE_KILLS (default 200) SIGKILLs
+#   bash dev.sh torture   the crash torture: REVENANT_TORTURE_KILLS (default 200) SIGKILLs, and
+#                         the three-node bank: REVENANT_NODE_TORTURE_KILLS (default 150)
 #   bash dev.sh bench     the benchmarks, side by side with their peers
 #   bash dev.sh fuzz      the decoders' libFuzzer targets, REVENANT_FUZZ_SECONDS (default 300) each
 set -euo pipefail
