@@ -18,6 +18,7 @@
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/event_log.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/tcp_proxy.hpp"
 
@@ -27,27 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct journal {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> events;
-  void record(std::string e) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(e));
-    changed.notify_all();
-  }
-  bool wait_for_count(std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, timeout, [&] { return events.size() >= n; });
-  }
-  std::string at(std::size_t i) {
-    std::lock_guard lock(mutex);
-    return i < events.size() ? events[i] : std::string();
-  }
-  template <class A>
-  void serialize(A&) {}
-};
-using journal_ptr = std::shared_ptr<journal>;
 
 struct watch_this {
   actor_ref target;
@@ -59,7 +39,7 @@ struct watch_this {
 const message_type<watch_this> watch_this_type{"test.link.watch_this"};
 
 // Records every add and every down (with its reason), watches on watch_this, stops on quit.
-void recorder_body(context& ctx, const message& m, const journal_ptr& j) {
+void recorder_body(context& ctx, const message& m, const event_log_ptr& j) {
   if (const auto* a = m.get_if<add>()) {
     j->record("add " + std::to_string(a->n));
   } else if (const auto* w = m.get_if<watch_this>()) {
@@ -162,6 +142,24 @@ std::string name_at(actor_system& system, const std::string& prefix, const std::
   }
 }
 
+// An actor on a (watcher, recording into on_a) watching a named actor on b (watched, recording
+// into on_b); made once the watch is registered on b (a tell sent after it on the same link has
+// arrived).
+struct watch_across {
+  event_log_ptr on_a = std::make_shared<event_log>();
+  event_log_ptr on_b = std::make_shared<event_log>();
+  std::string watched;
+  actor_ref watcher;
+
+  explicit watch_across(proxied_pair& p) : watched(name_at(*p.a, "watched/", "b")) {
+    p.b->spawn(watched, recorder_fn.bind(on_b));
+    watcher = p.a->spawn(recorder_fn.bind(on_a));
+    watcher.tell(watch_this{p.a->find(watched)});
+    p.a->find(watched).tell(add{1});
+    REQUIRE(on_b->wait_for_count(1));
+  }
+};
+
 template <class E, class F>
 std::string fails_with(F&& f) {
   try {
@@ -179,7 +177,7 @@ std::string fails_with(F&& f) {
 TEST_CASE("send to a transient actor on another node completes once it is queued there, in order", "[node]") {
   proxied_pair p;
   REQUIRE(p.linked());
-  auto j = std::make_shared<journal>();
+  auto j = std::make_shared<event_log>();
   const std::string name = name_at(*p.a, "recorder/", "b");
   p.b->spawn(name, recorder_fn.bind(j));
   std::vector<std::future<void>> sent;
@@ -237,15 +235,8 @@ TEST_CASE("a link that falls silent is closed within the heartbeat timeout: watc
           "[node]") {
   proxied_pair p;
   REQUIRE(p.linked());
-  auto on_a = std::make_shared<journal>();
-  auto on_b = std::make_shared<journal>();
-  const std::string watched = name_at(*p.a, "watched/", "b");
-  p.b->spawn(watched, recorder_fn.bind(on_b));
-  const actor_ref watcher = p.a->spawn(recorder_fn.bind(on_a));
-  watcher.tell(watch_this{p.a->find(watched)});
-  // The watch is registered on b once a tell sent after it on the same link arrives.
-  p.a->find(watched).tell(add{1});
-  REQUIRE(on_b->wait_for_count(1));
+  const watch_across w(p);
+  const auto& [on_a, on_b, watched, watcher] = w;
 
   const std::vector<peer_status> before = p.a->peers();
   REQUIRE(before.size() == 1);
@@ -279,21 +270,15 @@ TEST_CASE("a link that falls silent is closed within the heartbeat timeout: watc
   // b's actor never stopped: the down that ended the watch is the only one a hears of it.
   p.b->find(watched).tell(quit{});
   std::this_thread::sleep_for(200ms);
-  CHECK(on_a->events.size() == 1);
+  CHECK(on_a->size() == 1);
 }
 
 TEST_CASE("a watch of an actor on a node that is cut off ends with down unreachable; a later down of it is dropped",
           "[node]") {
   proxied_pair p;
   REQUIRE(p.linked());
-  auto on_a = std::make_shared<journal>();
-  auto on_b = std::make_shared<journal>();
-  const std::string watched = name_at(*p.a, "watched/", "b");
-  p.b->spawn(watched, recorder_fn.bind(on_b));
-  const actor_ref watcher = p.a->spawn(recorder_fn.bind(on_a));
-  watcher.tell(watch_this{p.a->find(watched)});
-  p.a->find(watched).tell(add{1});
-  REQUIRE(on_b->wait_for_count(1));
+  const watch_across w(p);
+  const auto& [on_a, on_b, watched, watcher] = w;
   p.to_b->reset();  // a's link: reset at once, dialed again
   REQUIRE(on_a->wait_for_count(1));
   CHECK(on_a->at(0).rfind("down " + watched + " reason 4:", 0) == 0);
@@ -301,7 +286,7 @@ TEST_CASE("a watch of an actor on a node that is cut off ends with down unreacha
   // The actor stops now: b sends its down, a drops it (the watch ended already).
   p.b->find(watched).tell(quit{});
   std::this_thread::sleep_for(300ms);
-  CHECK(on_a->events.size() == 1);
+  CHECK(on_a->size() == 1);
   // A new watch of the same actor: it has stopped, so the down comes at once (reason normal).
   watcher.tell(watch_this{p.a->find(watched)});
   REQUIRE(on_a->wait_for_count(2));

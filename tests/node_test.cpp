@@ -21,6 +21,7 @@
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
 #include "storage/wire.hpp"
+#include "tests/support/event_log.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/wire_peer.hpp"
 
@@ -30,23 +31,6 @@ using namespace revenant::test;
 
 namespace {
 
-struct seen {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<std::string> events;
-  void record(std::string e) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(e));
-    changed.notify_all();
-  }
-  bool wait_for_count(std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, timeout, [&] { return events.size() >= n; });
-  }
-  template <class Archive>
-  void serialize(Archive&) {}
-};
-using seen_ptr = std::shared_ptr<seen>;
 
 struct relay_to {
   actor_ref target;
@@ -67,7 +51,7 @@ const message_type<relay_to> relay_to_type{"test.node.relay_to"};
 const message_type<watch_it> watch_it_type{"test.node.watch_it"};
 
 // Answers add{n} with value_is{n + 1}; records what it got and from whom; stops on quit.
-void echo_body(context& ctx, const message& m, const seen_ptr& s) {
+void echo_body(context& ctx, const message& m, const event_log_ptr& s) {
   if (const auto* a = m.get_if<add>()) {
     s->record("add " + std::to_string(a->n) + " from " + (ctx.sender() ? ctx.sender().name() : std::string("outside")));
     ctx.reply(value_is{a->n + 1});
@@ -77,7 +61,7 @@ void echo_body(context& ctx, const message& m, const seen_ptr& s) {
 }
 const revenant::function<void(context&, const message&), echo_body> echo_fn{"test.node.echo"};
 
-void answer_body(context&, const message& reply, const seen_ptr& s) {
+void answer_body(context&, const message& reply, const event_log_ptr& s) {
   if (const auto* v = reply.get_if<value_is>())
     s->record("answer " + std::to_string(v->value));
   else
@@ -87,7 +71,7 @@ const revenant::function<void(context&, const message&), answer_body> answer_fn{
 
 // Asks relay_to's target for n + 1 and records the answer (or the ask's error); watches on
 // watch_it and records the down.
-void asker_body(context& ctx, const message& m, const seen_ptr& s) {
+void asker_body(context& ctx, const message& m, const event_log_ptr& s) {
   if (const auto* r = m.get_if<relay_to>()) {
     ctx.ask(r->target, add{r->n}, answer_fn.bind(s), 5s);
   } else if (const auto* w = m.get_if<watch_it>()) {
@@ -163,7 +147,7 @@ TEST_CASE("every node computes the same home for a name, and the homes spread ov
 TEST_CASE("an ask from outside reaches a named actor on another node by name, and its answer comes back", "[node]") {
   cluster_of c({"a", "b"});
   REQUIRE(c.all_linked());
-  auto s = std::make_shared<seen>();
+  auto s = std::make_shared<event_log>();
   const std::string name = name_at(c[0], "echo/", "b");
   c[1].spawn(name, echo_fn.bind(s));
   const actor_ref there = c[0].find(name);
@@ -182,8 +166,8 @@ TEST_CASE("an ask from outside reaches a named actor on another node by name, an
 TEST_CASE("an actor asks an actor on another node and its continuation gets the answer", "[node]") {
   cluster_of c({"a", "b"});
   REQUIRE(c.all_linked());
-  auto on_b = std::make_shared<seen>();
-  auto on_a = std::make_shared<seen>();
+  auto on_b = std::make_shared<event_log>();
+  auto on_a = std::make_shared<event_log>();
   const std::string name = name_at(c[0], "echo/", "b");
   c[1].spawn(name, echo_fn.bind(on_b));
   const actor_ref asker = c[0].spawn(asker_fn.bind(on_a));  // anonymous: replied to as "$<id>@a"
@@ -197,8 +181,8 @@ TEST_CASE("an actor asks an actor on another node and its continuation gets the 
 TEST_CASE("a watcher hears down when an actor on another node stops, named as it watched it", "[node]") {
   cluster_of c({"a", "b"});
   REQUIRE(c.all_linked());
-  auto on_b = std::make_shared<seen>();
-  auto on_a = std::make_shared<seen>();
+  auto on_b = std::make_shared<event_log>();
+  auto on_a = std::make_shared<event_log>();
   const std::string name = name_at(c[0], "watched/", "b");
   c[1].spawn(name, echo_fn.bind(on_b));
   const actor_ref watcher = c[0].spawn(asker_fn.bind(on_a));
@@ -241,7 +225,7 @@ TEST_CASE("nodes of another cluster are refused, and the refusal leaves each nod
     CHECK(refused);
   }
   CHECK(ours.all_linked(1s));
-  auto s = std::make_shared<seen>();
+  auto s = std::make_shared<event_log>();
   const std::string name = name_at(ours[0], "echo/", "b");
   ours[1].spawn(name, echo_fn.bind(s));
   CHECK(ours[0].ask<value_is>(name, add{1}, 5s).get().value == 2);
@@ -333,7 +317,7 @@ TEST_CASE("bytes that are not the protocol end that connection only, and the nod
     client.write(garbage);
     client.read_until_closed();  // closed by the node, whatever it said first
   }
-  auto s = std::make_shared<seen>();
+  auto s = std::make_shared<event_log>();
   const std::string name = name_at(c[0], "echo/", "b");
   c[1].spawn(name, echo_fn.bind(s));
   CHECK(c[0].ask<value_is>(name, add{5}, 5s).get().value == 6);
