@@ -110,6 +110,7 @@ void node::start() {
 void node::tick() {
   std::vector<std::shared_ptr<connection>> silent;
   std::vector<pending_send> expired;
+  std::vector<std::string> read_back;
   const auto now = std::chrono::steady_clock::now();
   // Ticks in a row with nothing read that make a link silent.
   const auto limit = static_cast<std::uint32_t>(
@@ -118,6 +119,12 @@ void node::tick() {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     for (auto& [peer, state] : peers_) {
+      // Outbox entries left in the store with room for them in memory (a read-back that failed,
+      // or nothing in flight whose acknowledgement would start one): read them back now.
+      if (state.in_store_only && !state.refilling && state.durable_bytes <= config_.max_outbox_memory / 2) {
+        state.refilling = true;
+        read_back.push_back(peer);
+      }
       if (!state.up || !state.out) continue;
       if (state.out->quiet_ticks() >= limit) {
         silent.push_back(state.out);
@@ -145,6 +152,7 @@ void node::tick() {
       if (!ec) self->tick();
     });
   }
+  for (auto& peer : read_back) asio::post(*sys_.io, [self = shared_from_this(), peer = std::move(peer)] { self->refill(peer); });
   const std::string silence = "nothing came from the peer for " + std::to_string(config_.heartbeat_timeout.count()) + " ms";
   for (const auto& c : silent) c->close(wire::wire_errc::peer_silent, silence);
   for (auto& s : expired)

@@ -133,7 +133,8 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   };
 
   void accept();
-  // Every heartbeat_interval: pings the links, closes the silent ones, expires sends.
+  // Every heartbeat_interval: pings the links, closes the silent ones, expires sends, and starts
+  // any read-back of outbox entries that nothing else would start.
   void tick();
   // The peer's link is lost: every watch of an actor there ends with down (unreachable).
   void lost(const std::string& peer, const std::string& why);

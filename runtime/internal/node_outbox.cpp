@@ -144,7 +144,7 @@ void node::refill(const std::string& peer) {
     });
   } catch (const std::exception& e) {
     sys_.log(log_level::error, "revenant: node \"" + config_.name + "\": the outbox to \"" + peer +
-                                   "\" cannot be read back: " + e.what() + "; tried again at the next acknowledgement");
+                                   "\" cannot be read back: " + e.what() + "; tried again at the next heartbeat");
     std::lock_guard lock(mutex_);
     peers_.at(peer).refilling = false;
     return;
