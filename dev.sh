@@ -2,7 +2,8 @@
 # revenant's one entry point: installs what the build needs, builds, runs.
 #
 #   bash dev.sh demo      set up, build, run the demos (closures across two processes; a bank
-#                         actor; the durable bank killed with SIGKILL and recovered)
+#                         actor; the durable bank killed with SIGKILL and recovered; two nodes,
+#                         one killed, exactly once between them)
 #   bash dev.sh test      set up, build, run the test suite (what CI runs)
 #   bash dev.sh asan      the suite under AddressSanitizer + UBSan, leak checks on
 #   bash dev.sh tsan      the suite under ThreadSanitizer
@@ -101,7 +102,7 @@ run_fuzzers() {
 case "${1:-}" in
   demo)
     ensure_packages "${CORE_PACKAGES[@]}"
-    build release seed bank durable_bank  # only what the demo runs: no tests, no benchmarks
+    build release seed bank durable_bank node_pair  # only what the demo runs: no tests, no benchmarks
     snapshot="$(mktemp -d)/seed.snapshot"
     ./build/release/examples/seed save "$snapshot"
     ./build/release/examples/seed load "$snapshot"
@@ -109,6 +110,8 @@ case "${1:-}" in
     ./build/release/examples/bank
     echo
     ./build/release/examples/durable_bank demo "$(mktemp -d)/bank.db"
+    echo
+    ./build/release/examples/node_pair demo "$(mktemp -d)/nodes"
     ;;
   test)
     ensure_packages "${CORE_PACKAGES[@]}"
