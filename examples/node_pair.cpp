@@ -207,7 +207,9 @@ int demo(const std::string& self, const std::string& dir) {
   std::cout << "2. The clerk writes " << total << " entries to the ledger, one per step, each committed to a's outbox "
             << "with the step.\n";
   std::optional<count_is> seen;
-  while (!(seen = ask_ledger(a, ledger)) || seen->taken < total / 3) std::this_thread::sleep_for(2ms);
+  const auto started_by = std::chrono::steady_clock::now() + 30s;
+  while ((!(seen = ask_ledger(a, ledger)) || seen->taken < total / 3) && std::chrono::steady_clock::now() < started_by)
+    std::this_thread::sleep_for(2ms);
   kill(b.pid, SIGKILL);
   waitpid(b.pid, nullptr, 0);
   close(b.to);

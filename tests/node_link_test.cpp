@@ -21,6 +21,7 @@
 #include "tests/support/event_log.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/tcp_proxy.hpp"
+#include "tests/support/wait.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -126,12 +127,7 @@ struct proxied_pair {
     b->set_peer_address("a", endpoint{"127.0.0.1", to_a->port()});
   }
   bool linked(std::size_t want = 1, std::chrono::milliseconds timeout = 10s) const {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (a->links_up() == want && b->links_up() == want) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
+    return wait_until([&] { return a->links_up() == want && b->links_up() == want; }, timeout);
   }
 };
 
@@ -263,10 +259,7 @@ TEST_CASE("a link that falls silent is closed within the heartbeat timeout: watc
   REQUIRE(p.linked());
   p.a->send(watched, add{3}).get();
   // The round trip of a ping answered after the link came back.
-  const auto until = std::chrono::steady_clock::now() + 5s;
-  while (p.a->peers()[0].round_trip.count() == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(10ms);
-  CHECK(p.a->peers()[0].round_trip.count() > 0);
+  CHECK(wait_until([&] { return p.a->peers()[0].round_trip.count() > 0; }, 5s));
   // b's actor never stopped: the down that ended the watch is the only one a hears of it.
   p.b->find(watched).tell(quit{});
   std::this_thread::sleep_for(200ms);
@@ -298,9 +291,7 @@ TEST_CASE("a send to a node that cannot be reached fails unconfirmed after the s
   REQUIRE(p.linked());
   p.to_b->refuse(true);
   p.to_b->reset();
-  const auto down_by = std::chrono::steady_clock::now() + 5s;
-  while (p.a->links_up() != 0 && std::chrono::steady_clock::now() < down_by) std::this_thread::sleep_for(5ms);
-  REQUIRE(p.a->links_up() == 0);  // a's link to b (b's own link to a stays up)
+  REQUIRE(wait_until([&] { return p.a->links_up() == 0; }, 5s));  // a's link to b (b's own link to a stays up)
   const auto started = std::chrono::steady_clock::now();
   const std::string unconfirmed =
       fails_with<send_unconfirmed>([&] { p.a->send(name_at(*p.a, "anyone/", "b"), add{1}).get(); });

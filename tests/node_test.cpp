@@ -23,6 +23,7 @@
 #include "storage/wire.hpp"
 #include "tests/support/event_log.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/wait.hpp"
 #include "tests/support/wire_peer.hpp"
 
 using namespace revenant;
@@ -108,14 +109,13 @@ struct cluster_of {
   }
   actor_system& operator[](std::size_t i) { return *nodes[i]; }
   bool all_linked(std::chrono::milliseconds timeout = 10s) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      bool all = true;
-      for (auto& n : nodes) all = all && n->links_up() == nodes.size() - 1;
-      if (all) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
+    return wait_until(
+        [&] {
+          for (auto& n : nodes)
+            if (n->links_up() != nodes.size() - 1) return false;
+          return true;
+        },
+        timeout);
   }
 };
 

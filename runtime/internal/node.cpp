@@ -512,10 +512,7 @@ void node::send_outside(const std::string& peer, const std::string& recipient, m
   std::string frame;
   try {
     const std::string envelope = encode_envelope(*m, std::string(), &sys_);
-    const std::uint64_t correlation = [&] {
-      std::lock_guard lock(mutex_);
-      return ++next_correlation_;
-    }();
+    const std::uint64_t correlation = next_correlation_.fetch_add(1, std::memory_order_relaxed) + 1;
     wire::encode(frame, wire::send_frame{correlation, wire::name_for_peer(recipient, peer), envelope});
     std::lock_guard lock(mutex_);
     if (stopped_) throw std::logic_error("revenant: the actor system is shut down");

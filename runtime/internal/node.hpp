@@ -8,6 +8,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -190,7 +191,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   };
   std::map<wire::node_id, inbox_mark> inbox_;
   std::unordered_map<std::uint64_t, pending_send> sends_;   // guarded by mutex_: by correlation
-  std::uint64_t next_correlation_ = 0;                      // guarded by mutex_
+  std::atomic<std::uint64_t> next_correlation_{0};          // the last correlation handed out
   std::map<std::string, std::vector<remote_watch>> watching_;  // guarded by mutex_: by peer
   // Remote watchers of actors here, held until each watch's down is sent. Guarded by mutex_.
   std::unordered_map<std::string, std::pair<std::shared_ptr<actor_base>, std::size_t>> watchers_;
