@@ -11,6 +11,9 @@
 //                                  keeps at most stream_window unacknowledged
 //   remote_pingpong/revenant_tls,  the same over mutual TLS 1.3 (node_config::tls, certificates
 //   remote_stream/revenant_tls     made for the run); the others run over plaintext links
+//   remote_pingpong/revenant_sleep the same with workers that sleep as soon as they run out of
+//   remote_ask/revenant_sleep/1    work (the default); the others let them poll for
+//                                  spin_before_sleep first (actor_system_config)
 //
 // items_per_second counts round trips, answered asks, or messages the receiving actor handled;
 // p50_us and p99_us are single round trips; the streams report both processes' peak resident
@@ -42,6 +45,10 @@ struct bench_ping {
 const revenant::message_type<bench_ping> bench_ping_type{"bench.remote.ping"};
 
 // A node's TLS files: the run's CA, and the node's certificate (naming it) and key.
+// How the benchmarks that do not say otherwise run both nodes' workers: polling this long for
+// work before they sleep, which spares most round trips a thread wake-up.
+constexpr std::chrono::microseconds bench_spin{50};
+
 struct tls_files {
   std::string ca_file;
   std::string cert_file;
@@ -51,7 +58,7 @@ struct tls_files {
 // The node config of one side, listening on a free port of 127.0.0.1: over mutual TLS with
 // tls, else plaintext.
 revenant::actor_system_config node_side(const std::string& self, const std::string& other, std::uint16_t other_port,
-                                        const std::optional<tls_files>& tls) {
+                                        const std::optional<tls_files>& tls, std::chrono::microseconds spin) {
   revenant::node_config node;
   node.name = self;
   node.cluster = "bench";
@@ -63,6 +70,7 @@ revenant::actor_system_config node_side(const std::string& self, const std::stri
   node.peers[other] = revenant::endpoint{"127.0.0.1", other_port};
   revenant::actor_system_config config;
   config.workers = 2;
+  config.spin_before_sleep = spin;
   config.node = node;
   return config;
 }
@@ -120,12 +128,14 @@ void sink_body(revenant::context& ctx, const revenant::message& m, const std::sh
 }
 const revenant::function<void(revenant::context&, const revenant::message&), sink_body> sink_fn{"bench.remote.sink"};
 
-// The child: node b, serving until killed. args: a's port, then `--tls CA CERT KEY` for TLS.
+// The child: node b, serving until killed. args: a's port, the workers' spin in microseconds,
+// then `--tls CA CERT KEY` for TLS.
 int serve_revenant(const std::vector<std::string>& args, int report_fd) {
-  if (args.size() != 1 && !(args.size() == 5 && args[1] == "--tls")) return 2;
+  if (args.size() != 2 && !(args.size() == 6 && args[2] == "--tls")) return 2;
   std::optional<tls_files> tls;
-  if (args.size() == 5) tls = tls_files{args[2], args[3], args[4]};
-  revenant::actor_system b(node_side("b", "a", static_cast<std::uint16_t>(std::stoi(args[0])), tls));
+  if (args.size() == 6) tls = tls_files{args[3], args[4], args[5]};
+  revenant::actor_system b(node_side("b", "a", static_cast<std::uint16_t>(std::stoi(args[0])), tls,
+                                     std::chrono::microseconds(std::stol(args[1]))));
   b.spawn(name_on_b(b, "pong"), pong_fn.bind());
   b.spawn(name_on_b(b, "sink"), sink_fn.bind(std::make_shared<sink_state>()));
   remote_bench::report_port(report_fd, b.node_port());
@@ -133,25 +143,31 @@ int serve_revenant(const std::vector<std::string>& args, int report_fd) {
 }
 const bool registered = remote_bench::register_server("revenant", serve_revenant);
 
-// Node a in this process and node b in a child, linked (over TLS with `tls`): the first ask
-// waits for the links (b dials a as it starts, a dials b once it knows b's port).
+// How a benchmark links its two nodes.
+struct link_options {
+  bool tls = false;
+  std::chrono::microseconds spin = bench_spin;  // both nodes' actor_system_config::spin_before_sleep
+};
+
+// Node a in this process and node b in a child, linked as `options` say: the first ask waits
+// for the links (b dials a as it starts, a dials b once it knows b's port).
 struct node_pair {
   std::unique_ptr<remote_bench::run_certificates> certificates;
   std::unique_ptr<revenant::actor_system> a;
   std::unique_ptr<remote_bench::peer_process> b;  // destroyed (killed) before a
 
-  explicit node_pair(bool tls) {
+  explicit node_pair(link_options options) {
     std::optional<tls_files> a_tls;
     std::vector<std::string> b_args;
-    if (tls) {
+    if (options.tls) {
       certificates = std::make_unique<remote_bench::run_certificates>();
       const auto a_files = certificates->issue("a");
       const auto b_files = certificates->issue("b");
       a_tls = tls_files{certificates->ca_file(), a_files.cert_file, a_files.key_file};
       b_args = {"--tls", certificates->ca_file(), b_files.cert_file, b_files.key_file};
     }
-    a = std::make_unique<revenant::actor_system>(node_side("a", "b", 0, a_tls));  // b's port is known once it runs
-    b_args.insert(b_args.begin(), std::to_string(a->node_port()));
+    a = std::make_unique<revenant::actor_system>(node_side("a", "b", 0, a_tls, options.spin));  // b's port: once it runs
+    b_args.insert(b_args.begin(), {std::to_string(a->node_port()), std::to_string(options.spin.count())});
     b = std::make_unique<remote_bench::peer_process>("revenant", b_args);
     a->set_peer_address("b", revenant::endpoint{"127.0.0.1", b->port()});
     a->ask<bench_ping>(name_on_b(*a, "pong"), bench_ping{remote_bench::payload()}, std::chrono::seconds(10)).get();
@@ -202,9 +218,9 @@ void ping_body(revenant::context& ctx, const revenant::message& m, const run_ptr
 const revenant::function<void(revenant::context&, const revenant::message&), ping_body> ping_fn{"bench.remote.ping"};
 
 // Runs batches of round trips with in_flight asks outstanding from one actor on a to b.
-void round_trips(benchmark::State& state, std::int64_t in_flight, std::int64_t batch, bool tls) {
+void round_trips(benchmark::State& state, std::int64_t in_flight, std::int64_t batch, link_options options) {
   try {
-    node_pair nodes(tls);
+    node_pair nodes(options);
     const std::string target = name_on_b(*nodes.a, "pong");
     remote_bench::latency_recorder all;
     for (auto _ : state) {
@@ -227,13 +243,21 @@ void round_trips(benchmark::State& state, std::int64_t in_flight, std::int64_t b
   }
 }
 
-void remote_pingpong_revenant(benchmark::State& state) { round_trips(state, 1, 20'000, false); }
+constexpr link_options sleeping{false, std::chrono::microseconds(0)};
+
+void remote_pingpong_revenant(benchmark::State& state) { round_trips(state, 1, 20'000, {}); }
 BENCHMARK(remote_pingpong_revenant)->Name("remote_pingpong/revenant")->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
-void remote_ask_revenant(benchmark::State& state) { round_trips(state, state.range(0), 50'000, false); }
+void remote_pingpong_revenant_sleep(benchmark::State& state) { round_trips(state, 1, 20'000, sleeping); }
+BENCHMARK(remote_pingpong_revenant_sleep)->Name("remote_pingpong/revenant_sleep")->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+void remote_ask_revenant(benchmark::State& state) { round_trips(state, state.range(0), 50'000, {}); }
 BENCHMARK(remote_ask_revenant)->Name("remote_ask/revenant")->Arg(1)->Arg(100)->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
-void remote_pingpong_revenant_tls(benchmark::State& state) { round_trips(state, 1, 20'000, true); }
+void remote_ask_revenant_sleep(benchmark::State& state) { round_trips(state, state.range(0), 50'000, sleeping); }
+BENCHMARK(remote_ask_revenant_sleep)->Name("remote_ask/revenant_sleep")->Arg(1)->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+void remote_pingpong_revenant_tls(benchmark::State& state) { round_trips(state, 1, 20'000, {.tls = true}); }
 BENCHMARK(remote_pingpong_revenant_tls)->Name("remote_pingpong/revenant_tls")->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 // One stream: its sender's progress (benchmark plumbing, nothing to serialize).
@@ -268,10 +292,10 @@ constexpr std::int64_t revenant_stream_length = 1 << 20;
 static_assert(revenant_stream_length % remote_bench::stream_ack_every == 0);
 
 // Streams revenant_stream_length items per iteration from an actor on a to b's sink.
-void stream(benchmark::State& state, bool tls) {
+void stream(benchmark::State& state, link_options options) {
   try {
     remote_bench::reset_peak_rss();
-    node_pair nodes(tls);
+    node_pair nodes(options);
     const std::string target = name_on_b(*nodes.a, "sink");
     const std::uint64_t dead_before = nodes.a->dead_letters();
     for (auto _ : state) {
@@ -296,10 +320,10 @@ void stream(benchmark::State& state, bool tls) {
   }
 }
 
-void remote_stream_revenant(benchmark::State& state) { stream(state, false); }
+void remote_stream_revenant(benchmark::State& state) { stream(state, {}); }
 BENCHMARK(remote_stream_revenant)->Name("remote_stream/revenant")->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
-void remote_stream_revenant_tls(benchmark::State& state) { stream(state, true); }
+void remote_stream_revenant_tls(benchmark::State& state) { stream(state, {.tls = true}); }
 BENCHMARK(remote_stream_revenant_tls)->Name("remote_stream/revenant_tls")->UseRealTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -36,6 +36,12 @@ struct actor_system_config {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   // Messages an actor handles before it yields its worker to other actors.
   std::size_t throughput = 256;
+  // How long a worker that runs out of work keeps polling (messages, sockets, timers) before it
+  // sleeps; one worker polls at a time. A message that arrives meanwhile is taken without a
+  // thread wake-up — on a VM most of a remote round trip (docs/benchmarks.md, "Remote
+  // messaging") — at the price of up to this much CPU after each burst of work. 0 (the
+  // default): workers sleep at once.
+  std::chrono::microseconds spin_before_sleep{0};
   // Where the library's log lines go (runtime/log.hpp): a quarantine, a behavior's failure, a
   // failed commit, each naming the actor and the store. Empty (the default): nothing is
   // written anywhere.

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -402,6 +403,32 @@ TEST_CASE("a one-shot timer delivers its message to the actor once, after the de
   std::this_thread::sleep_for(60ms);
   std::lock_guard lock(p->mutex);
   CHECK(p->events == std::vector<std::string>{"tick 1"});
+}
+
+TEST_CASE("workers that poll before they sleep keep order, fire timers, shut down, and do sleep") {
+  actor_system_config config = two_workers();
+  config.spin_before_sleep = 200us;
+  for (auto policy : {shutdown_policy::drain, shutdown_policy::drop}) {
+    actor_system sys(config);
+    auto p = std::make_shared<probe>();
+    actor_ref receiver = sys.spawn(receiver_fn.bind(p));
+    for (int i = 0; i < 3; ++i) sys.spawn(sender_fn.bind()).tell(start{receiver, 5'000});
+    REQUIRE(p->wait([](probe& q) { return q.count == 3 * 5'000; }));
+    CHECK_FALSE(p->out_of_order);
+    // Idle now: after their spin the workers block, so the process spends next to no CPU.
+    std::this_thread::sleep_for(20ms);
+    const std::clock_t cpu_before = std::clock();
+    std::this_thread::sleep_for(300ms);
+    CHECK(static_cast<double>(std::clock() - cpu_before) / CLOCKS_PER_SEC < 0.1);
+    // A timer wakes a sleeping worker.
+    auto timed = std::make_shared<probe>();
+    sys.spawn(timer_user_fn.bind(timed, std::make_shared<timer_log>())).tell(arm_once{});
+    REQUIRE(timed->wait([](probe& q) { return q.events.size() == 1; }));
+    const auto started = std::chrono::steady_clock::now();
+    sys.shutdown(policy, 1s);
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+    CHECK(sys.live_actors() == 0);
+  }
 }
 
 TEST_CASE("a periodic timer repeats until it is cancelled") {

@@ -44,6 +44,7 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
 
   // A durable actor's cell (durable_cell.hpp).
   bool durable() const noexcept { return durable_; }
+  bool named_everywhere() const noexcept override { return durable_; }
   // Queues m (any thread): refused if the system no longer accepts outside messages or the
   // mailbox is full (m goes to the dead letters, ack fails); a durable actor admits it first.
   void enqueue(message_ptr m) override { enqueue(std::move(m), std::nullopt); }

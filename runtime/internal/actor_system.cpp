@@ -3,6 +3,7 @@
 #include "runtime/actor_system.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -101,8 +102,33 @@ actor_system::actor_system(durable_config store_config, actor_system_config conf
   start_workers();
 }
 
+namespace {
+
+// A worker's loop: io_context::run(), except that a worker with nothing to do polls for up to
+// spin before it blocks — one worker at a time (spinner: the claim), so that a system adds at
+// most one polling thread to the cores its working threads need. Returns when run() would: the
+// context is stopped, or out of work.
+void run_worker(asio::io_context& io, std::chrono::microseconds spin, std::atomic<bool>& spinner) {
+  if (spin.count() <= 0) return static_cast<void>(io.run());
+  using clock = std::chrono::steady_clock;
+  while (!io.stopped()) {
+    if (!spinner.exchange(true, std::memory_order_acquire)) {
+      bool found = false;
+      // Each poll_one() runs a ready handler or the reactor (an epoll_wait that does not block).
+      for (clock::time_point until = clock::now() + spin; !found && clock::now() < until && !io.stopped();)
+        found = io.poll_one() > 0;
+      spinner.store(false, std::memory_order_release);
+      if (found) continue;  // poll again, or let another worker do it
+    }
+    if (io.run_one() == 0) return;
+  }
+}
+
+}  // namespace
+
 void actor_system::start_workers() {
-  for (unsigned i = 0; i < impl_->config.workers; ++i) impl_->workers.emplace_back([io = &*impl_->io] { io->run(); });
+  for (unsigned i = 0; i < impl_->config.workers; ++i)
+    impl_->workers.emplace_back([this, spin = impl_->config.spin_before_sleep] { run_worker(*impl_->io, spin, impl_->spinner); });
 }
 
 actor_ref actor_system::spawn_durable(std::string name, behavior initial, supervision policy) {

@@ -779,8 +779,9 @@ std::shared_ptr<actor_base> node::route(const std::string& name) {
 }
 
 std::string node::name_of(const std::shared_ptr<actor_base>& actor) {
-  if (auto* remote = dynamic_cast<remote_actor*>(actor.get())) return remote->name();
-  if (auto* cell = dynamic_cast<actor_cell*>(actor.get()); cell != nullptr && cell->durable()) return cell->name();
+  // A virtual call, not dynamic_casts: this runs for every message a node sends, and a failed
+  // cast through the cell's several bases compared type names with strcmp (~6% of a stream).
+  if (recipient_of(actor).named_everywhere()) return actor->name();
   if (actor->id() == 0) return actor->name();  // a detached reference: its name
   // The actor a thread named last, by this node: exported already (its entry is swept only once
   // the actor is gone, and a live actor is asking). Ids are never reused within a system.

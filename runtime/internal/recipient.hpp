@@ -32,6 +32,9 @@ class recipient : public detail::actor_base {
     enqueue(std::move(m));
     ack.set_value();
   }
+  // True if this actor's name means it on every node and for as long as it exists: a durable
+  // actor's, or an actor's of another node (a transient actor here is "$<id>" only here).
+  virtual bool named_everywhere() const noexcept { return false; }
 };
 
 // The recipient behind a reference a running system handed out (every actor_base it makes is

@@ -40,6 +40,7 @@ class remote_actor final : public recipient {
   void committed_remote(outgoing& out) override {
     if (auto n = owner_.lock()) n->ship_durable(home_, out.seq, std::move(out.recipient), std::move(out.envelope));
   }
+  bool named_everywhere() const noexcept override { return true; }
   const std::string& home() const noexcept { return home_; }
 
  private:

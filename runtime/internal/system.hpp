@@ -56,6 +56,7 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> accepting{true};  // outside messages
   std::atomic<bool> closing{false};   // set with shut_down: no new actor
+  std::atomic<bool> spinner{false};   // a worker is polling for work (spin_before_sleep)
   // Made with io; hands runs to the workers (scheduler.hpp).
   std::optional<scheduler> runs;
   dead_letters letters;
