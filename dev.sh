@@ -19,7 +19,8 @@ CORE_PACKAGES=(cmake ninja-build g++ ccache libasio-dev libssl-dev libcereal-dev
 BENCH_PACKAGES=(libcaf-dev python3 python3-cloudpickle)
 # The fuzz targets need clang and its runtimes (libFuzzer, AddressSanitizer, UBSan).
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
-FUZZ_TARGETS=(image_fuzzer closure_graph_fuzzer envelope_fuzzer actor_record_fuzzer mailbox_key_fuzzer wal_fuzzer wire_fuzzer outbox_value_fuzzer)
+FUZZ_TARGETS=(image_fuzzer closure_graph_fuzzer envelope_fuzzer actor_record_fuzzer mailbox_key_fuzzer wal_fuzzer wire_fuzzer outbox_value_fuzzer
+              migration_package_fuzzer)
 
 ensure_packages() {
   local missing=() p

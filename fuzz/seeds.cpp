@@ -14,6 +14,7 @@
 #include "actors/internal/access.hpp"
 #include "fuzz/registrations.hpp"
 #include "storage/internal/keys.hpp"
+#include "storage/migration.hpp"
 #include "storage/store.hpp"
 #include "storage/wire.hpp"
 
@@ -208,6 +209,24 @@ std::vector<std::pair<std::string, std::string>> make_wire_streams(
   wire::encode_preface(refusal, {1, 2});
   wire::encode(refusal, wire::refuse_frame{wire::wire_errc::wrong_cluster, "cluster \"bank\" is not \"shop\""});
 
+  // Version 2 (docs/wire.md 6.6): both prefaces announce 1 to 2, and the migration frames.
+  const wire::version_range both{1, wire::highest_specified_version};
+  std::string dialer_v2;
+  wire::encode_preface(dialer_v2, both);
+  wire::encode(dialer_v2, wire::hello_frame{2, wire::default_max_frame_size, a, 3, "bank", "a", "b"});
+  wire::encode(dialer_v2, wire::migrate_offer_frame{17, "RVMP package bytes"});
+  wire::encode(dialer_v2, wire::migrate_commit_frame{17, "account/42"});
+  wire::encode(dialer_v2, wire::migrate_abort_frame{18, "account/43"});
+  wire::encode(dialer_v2, wire::migrate_query_frame{19, "account/44"});
+  wire::encode(dialer_v2, wire::forwarded_frame{"c", "account/42", envelopes.front().second});
+  std::string listener_v2;
+  wire::encode_preface(listener_v2, both);
+  wire::encode(listener_v2, wire::welcome_frame{wire::default_max_frame_size, b, 7, 41, "b"});
+  wire::encode(listener_v2, wire::migrate_accept_frame{17, wire::migrate_status::accepted, ""});
+  wire::encode(listener_v2, wire::migrate_done_frame{17});
+  wire::encode(listener_v2, wire::migrate_outcome_frame{19, wire::migrate_outcome::aborted});
+  wire::encode(listener_v2, wire::moved_frame{"account/42", "c", 44});
+
   // Byte 0: the reader's side (bit 0) and how pieces arrive (bit 1); byte 1: the piece sizes.
   std::vector<std::pair<std::string, std::string>> out;
   for (char how : {'\0', '\2'}) {
@@ -215,6 +234,8 @@ std::vector<std::pair<std::string, std::string>> make_wire_streams(
     out.emplace_back("dialer" + suffix, std::string{how, '\x05'} + dialer);
     out.emplace_back("listener" + suffix, std::string{static_cast<char>(how | 1), '\x2a'} + listener);
     out.emplace_back("refusal" + suffix, std::string{static_cast<char>(how | 1), '\x07'} + refusal);
+    out.emplace_back("dialer-v2" + suffix, std::string{how, '\x0b'} + dialer_v2);
+    out.emplace_back("listener-v2" + suffix, std::string{static_cast<char>(how | 1), '\x13'} + listener_v2);
   }
   return out;
 }
@@ -240,8 +261,18 @@ int main(int argc, char** argv) {
       const std::string record = encode_actor_record(info, snapshot);
       write(root / "actor_record_fuzzer", name + "-stored", '\0' + record);
       write(root / "actor_record_fuzzer", name + "-resealed", '\3' + record);
+      // The same record moving, with a journal and a mailbox (the envelopes come later; these
+      // are bytes to the package).
+      migration_package package;
+      package.actor = "moving/" + name;
+      package.wake = !image.timers.empty() || !image.pending.empty();
+      package.record = record;
+      package.journal = {{4, "journal entry"}};
+      package.mailbox = {{5, "first message"}, {9, std::string(300, 'm')}};
+      write(root / "migration_package_fuzzer", name + "-stored", '\0' + encode_migration_package(package));
+      write(root / "migration_package_fuzzer", name + "-resealed", '\1' + encode_migration_package(package));
       release(image);
-      count += 4;
+      count += 6;
     }
     {
       const fuzz::graph_root graph = make_graph();

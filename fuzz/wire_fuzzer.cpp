@@ -7,6 +7,7 @@
 // with malformed_frame inside its body, and what decodes encodes again to the very same bytes
 // (the encoding is canonical); anonymous names round-trip through qualification. No crash, no
 // sanitizer report, no leak, no allocation sized by a forged length (run with -malloc_limit_mb).
+// The reader speaks every specified version (1 and 2: the migration frames).
 // Input: byte 0 bit 0 chooses the reader's side (0: a listener reading a dialer's bytes, 1: a
 // dialer reading a listener's), bit 1 how pieces arrive (0: prepare/commit, 1: feed); byte 1
 // seeds the piece sizes; the rest is the stream.
@@ -29,6 +30,8 @@ using revenant::fuzz::property_broken;
 
 // The reader's limit here: the smallest a node may choose, so that forged lengths reach it.
 constexpr std::uint32_t limit = lowest_max_frame_size;
+// Every version the codec specifies, so that the preface chooses which kinds are known.
+constexpr version_range versions{1, highest_specified_version};
 
 struct seen {
   read_status status;
@@ -106,13 +109,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   outcome whole;
   {
-    frame_reader reader(side, limit);
+    frame_reader reader(side, limit, versions);
     reader.feed(stream);
     drain(reader, whole);
   }
 
   outcome cut;
-  frame_reader reader(side, limit);
+  frame_reader reader(side, limit, versions);
   const std::size_t bound = frame_reader::read_chunk + frame_header_size + limit;
   std::size_t at = 0;
   while (at < stream.size() && !cut.failed) {

@@ -57,6 +57,17 @@ class commit_batch {
   void remove_outbox(std::string_view peer, std::uint64_t seq);
   // Records that every message of the node with id `node` numbered up to seq has been taken.
   void set_inbox_mark(const std::array<std::uint8_t, 16>& node, std::uint64_t seq);
+  // Migration records (docs/format.md 8.15), each replacing any of its kind for actor. The
+  // marker: actor is moving to target under id (held from running). The tombstone: it has
+  // moved there (forward what comes for it). The package record: package (an
+  // encode_migration_package) received from source under id. Node names as in docs/wire.md
+  // 5.2; throws std::invalid_argument for an id of 0 or a node name that is not one.
+  void put_migration_marker(std::string_view actor, std::uint64_t id, std::string_view target);
+  void clear_migration_marker(std::string_view actor);
+  void put_tombstone(std::string_view actor, std::uint64_t id, std::string_view target);
+  void clear_tombstone(std::string_view actor);
+  void put_incoming(std::string_view actor, std::uint64_t id, std::string_view source, std::string_view package);
+  void clear_incoming(std::string_view actor);
   // Stores next as the first sequence number not yet used (one more than the largest seq the
   // batch, or any earlier one, used).
   void advance_next_seq(std::uint64_t next);

@@ -27,7 +27,7 @@ struct store_state;
 namespace revenant {
 
 // The store layout version this build writes and reads (meta key "format").
-inline constexpr std::uint32_t store_format_version = 2;
+inline constexpr std::uint32_t store_format_version = 3;
 
 // A store could not be opened, read or written: the message names the path and what RocksDB
 // said.
@@ -63,6 +63,22 @@ struct actor_record_view {
 actor_record_view decode_actor_record(std::string_view bytes, const std::string& subject);
 
 // How a store is opened.
+// A migration marker or a forwarding tombstone (docs/format.md 8.15): the migration's id and
+// the node the actor is moving to (marker) or has moved to (tombstone).
+struct migration_note {
+  std::uint64_t id = 0;
+  std::string node;
+};
+
+// A package record (docs/format.md 8.15): a package received from source under id, not
+// runnable until the source says the migration committed. Decode package with
+// decode_migration_package (storage/migration.hpp).
+struct incoming_package {
+  std::uint64_t id = 0;
+  std::string source;
+  std::string package;
+};
+
 struct store_options {
   // false: a write-ahead log damaged anywhere but at its torn tail (where a crash mid-write
   // leaves it) fails the open with a store_error naming the file and the offset, and nothing in
@@ -143,6 +159,11 @@ class store {
   std::optional<std::string> quarantine_reason(std::string_view name) const;
   // Whether actor name has a wake entry (it is woken at open: timers or asks pending).
   bool has_wake(std::string_view name) const;
+  // Actor name's migration marker, tombstone or package record (docs/format.md 8.15), if it
+  // has one. Throws store_error naming the family and the key if the value is damaged.
+  std::optional<migration_note> migration_marker(std::string_view name) const;
+  std::optional<migration_note> tombstone(std::string_view name) const;
+  std::optional<incoming_package> incoming(std::string_view name) const;
 
   // ---- scans, in key order --------------------------------------------------------------------
 
@@ -153,6 +174,11 @@ class store {
   void for_each_quarantined(detail::function_ref<void(std::string_view actor, std::string_view reason)> fn) const;
   // Every actor with a wake entry, in name order.
   void for_each_wake(detail::function_ref<void(std::string_view actor)> fn) const;
+  // Every migration marker, tombstone and package record (docs/format.md 8.15), in name order.
+  // Throws store_error naming the family and the key of a damaged value.
+  void for_each_migration_marker(detail::function_ref<void(std::string_view actor, const migration_note& note)> fn) const;
+  void for_each_tombstone(detail::function_ref<void(std::string_view actor, const migration_note& note)> fn) const;
+  void for_each_incoming(detail::function_ref<void(std::string_view actor, const incoming_package& in)> fn) const;
   // Every outbox entry (docs/format.md 8.14): by peer node name, then in sequence order: the
   // recipient (as the peer names it) and the envelope. Throws store_error naming the entry if
   // its value is damaged.

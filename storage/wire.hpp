@@ -34,6 +34,9 @@ struct version_range {
 };
 // The versions this build speaks.
 inline constexpr version_range supported_versions{1, 1};
+// The highest version docs/wire.md specifies and this codec encodes and decodes. Version 2 adds
+// the migration frames (section 6.6); a link speaks it once supported_versions includes it.
+inline constexpr std::uint16_t highest_specified_version = 2;
 
 // Bytes of the preface each side sends first: "RVNW", u16 lowest, u16 highest.
 inline constexpr std::size_t preface_size = 8;
@@ -91,6 +94,28 @@ enum class send_status : std::uint16_t {
 // Short stable name of a status ("durable"); "unknown" for a value not in the table.
 std::string_view to_string(send_status status) noexcept;
 
+// A target's answer to a migrate_offer (section 6.6). Values cross the wire: pinned, never reused.
+enum class migrate_status : std::uint16_t {
+  accepted = 1,       // the package is stored (incoming, not runnable)
+  exists = 2,         // the name is hosted, stored or quarantined at the target
+  busy = 3,           // another migration of the name is incoming
+  no_store = 4,       // the target keeps no durable actors
+  store_error = 5,    // the target's store failed
+  shutting_down = 6,  // the target is stopping
+  bad_package = 7,    // the package fails its checks (docs/format.md 8.15)
+};
+// Short stable name of a status ("accepted"); "unknown" for a value not in the table.
+std::string_view to_string(migrate_status status) noexcept;
+
+// A source's answer to a migrate_query (section 6.6). Values cross the wire: pinned.
+enum class migrate_outcome : std::uint8_t {
+  committed = 1,  // the move committed: activate the package
+  aborted = 2,    // it aborted (or the source never prepared it): drop the package
+  pending = 3,    // not decided yet: ask again later
+};
+// Short stable name of an outcome ("committed"); "unknown" for a value not in the table.
+std::string_view to_string(migrate_outcome outcome) noexcept;
+
 // Frame kinds (section 6). Values cross the wire: pinned, never reused; 0 is never a kind.
 enum class frame_kind : std::uint8_t {
   hello = 1,
@@ -107,11 +132,21 @@ enum class frame_kind : std::uint8_t {
   watch = 21,
   unwatch = 22,
   down = 23,
+  // Protocol version 2 (section 6.6).
+  migrate_offer = 64,
+  migrate_accept = 65,
+  migrate_commit = 66,
+  migrate_done = 67,
+  migrate_abort = 68,
+  migrate_query = 69,
+  migrate_outcome = 70,
+  forwarded = 71,
+  moved = 72,
 };
 // The kind's name in docs/wire.md ("durable_message"); "unknown" for a value not in the table.
 std::string_view to_string(frame_kind kind) noexcept;
-// True for the values of frame_kind.
-bool is_known_kind(std::uint8_t kind) noexcept;
+// True for the values of frame_kind that protocol version `version` defines.
+bool is_known_kind(std::uint8_t kind, std::uint16_t version = protocol_version) noexcept;
 
 // ---- Errors ----------------------------------------------------------------------------------
 
@@ -263,10 +298,91 @@ struct down_frame {
   bool operator==(const down_frame&) const = default;
 };
 
+// ---- Migration frames (section 6.6, protocol version 2; docs/migration.md) ----------------
+// Each names its migration by id (not 0) and is idempotent by it.
+
+// The source offers the actor's package (docs/format.md 8.15, checked by the target, not here).
+struct migrate_offer_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_offer;
+  std::uint64_t id = 0;
+  std::string_view package;
+  bool operator==(const migrate_offer_frame&) const = default;
+};
+
+// The target's answer to an offer: accepted, or why not (status not 0; any value is accepted).
+struct migrate_accept_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_accept;
+  std::uint64_t id = 0;
+  migrate_status status{};
+  std::string_view reason;
+  bool operator==(const migrate_accept_frame&) const = default;
+};
+
+// The source committed the move of actor: activate it.
+struct migrate_commit_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_commit;
+  std::uint64_t id = 0;
+  std::string_view actor;
+  bool operator==(const migrate_commit_frame&) const = default;
+};
+
+// The target runs the actor (answer to migrate_commit).
+struct migrate_done_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_done;
+  std::uint64_t id = 0;
+  bool operator==(const migrate_done_frame&) const = default;
+};
+
+// The source aborted the move of actor: drop its package.
+struct migrate_abort_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_abort;
+  std::uint64_t id = 0;
+  std::string_view actor;
+  bool operator==(const migrate_abort_frame&) const = default;
+};
+
+// A target holding actor's package asks its source how the migration ended.
+struct migrate_query_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_query;
+  std::uint64_t id = 0;
+  std::string_view actor;
+  bool operator==(const migrate_query_frame&) const = default;
+};
+
+// The source's answer to a migrate_query: committed, aborted or pending (others are malformed).
+struct migrate_outcome_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_outcome;
+  std::uint64_t id = 0;
+  migrate_outcome outcome = migrate_outcome::pending;
+  bool operator==(const migrate_outcome_frame&) const = default;
+};
+
+// A transient message for an actor that left the sending node, forwarded at most once; origin
+// is the node it came from (the target drops it after a direct message from that node).
+struct forwarded_frame {
+  static constexpr frame_kind kind = frame_kind::forwarded;
+  std::string_view origin;
+  std::string_view recipient;
+  std::string_view envelope;
+  bool operator==(const forwarded_frame&) const = default;
+};
+
+// Where actor went: target. through: the sender's highest outbox seq whose message for actor
+// the target has taken (the sender switches once it sent nothing later via this node).
+struct moved_frame {
+  static constexpr frame_kind kind = frame_kind::moved;
+  std::string_view actor;
+  std::string_view target;
+  std::uint64_t through = 0;
+  bool operator==(const moved_frame&) const = default;
+};
+
 // Any decoded frame.
-using any_frame = std::variant<hello_frame, welcome_frame, refuse_frame, goodbye_frame, ping_frame, pong_frame,
-                               message_frame, durable_message_frame, ack_frame, send_frame, send_result_frame,
-                               watch_frame, unwatch_frame, down_frame>;
+using any_frame =
+    std::variant<hello_frame, welcome_frame, refuse_frame, goodbye_frame, ping_frame, pong_frame, message_frame,
+                 durable_message_frame, ack_frame, send_frame, send_result_frame, watch_frame, unwatch_frame,
+                 down_frame, migrate_offer_frame, migrate_accept_frame, migrate_commit_frame, migrate_done_frame,
+                 migrate_abort_frame, migrate_query_frame, migrate_outcome_frame, forwarded_frame, moved_frame>;
 
 // ---- Encoding --------------------------------------------------------------------------------
 //
@@ -293,6 +409,15 @@ void encode(std::string& out, const send_result_frame& f);
 void encode(std::string& out, const watch_frame& f);
 void encode(std::string& out, const unwatch_frame& f);
 void encode(std::string& out, const down_frame& f);
+void encode(std::string& out, const migrate_offer_frame& f);
+void encode(std::string& out, const migrate_accept_frame& f);
+void encode(std::string& out, const migrate_commit_frame& f);
+void encode(std::string& out, const migrate_done_frame& f);
+void encode(std::string& out, const migrate_abort_frame& f);
+void encode(std::string& out, const migrate_query_frame& f);
+void encode(std::string& out, const migrate_outcome_frame& f);
+void encode(std::string& out, const forwarded_frame& f);
+void encode(std::string& out, const moved_frame& f);
 // Encodes whichever frame f holds.
 void encode(std::string& out, const any_frame& f);
 
@@ -332,6 +457,15 @@ send_result_frame decode_send_result(const frame& f);
 watch_frame decode_watch(const frame& f);
 unwatch_frame decode_unwatch(const frame& f);
 down_frame decode_down(const frame& f);
+migrate_offer_frame decode_migrate_offer(const frame& f);
+migrate_accept_frame decode_migrate_accept(const frame& f);
+migrate_commit_frame decode_migrate_commit(const frame& f);
+migrate_done_frame decode_migrate_done(const frame& f);
+migrate_abort_frame decode_migrate_abort(const frame& f);
+migrate_query_frame decode_migrate_query(const frame& f);
+migrate_outcome_frame decode_migrate_outcome(const frame& f);
+forwarded_frame decode_forwarded(const frame& f);
+moved_frame decode_moved(const frame& f);
 // Decodes f by its kind. Throws wire_error (malformed_frame, or unknown_kind for a kind the
 // reader would never have returned).
 any_frame decode(const frame& f);

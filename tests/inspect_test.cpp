@@ -21,7 +21,9 @@
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/actor_system.hpp"
+#include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
+#include "storage/migration.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
@@ -690,4 +692,46 @@ TEST_CASE("inspect never changes the store it reads", "[inspect]") {
   }
   inspect({"list", sample_store()});
   CHECK(everything_in(sample_store()) == before);
+}
+
+TEST_CASE("inspect lists migration markers, tombstones and incoming packages", "[inspect][migration]") {
+  temp_dir dir;
+  const std::string path = dir.path("db");
+  {
+    actor_system system(store_at(path), actor_system_config{1});
+    system.spawn_durable("flipper", make_flipper());
+  }
+  std::string flipper_record;
+  {
+    store db(path);
+    flipper_record = *db.record("flipper");
+    migration_package arriving;
+    arriving.actor = "arriving/1";
+    arriving.record = flipper_record;
+    arriving.mailbox = {{40, "one"}, {41, "two"}};
+    arriving.wake = true;
+    commit_batch batch(db);
+    batch.put_migration_marker("flipper", 17, "node-t");
+    batch.put_tombstone("gone/1", 9, "node-t");
+    batch.put_migration_marker("half/1", 12, "node-u");
+    batch.put_tombstone("half/1", 12, "node-u");
+    batch.put_incoming("arriving/1", 21, "node-s", encode_migration_package(arriving));
+    batch.enqueue("arriving/1", 50, "forwarded early");
+    batch.put_incoming("bad/1", 22, "node-s", "not a package");
+    db.commit(batch, true);
+  }
+  const auto r = inspect({"list", path});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("migrations:\n"));
+  CHECK_THAT(r.out, Catch::Contains("  flipper: moving to node-t (migration 17): held from running"));
+  CHECK_THAT(r.out, Catch::Contains("  gone/1: moved to node-t (migration 9)\n"));
+  CHECK_THAT(r.out, Catch::Contains("  half/1: moved to node-u (migration 12), not yet confirmed by node-u\n"));
+  CHECK_THAT(r.out, Catch::Contains("  arriving/1: incoming from node-s (migration 21), not runnable: record " +
+                                    std::to_string(flipper_record.size()) + " bytes, 0 journal entries, 2 messages, wakes at open"));
+  CHECK_THAT(r.out, Catch::Contains("  bad/1: incoming from node-s (migration 22), not runnable: damaged: ") &&
+                        Catch::Contains("migration package: "));
+  // The message forwarded ahead of its actor's package is no damage: it waits for activation.
+  CHECK_THAT(r.out, !Catch::Contains("actor \"arriving/1\": no record in the store"));
+  CHECK_THAT(r.out, Catch::Contains(", 5 migration records\n"));
 }

@@ -325,7 +325,7 @@ TEST_CASE("the worked example's record is, byte for byte, what the runtime write
   CHECK(u64_at(*record, record->size() - 8) == 1);
 
   // The one message took seq 1; its entry is gone (consumed), next_seq is 2.
-  CHECK(db.get("default", "format") == std::string("\x02\x00\x00\x00", 4));
+  CHECK(db.get("default", "format") == std::string("\x03\x00\x00\x00", 4));
   CHECK(db.get("default", "next_seq") == std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8));
   CHECK(db.keys("mailbox").empty());
   CHECK(db.keys("wake").empty());
@@ -501,7 +501,7 @@ TEST_CASE("a flipped bit anywhere in an envelope is reported, never decoded", "[
 
 // ---- the store -------------------------------------------------------------------------------
 
-TEST_CASE("a store written by the runtime has exactly the documented column families and format 1", "[format]") {
+TEST_CASE("a store written by the runtime has exactly the documented column families and format 3", "[format]") {
   temp_dir dir;
   write_worked_example(dir.path("store"));
   std::vector<std::string> families;
@@ -514,8 +514,8 @@ TEST_CASE("a store written by the runtime has exactly the documented column fami
   raw_store db(dir.path("store"));
   const auto format = db.get("default", "format");
   REQUIRE(format);
-  CHECK(*format == bytes_writer{}.u32(2).bytes);
-  CHECK(store_format_version == 2);
+  CHECK(*format == bytes_writer{}.u32(3).bytes);
+  CHECK(store_format_version == 3);
   // The meta family holds nothing else.
   CHECK(db.keys("default") == std::vector<std::string>{"format", "next_seq"});
 }
@@ -526,52 +526,56 @@ TEST_CASE("a store of another format version is refused, naming the path and bot
   { store create(path); }
   {
     raw_store db(path);
-    db.put("default", "format", bytes_writer{}.u32(3).bytes);
+    db.put("default", "format", bytes_writer{}.u32(4).bytes);
   }
   try {
     store refused(path);
-    FAIL("a format-3 store was opened");
+    FAIL("a format-4 store was opened");
   } catch (const store_error& e) {
     const std::string what = e.what();
     INFO(what);
     CHECK(what.find(path) != std::string::npos);
+    CHECK(what.find("format 4") != std::string::npos);
     CHECK(what.find("format 3") != std::string::npos);
-    CHECK(what.find("format 2") != std::string::npos);
   }
   CHECK_THROWS_AS(actor_system(store_at(path), actor_system_config{1}), store_error);
   // Refusing wrote nothing and released the store.
   raw_store db(path);
-  CHECK(db.get("default", "format") == bytes_writer{}.u32(3).bytes);
+  CHECK(db.get("default", "format") == bytes_writer{}.u32(4).bytes);
 }
 
-TEST_CASE("a format-1 store is opened as it is and stamped format 2, its actors and messages kept", "[format]") {
-  temp_dir dir;
-  const std::string path = dir.path("store");
-  // A format-1 store: the six families of format 1 only, stamped 1, with a record and a message.
-  {
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : {rocksdb::kDefaultColumnFamilyName, std::string("actors"), std::string("mailbox"),
-                             std::string("wake"), std::string("quarantine"), std::string("journal")})
-      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(options, path, descriptors, &handles, &raw).ok());
-    REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[0], "format", bytes_writer{}.u32(1).bytes).ok());
-    REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[1], "kept", "record bytes").ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+TEST_CASE("a format-1 or format-2 store is opened as it is and stamped format 3, its actors and messages kept",
+          "[format]") {
+  for (const std::uint32_t old_format : {1u, 2u}) {
+    INFO("format " << old_format);
+    temp_dir dir;
+    const std::string path = dir.path("store");
+    // The families of that format only, stamped with it, with a record.
+    {
+      rocksdb::Options options;
+      options.create_if_missing = true;
+      options.create_missing_column_families = true;
+      std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "actors", "mailbox", "wake", "quarantine",
+                                        "journal"};
+      if (old_format == 2) names.insert(names.end(), {"outbox", "inbox"});
+      std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+      for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* raw = nullptr;
+      REQUIRE(rocksdb::DB::Open(options, path, descriptors, &handles, &raw).ok());
+      REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[0], "format", bytes_writer{}.u32(old_format).bytes).ok());
+      REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[1], "kept", "record bytes").ok());
+      for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+      delete raw;
+    }
+    {
+      store upgraded(path);
+      CHECK(upgraded.record("kept") == std::string("record bytes"));
+    }
+    raw_store db(path);
+    CHECK(db.get("default", "format") == bytes_writer{}.u32(3).bytes);
+    for (const char* added : {"outbox", "inbox", "migrating", "moved", "incoming"}) CHECK(db.keys(added).empty());
   }
-  {
-    store upgraded(path);
-    CHECK(upgraded.record("kept") == std::string("record bytes"));
-  }
-  raw_store db(path);
-  CHECK(db.get("default", "format") == bytes_writer{}.u32(2).bytes);
-  CHECK(db.keys("outbox").empty());
-  CHECK(db.keys("inbox").empty());
 }
 
 TEST_CASE("a format value that is not four bytes is refused as unreadable", "[format]") {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "storage/internal/crc32c.hpp"
 #include "storage/wire.hpp"
 
 namespace revenant::detail {
@@ -66,6 +67,35 @@ bool decode_outbox_value(std::string_view value, std::string_view& recipient, st
   recipient = value.substr(2, *size);
   envelope = value.substr(2 + *size);
   return true;
+}
+
+std::string encode_migration_head(std::string_view magic, std::uint64_t id, std::string_view node) {
+  std::string out(magic);
+  out += encode_le(std::uint16_t{1});
+  out += encode_le(std::uint16_t{0});
+  out += encode_le(id);
+  out += static_cast<char>(static_cast<std::uint8_t>(node.size()));
+  out.append(node);
+  out += encode_le(crc32c(out.data(), out.size()));
+  return out;
+}
+
+std::string decode_migration_head(std::string_view value, std::string_view magic, std::uint64_t& id, std::string_view& node,
+                                  std::string_view& rest) {
+  constexpr std::size_t fixed = 4 + 2 + 2 + 8 + 1;  // up to and including the node name's length
+  if (value.size() < fixed + 4) return "it is " + std::to_string(value.size()) + " bytes, shorter than its head";
+  if (value.substr(0, 4) != magic) return "it does not start with \"" + std::string(magic) + "\"";
+  const std::size_t crc_at = fixed + static_cast<std::uint8_t>(value[fixed - 1]);
+  if (value.size() < crc_at + 4) return "it ends inside its node name";
+  if (decode_le<std::uint32_t>(value.substr(crc_at, 4)) != crc32c(value.data(), crc_at)) return "its CRC32C does not match";
+  if (decode_le<std::uint16_t>(value.substr(4, 2)) != 1) return "its version is not 1";
+  if (decode_le<std::uint16_t>(value.substr(6, 2)) != 0) return "its flags are not 0";
+  id = *decode_le<std::uint64_t>(value.substr(8, 8));
+  if (id == 0) return "its migration id is 0";
+  node = value.substr(fixed, crc_at - fixed);
+  if (!wire::is_valid_node_name(node)) return "its node name is not a node name";
+  rest = value.substr(crc_at + 4);
+  return {};
 }
 
 std::string printable_key(std::string_view key) {

@@ -27,6 +27,14 @@ entry_range entries_of(std::string_view actor);
 // next sequence number (u64 little-endian).
 inline constexpr std::string_view format_key = "format";
 inline constexpr std::string_view next_seq_key = "next_seq";
+// The head of a migration record (format.md 8.15): a 4-byte magic ("RVMK" marker, "RVMT"
+// tombstone, "RVMI" package record), version 1, flags 0, the migration id, a node name, and a
+// CRC32C of the head. A package record's package follows the head.
+std::string encode_migration_head(std::string_view magic, std::uint64_t id, std::string_view node);
+// Decodes a head written with magic; rest is what follows it. Returns why it is damaged, or an
+// empty string if it is not.
+std::string decode_migration_head(std::string_view value, std::string_view magic, std::uint64_t& id, std::string_view& node,
+                                  std::string_view& rest);
 // An outbox value (format.md 8.14): u16 LE recipient size, the recipient, then the envelope.
 std::string encode_outbox_value(std::string_view recipient, std::string_view envelope);
 bool decode_outbox_value(std::string_view value, std::string_view& recipient, std::string_view& envelope) noexcept;

@@ -181,7 +181,8 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(record_table));
   const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, family}, {"actors", records}, {"mailbox", family},
-      {"wake", family}, {"quarantine", family}, {"journal", family}, {"outbox", family}, {"inbox", family}};
+      {"wake", family},    {"quarantine", family}, {"journal", family}, {"outbox", family}, {"inbox", family},
+      {"migrating", family}, {"moved", family},  {"incoming", family}};
   // An existing database must be a revenant store, or one whose creation was cut short (a
   // process killed while creating it leaves a database with some of the families and no
   // data): adopting someone else's RocksDB would write into it.
@@ -229,13 +230,17 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   st.journal = handles[5];
   st.outbox = handles[6];
   st.inbox = handles[7];
+  st.migrating = handles[8];
+  st.moved = handles[9];
+  st.incoming = handles[10];
   // From here on a failure closes the database with the state.
 
   if (auto format = st.get(st.meta, detail::format_key, "\"format\"")) {
     const std::optional<std::uint32_t> version = detail::decode_format_version(*format);
-    if (version == 1) {
-      // Format 2 is format 1 and the outbox and inbox families, which the open above made:
-      // the store is format 2 from now on (a build that reads only format 1 refuses it).
+    if (version == 1 || version == 2) {
+      // Format 2 is format 1 and the outbox and inbox families, format 3 format 2 and the
+      // migration families; the open above made those the store lacked: it is format 3 from
+      // now on (an older build refuses it, naming a family it does not know).
       rocksdb::WriteBatch upgrade;
       const std::string stamped = detail::encode_format_version(store_format_version);
       upgrade.Put(st.meta, rocksdb::Slice(detail::format_key.data(), detail::format_key.size()), stamped);
@@ -247,7 +252,8 @@ store::store(const std::string& path, store_options opts) : state_(std::make_uni
   } else if (!opts.must_exist) {
     // Only a store that holds nothing is stamped: one with data and no format key is damaged
     // or not a revenant store, and re-stamping it would hide that.
-    for (auto* checked : {st.meta, st.actors, st.mailbox, st.wake, st.quarantine, st.journal, st.outbox, st.inbox}) {
+    for (auto* checked : {st.meta, st.actors, st.mailbox, st.wake, st.quarantine, st.journal, st.outbox, st.inbox,
+                          st.migrating, st.moved, st.incoming}) {
       rocksdb::ReadOptions read;
       read.fill_cache = false;
       std::unique_ptr<rocksdb::Iterator> it(st.db->NewIterator(read, checked));
@@ -274,7 +280,7 @@ store::~store() = default;
 
 detail::store_state::~store_state() {
   if (db == nullptr) return;
-  for (auto* h : {meta, actors, mailbox, wake, quarantine, journal, outbox, inbox})
+  for (auto* h : {meta, actors, mailbox, wake, quarantine, journal, outbox, inbox, migrating, moved, incoming})
     if (h != nullptr) db->DestroyColumnFamilyHandle(h);
   db->Close();
   delete db;

@@ -26,6 +26,9 @@ struct store_state {
   rocksdb::ColumnFamilyHandle* journal = nullptr;
   rocksdb::ColumnFamilyHandle* outbox = nullptr;  // format 2
   rocksdb::ColumnFamilyHandle* inbox = nullptr;   // format 2
+  rocksdb::ColumnFamilyHandle* migrating = nullptr;  // format 3
+  rocksdb::ColumnFamilyHandle* moved = nullptr;      // format 3
+  rocksdb::ColumnFamilyHandle* incoming = nullptr;   // format 3
   std::uint64_t next_seq = 1;
   std::optional<wal_loss_report> wal_loss;
   std::mutex identity_mutex;  // claim_incarnation: one read-increment-write at a time

@@ -16,7 +16,7 @@ namespace revenant::wire {
 namespace {
 
 // What a field's value must satisfy besides its width.
-enum class check : std::uint8_t { any, nonzero, frame_limit, exit_reason };
+enum class check : std::uint8_t { any, nonzero, frame_limit, exit_reason, outcome };
 enum class name_kind : std::uint8_t { actor, node };
 
 bool passes(check c, std::uint64_t v) noexcept {
@@ -25,6 +25,7 @@ bool passes(check c, std::uint64_t v) noexcept {
     case check::nonzero: return v != 0;
     case check::frame_limit: return v >= lowest_max_frame_size && v <= highest_max_frame_size;
     case check::exit_reason: return v >= 1 && v <= 3;
+    case check::outcome: return v >= 1 && v <= 3;
   }
   return false;
 }
@@ -38,6 +39,8 @@ std::string failure(check c, const char* field, std::uint64_t v) {
              ", " + std::to_string(highest_max_frame_size) + "]";
     case check::exit_reason:
       return std::string(field) + " " + std::to_string(v) + " is not an exit_reason (1 normal, 2 failed, 3 shutdown)";
+    case check::outcome:
+      return std::string(field) + " " + std::to_string(v) + " is not a migration outcome (1 committed, 2 aborted, 3 pending)";
   }
   return std::string(field) + " is invalid";
 }
@@ -114,6 +117,30 @@ void fields(Io& io, F& f) {
     io.name("watched", f.watched, name_kind::actor);
     io.name("watcher", f.watcher, name_kind::actor);
     io.text("detail", f.detail);
+  } else if constexpr (std::is_same_v<frame_type, migrate_offer_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.bytes("package", f.package);
+  } else if constexpr (std::is_same_v<frame_type, migrate_accept_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.integer("status", f.status, check::nonzero);
+    io.text("reason", f.reason);
+  } else if constexpr (std::is_same_v<frame_type, migrate_commit_frame> || std::is_same_v<frame_type, migrate_abort_frame> ||
+                       std::is_same_v<frame_type, migrate_query_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.name("actor", f.actor, name_kind::actor);
+  } else if constexpr (std::is_same_v<frame_type, migrate_done_frame>) {
+    io.integer("id", f.id, check::nonzero);
+  } else if constexpr (std::is_same_v<frame_type, migrate_outcome_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.integer("outcome", f.outcome, check::outcome);
+  } else if constexpr (std::is_same_v<frame_type, forwarded_frame>) {
+    io.name("origin", f.origin, name_kind::node);
+    io.name("recipient", f.recipient, name_kind::actor);
+    io.bytes("envelope", f.envelope);
+  } else if constexpr (std::is_same_v<frame_type, moved_frame>) {
+    io.name("actor", f.actor, name_kind::actor);
+    io.name("target", f.target, name_kind::node);
+    io.integer("through", f.through, check::any);
   } else {
     static_assert(!sizeof(F), "a frame type without its fields");
   }
@@ -310,6 +337,15 @@ void encode(std::string& out, const send_result_frame& f) { encode_frame(out, f)
 void encode(std::string& out, const watch_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const unwatch_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const down_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_offer_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_accept_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_commit_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_done_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_abort_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_query_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_outcome_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const forwarded_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const moved_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const any_frame& f) {
   std::visit([&out](const auto& one) { encode_frame(out, one); }, f);
 }
@@ -341,6 +377,15 @@ send_result_frame decode_send_result(const frame& f) { return decode_frame<send_
 watch_frame decode_watch(const frame& f) { return decode_frame<watch_frame>(f); }
 unwatch_frame decode_unwatch(const frame& f) { return decode_frame<unwatch_frame>(f); }
 down_frame decode_down(const frame& f) { return decode_frame<down_frame>(f); }
+migrate_offer_frame decode_migrate_offer(const frame& f) { return decode_frame<migrate_offer_frame>(f); }
+migrate_accept_frame decode_migrate_accept(const frame& f) { return decode_frame<migrate_accept_frame>(f); }
+migrate_commit_frame decode_migrate_commit(const frame& f) { return decode_frame<migrate_commit_frame>(f); }
+migrate_done_frame decode_migrate_done(const frame& f) { return decode_frame<migrate_done_frame>(f); }
+migrate_abort_frame decode_migrate_abort(const frame& f) { return decode_frame<migrate_abort_frame>(f); }
+migrate_query_frame decode_migrate_query(const frame& f) { return decode_frame<migrate_query_frame>(f); }
+migrate_outcome_frame decode_migrate_outcome(const frame& f) { return decode_frame<migrate_outcome_frame>(f); }
+forwarded_frame decode_forwarded(const frame& f) { return decode_frame<forwarded_frame>(f); }
+moved_frame decode_moved(const frame& f) { return decode_frame<moved_frame>(f); }
 
 any_frame decode(const frame& f) {
   switch (f.kind) {
@@ -358,10 +403,19 @@ any_frame decode(const frame& f) {
     case frame_kind::watch: return decode_watch(f);
     case frame_kind::unwatch: return decode_unwatch(f);
     case frame_kind::down: return decode_down(f);
+    case frame_kind::migrate_offer: return decode_migrate_offer(f);
+    case frame_kind::migrate_accept: return decode_migrate_accept(f);
+    case frame_kind::migrate_commit: return decode_migrate_commit(f);
+    case frame_kind::migrate_done: return decode_migrate_done(f);
+    case frame_kind::migrate_abort: return decode_migrate_abort(f);
+    case frame_kind::migrate_query: return decode_migrate_query(f);
+    case frame_kind::migrate_outcome: return decode_migrate_outcome(f);
+    case frame_kind::forwarded: return decode_forwarded(f);
+    case frame_kind::moved: return decode_moved(f);
   }
   throw wire_error(wire_errc::unknown_kind, f.offset + 4,
                    "frame kind " + std::to_string(static_cast<unsigned>(f.kind)) + " is not defined in version " +
-                       std::to_string(protocol_version));
+                       std::to_string(highest_specified_version));
 }
 
 std::uint16_t negotiate(version_range own, version_range peer) {

@@ -55,11 +55,45 @@ std::string_view to_string(frame_kind kind) noexcept {
     case frame_kind::watch: return "watch";
     case frame_kind::unwatch: return "unwatch";
     case frame_kind::down: return "down";
+    case frame_kind::migrate_offer: return "migrate_offer";
+    case frame_kind::migrate_accept: return "migrate_accept";
+    case frame_kind::migrate_commit: return "migrate_commit";
+    case frame_kind::migrate_done: return "migrate_done";
+    case frame_kind::migrate_abort: return "migrate_abort";
+    case frame_kind::migrate_query: return "migrate_query";
+    case frame_kind::migrate_outcome: return "migrate_outcome";
+    case frame_kind::forwarded: return "forwarded";
+    case frame_kind::moved: return "moved";
   }
   return "unknown";
 }
 
-bool is_known_kind(std::uint8_t kind) noexcept { return to_string(static_cast<frame_kind>(kind)) != "unknown"; }
+bool is_known_kind(std::uint8_t kind, std::uint16_t version) noexcept {
+  if (to_string(static_cast<frame_kind>(kind)) == "unknown") return false;
+  return kind < static_cast<std::uint8_t>(frame_kind::migrate_offer) || version >= 2;  // section 6.6
+}
+
+std::string_view to_string(migrate_status status) noexcept {
+  switch (status) {
+    case migrate_status::accepted: return "accepted";
+    case migrate_status::exists: return "exists";
+    case migrate_status::busy: return "busy";
+    case migrate_status::no_store: return "no_store";
+    case migrate_status::store_error: return "store_error";
+    case migrate_status::shutting_down: return "shutting_down";
+    case migrate_status::bad_package: return "bad_package";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(migrate_outcome outcome) noexcept {
+  switch (outcome) {
+    case migrate_outcome::committed: return "committed";
+    case migrate_outcome::aborted: return "aborted";
+    case migrate_outcome::pending: return "pending";
+  }
+  return "unknown";
+}
 
 namespace {
 

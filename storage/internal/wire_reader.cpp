@@ -20,7 +20,16 @@ bool sent_after_handshake(role peer, frame_kind kind) noexcept {
     case frame_kind::send:
     case frame_kind::watch:
     case frame_kind::unwatch:
-    case frame_kind::down: return peer == role::dialer;
+    case frame_kind::down:
+    case frame_kind::migrate_offer:
+    case frame_kind::migrate_commit:
+    case frame_kind::migrate_abort:
+    case frame_kind::migrate_query:
+    case frame_kind::forwarded: return peer == role::dialer;
+    case frame_kind::migrate_accept:
+    case frame_kind::migrate_done:
+    case frame_kind::migrate_outcome:
+    case frame_kind::moved:
     case frame_kind::pong:
     case frame_kind::ack:
     case frame_kind::send_result: return peer == role::listener;
@@ -111,7 +120,7 @@ void frame_reader::make_room(std::size_t free_bytes) {
 
 void frame_reader::check_header(std::uint32_t length, std::uint8_t kind) const {
   const std::uint64_t kind_at = consumed_ + 4;
-  if (!is_known_kind(kind))
+  if (!is_known_kind(kind, version_))
     throw wire_error(wire_errc::unknown_kind, kind_at,
                      "frame kind " + std::to_string(kind) + " is not defined in protocol version " +
                          std::to_string(version_));

@@ -17,7 +17,8 @@ namespace revenant::test {
 
 // The column families of section 8.2, in the order the store opens them.
 inline const std::vector<std::string> documented_families = {rocksdb::kDefaultColumnFamilyName, "actors", "mailbox",
-                                                      "wake", "quarantine", "journal", "outbox", "inbox"};
+                                                      "wake", "quarantine", "journal", "outbox", "inbox",
+                                                      "migrating", "moved", "incoming"};
 
 // Opens a store directory with RocksDB alone (not through revenant::store), as a tool would.
 struct raw_store {

@@ -16,7 +16,8 @@ namespace {
 
 constexpr std::string_view usage_text =
     "usage:\n"
-    "  %s list <store-dir>          every actor: behavior, record size, mailbox, asks, timers, quarantine\n"
+    "  %s list <store-dir>          every actor: behavior, record size, mailbox, asks, timers, quarantine;\n"
+    "                               then migrations: actors moving, moved, or arriving\n"
     "  %s dump <store-dir> <actor>  one actor as JSON, with its closure graph\n"
     "  %s dot  <store-dir> <actor>  the actor's closure graph as Graphviz DOT (| dot -Tsvg)\n"
     "The store must not be open in another process. Rebuilding a closure graph needs the application's\n"

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/migration.hpp"
 #include "storage/snapshot.hpp"
 #include "storage/store.hpp"
 #include "tools/internal/actor_report.hpp"
@@ -27,6 +28,20 @@ struct listing_row {
   std::optional<std::string> quarantine_reason;
   std::string damage;
 };
+
+// One line of the migrations section: what the store holds about a move of one actor
+// (docs/format.md 8.15).
+std::string describe_package(const incoming_package& in, const std::string& actor) {
+  std::string line = "incoming from " + in.source + " (migration " + std::to_string(in.id) + "), not runnable: ";
+  try {
+    const migration_package p = decode_migration_package(in.package, "the incoming package of " + actor_subject(actor));
+    line += "record " + std::to_string(p.record.size()) + " bytes, " + std::to_string(p.journal.size()) +
+            " journal entries, " + std::to_string(p.mailbox.size()) + " messages" + (p.wake ? ", wakes at open" : "");
+  } catch (const std::exception& e) {
+    line += std::string("damaged: ") + e.what();
+  }
+  return line;
+}
 
 }  // namespace
 
@@ -58,6 +73,25 @@ int list_actors(const std::string& path, std::ostream& out) {
     row.name = actor;
     ++row.mailbox;
   });
+  // Migrations (docs/format.md 8.15), by actor: a marker, a tombstone, a package record.
+  std::map<std::string, std::vector<std::string>> moves;
+  std::map<std::string, migration_note> markers;
+  db->for_each_migration_marker([&](std::string_view actor, const migration_note& note) { markers[std::string(actor)] = note; });
+  db->for_each_tombstone([&](std::string_view actor, const migration_note& note) {
+    const auto marker = markers.find(std::string(actor));
+    const bool confirmed = marker == markers.end() || marker->second.id != note.id;
+    moves[std::string(actor)].push_back("moved to " + note.node + " (migration " + std::to_string(note.id) + ")" +
+                                        (confirmed ? "" : ", not yet confirmed by " + note.node));
+    if (!confirmed) markers.erase(marker);
+  });
+  for (const auto& [actor, note] : markers)
+    moves[actor].push_back("moving to " + note.node + " (migration " + std::to_string(note.id) +
+                           "): held from running until the move commits or aborts");
+  std::map<std::string, bool> incoming;
+  db->for_each_incoming([&](std::string_view actor, const incoming_package& in) {
+    moves[std::string(actor)].push_back(describe_package(in, std::string(actor)));
+    incoming[std::string(actor)] = true;
+  });
 
   const std::vector<std::string> header = {"actor", "behavior", "record", "snapshot", "mailbox", "asks", "timers",
                                            "quarantined"};
@@ -65,7 +99,9 @@ int list_actors(const std::string& path, std::ostream& out) {
   std::vector<std::vector<std::string>> table = {header};
   std::size_t quarantined = 0, damaged = 0;
   for (auto& [name, row] : rows) {
-    if (!row.record_bytes && row.damage.empty()) row.damage = actor_subject(name) + ": no record in the store";
+    // Messages forwarded to an actor still arriving wait for its package (docs/migration.md 3).
+    if (!row.record_bytes && row.damage.empty() && !incoming.count(name))
+      row.damage = actor_subject(name) + ": no record in the store";
     quarantined += row.quarantine_reason.has_value();
     damaged += !row.damage.empty();
     const auto or_unknown = [](bool known, auto v) { return known ? std::to_string(v) : std::string("?"); };
@@ -94,8 +130,15 @@ int list_actors(const std::string& path, std::ostream& out) {
     if (row.quarantine_reason) out << "    quarantined: " << *row.quarantine_reason << '\n';
     if (!row.damage.empty()) out << "    damaged: " << row.damage << '\n';
   }
+  if (!moves.empty()) {
+    out << "migrations:\n";
+    for (const auto& [actor, lines] : moves)
+      for (const std::string& line : lines) out << "  " << actor << ": " << line << '\n';
+  }
   out << rows.size() << (rows.size() == 1 ? " actor" : " actors") << ", " << quarantined << " quarantined, " << damaged
-      << " damaged\n";
+      << " damaged";
+  if (!moves.empty()) out << ", " << moves.size() << (moves.size() == 1 ? " migration record" : " migration records");
+  out << '\n';
   return 0;
 }
 
