@@ -230,6 +230,14 @@ class actor_system {
   std::size_t links_up() const;
   // Every configured peer as this node sees it now, by name (empty if not a node).
   std::vector<peer_status> peers() const;
+  // Moves the durable actor name, running here, to the peer node (docs/migration.md): its
+  // record, stored mailbox, pending asks and timers. The future is ready once the actor runs
+  // there; messages that reach this node for it afterwards are forwarded. It fails with
+  // migration_error (the actor then runs on here) if the actor or node is unknown, the actor is
+  // transient or quarantined, the node refuses, or it does not answer in time. The move is
+  // crash-safe: killed at any instant, the actor ends up runnable in exactly one place.
+  // Throws std::logic_error if this system is not a node.
+  std::future<void> migrate(std::string_view name, std::string_view node);
   // This process's incarnation as a node: one above the last process on the same store (1
   // without a store); 0 if not a node.
   std::uint64_t node_incarnation() const noexcept;

@@ -63,6 +63,40 @@ class send_unconfirmed : public std::runtime_error {
   std::shared_ptr<const detail> detail_;
 };
 
+// Why a live migration (actor_system::migrate, docs/migration.md) failed. Values are stable.
+enum class migration_errc {
+  unknown_node = 1,    // the target is not a configured peer (or is this node)
+  unknown_actor = 2,   // no durable actor of that name runs here
+  quarantined = 3,     // the actor is quarantined (or was while it was being moved)
+  not_durable = 4,     // a transient actor: its in-memory state and messages cannot move
+  refused = 5,         // the target refused the package (the reason says why)
+  timed_out = 6,       // no answer within node_config::migration_timeout, before the commit point
+  busy = 7,            // the actor is being moved already
+  shutting_down = 8,   // this system is stopping
+  no_store = 9,        // this system keeps no durable actors
+};
+
+// A live migration failed before its commit point: the actor still runs where it was. what()
+// names the actor, the target node and the reason.
+class migration_error : public std::runtime_error {
+ public:
+  migration_error(migration_errc code, std::string actor, std::string node, const std::string& why)
+      : std::runtime_error("revenant: moving actor \"" + actor + "\" to node \"" + node + "\" failed: " + why),
+        detail_(std::make_shared<const detail>(detail{code, std::move(actor), std::move(node)})) {}
+  migration_errc code() const noexcept { return detail_->code; }
+  // The actor that was to move, and the node it was to move to.
+  const std::string& actor() const noexcept { return detail_->actor; }
+  const std::string& node() const noexcept { return detail_->node; }
+
+ private:
+  struct detail {
+    migration_errc code;
+    std::string actor;
+    std::string node;
+  };
+  std::shared_ptr<const detail> detail_;
+};
+
 // An ask from outside the system (actor_system::ask) completed without a reply: the ask_error
 // an actor's continuation would have received, as an exception.
 class ask_failed : public std::runtime_error {

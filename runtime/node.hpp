@@ -80,6 +80,9 @@ struct node_config {
   // in memory, to be sent and resent. More wait in the store only, and are read back from it as
   // the peer acknowledges: a peer that is down for long costs disk, not memory. At least 64 KiB.
   std::size_t max_outbox_memory = 16u << 20;
+  // A live migration (actor_system::migrate) that has not reached its commit point within this
+  // long is aborted (migration_errc::timed_out): the actor runs on here.
+  std::chrono::milliseconds migration_timeout{10000};
 };
 
 // One peer as this node sees it at one instant (actor_system::peers).
@@ -93,6 +96,8 @@ struct peer_status {
   std::size_t outbox_in_memory = 0;          // durable messages sent or to send, not yet acknowledged
   bool outbox_in_store_only = false;         // more of them wait in the store (past max_outbox_memory)
   std::size_t pending_sends = 0;             // actor_system::send calls waiting for its answer
+  std::size_t migrations_out = 0;            // actors moving to it, not yet done
+  std::size_t migrations_in = 0;             // packages from it held here, not yet activated
 };
 
 }  // namespace revenant

@@ -23,7 +23,8 @@ namespace revenant::wire {
 
 // ---- Versions and limits (docs/wire.md, sections 1, 3, 5) ----------------------------------
 
-// The protocol version this build writes, and the highest it reads.
+// The first protocol version, which every build speaks (docs/wire.md's worked example is a
+// version-1 link). A link speaks the version its prefaces chose (supported_versions below).
 inline constexpr std::uint16_t protocol_version = 1;
 
 // A closed range of protocol versions, as a preface announces it.
@@ -33,9 +34,9 @@ struct version_range {
   bool operator==(const version_range&) const = default;
 };
 // The versions this build speaks.
-inline constexpr version_range supported_versions{1, 1};
+inline constexpr version_range supported_versions{1, 2};
 // The highest version docs/wire.md specifies and this codec encodes and decodes. Version 2 adds
-// the migration frames (section 6.6); a link speaks it once supported_versions includes it.
+// the migration frames (section 6.6).
 inline constexpr std::uint16_t highest_specified_version = 2;
 
 // Bytes of the preface each side sends first: "RVNW", u16 lowest, u16 highest.

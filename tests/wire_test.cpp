@@ -158,13 +158,13 @@ wire_error read_error(role side, std::string_view stream, std::uint32_t max_fram
 // Streams a listener reads (what a dialer sends) and a dialer reads, up to the handshake.
 std::string dialer_opening() {
   std::string s;
-  encode_preface(s);
+  encode_preface(s, version_range{1, 1});
   encode(s, example_hello());
   return s;
 }
 std::string listener_opening() {
   std::string s;
-  encode_preface(s);
+  encode_preface(s, version_range{1, 1});
   encode(s, example_welcome());
   return s;
 }
@@ -300,8 +300,9 @@ TEST_CASE("frame kinds, error codes and send statuses have the numbers docs/wire
 // ---- the worked example --------------------------------------------------------------------
 
 TEST_CASE("the worked example of docs/wire.md is encoded byte for byte") {
+  // A version-1 link: its prefaces announce version 1 only.
   std::string from_a;
-  encode_preface(from_a);
+  encode_preface(from_a, version_range{1, 1});
   encode(from_a, example_hello());
   encode(from_a, durable_message_frame{42, "account/42", example_envelope});
   CHECK(example_envelope.size() == 79);
@@ -309,7 +310,7 @@ TEST_CASE("the worked example of docs/wire.md is encoded byte for byte") {
   CHECK(from_a == example_from_a);
 
   std::string from_b;
-  encode_preface(from_b);
+  encode_preface(from_b, version_range{1, 1});
   encode(from_b, example_welcome());
   encode(from_b, ack_frame{42});
   CHECK(from_b.size() == 65);
@@ -689,11 +690,11 @@ TEST_CASE("a preface announcing an empty or zero version range is refused as bad
 
 TEST_CASE("prefaces whose version ranges do not overlap are refused as version_unsupported") {
   std::string later;
-  encode_preface(later, version_range{2, 3});
+  encode_preface(later, version_range{3, 4});
   const wire_error e = read_error(role::listener, later);
   CHECK(e.code() == wire_errc::version_unsupported);
   CHECK(e.offset() == 4);
-  CHECK_THAT(e.what(), Catch::Contains("the peer speaks protocol versions 2 to 3, this node 1 to 1"));
+  CHECK_THAT(e.what(), Catch::Contains("the peer speaks protocol versions 3 to 4, this node 1 to 2"));
 }
 
 TEST_CASE("the version chosen is the highest both sides speak") {
@@ -707,7 +708,7 @@ TEST_CASE("the version chosen is the highest both sides speak") {
   frame_reader reader(role::dialer);
   reader.feed(range);
   CHECK(reader.next().status == read_status::preface);
-  CHECK(reader.version() == 1);
+  CHECK(reader.version() == 2);  // this build speaks 1 to 2
   CHECK(reader.peer_versions() == version_range{1, 4});
 }
 
@@ -1004,8 +1005,8 @@ TEST_CASE("the migration frames, statuses and outcomes have the numbers docs/wir
   CHECK(static_cast<int>(migrate_outcome::committed) == 1);
   CHECK(static_cast<int>(migrate_outcome::aborted) == 2);
   CHECK(static_cast<int>(migrate_outcome::pending) == 3);
-  // This build does not speak version 2 on its links yet.
-  CHECK(supported_versions.highest == 1);
+  // This build's links speak version 2 (and version 1 with a peer that speaks only that).
+  CHECK(supported_versions == version_range{1, 2});
 }
 
 TEST_CASE("on a version-2 link every migration frame encodes and decodes back, each from its own role") {

@@ -124,6 +124,7 @@ void actor_cell::run() {
       else if (!durability().take_signal(*m))
         handle(*m);
       durability().message_done(*m, before, std::exchange(call_failed_, false), has_failed() && !failed_before);
+      if (durability().parks()) return;
     }
     if (stop_requested_) {
       finish(dead_letter_reason::stopped);
@@ -383,6 +384,12 @@ void actor_cell::release_graph() {
   if (extras* x = extras_.load(std::memory_order_acquire)) next = std::move(x->next);
   release(std::tuple{state_.current, next, waiting});
   state_.current = behavior{};
+}
+
+void actor_cell::set_moved(std::shared_ptr<detail::actor_base> to) {
+  extras& x = more();
+  x.moved_to = std::move(to);
+  x.moved.store(true, std::memory_order_release);
 }
 
 void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {

@@ -114,6 +114,21 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   void mark_failed(const std::string& detail);
   // Releases the behavior graph and everything else it holds (timers, pending asks).
   void release_graph();
+  // The actor moved to another node: what still reaches this object goes to `to` (any thread
+  // may ask moved_to() from now on). Once, by the migration, while no worker runs it.
+  void set_moved(std::shared_ptr<detail::actor_base> to);
+  // Whether it has moved. Any thread.
+  bool moved() const noexcept {
+    const extras* x = extras_.load(std::memory_order_acquire);
+    return x != nullptr && x->moved.load(std::memory_order_acquire);
+  }
+  // Its forwarder once it has moved, else null. Any thread.
+  std::shared_ptr<detail::actor_base> moved_to() const noexcept {
+    return moved() ? extras_.load(std::memory_order_acquire)->moved_to : nullptr;
+  }
+  // What no worker will take any more: every message still queued, oldest first (a parked
+  // actor's, whose stored messages moved with it).
+  message* take_queued() noexcept { return mailbox_.drain(); }
   // Hands every message of the list (oldest first) to the dead letters, runtime signals aside.
   void drop_list(message* fifo, dead_letter_reason reason) noexcept;
 
@@ -134,6 +149,10 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
     // Guarded by the system's mutex (watching is rare: no lock of the actor's own).
     std::vector<std::weak_ptr<detail::actor_base>> watchers;
     std::optional<down> finished;  // set once the actor has stopped
+    // A durable actor that moved to another node (docs/migration.md): its forwarder, set once
+    // before `moved` is (release), never changed after.
+    std::shared_ptr<detail::actor_base> moved_to;
+    std::atomic<bool> moved{false};
   };
   extras& more();
   void start(behavior initial, supervision policy);

@@ -265,6 +265,11 @@ std::size_t actor_system::links_up() const { return impl_->net ? impl_->net->lin
 
 std::vector<peer_status> actor_system::peers() const { return impl_->net ? impl_->net->peers() : std::vector<peer_status>{}; }
 
+std::future<void> actor_system::migrate(std::string_view name, std::string_view node) {
+  if (!impl_->net) throw std::logic_error("revenant: migrate needs a node (actor_system_config::node)");
+  return impl_->net->migrate(std::string(name), std::string(node));
+}
+
 std::uint64_t actor_system::node_incarnation() const noexcept { return impl_->net ? impl_->net->incarnation() : 0; }
 
 void actor_system::on_dead_letter(std::function<void(const dead_letter&)> handler) {

@@ -20,7 +20,7 @@ std::uint64_t committer::submit(step s) {
   {
     std::lock_guard lock(mutex_);
     for (auto& out : s.outbox)
-      if (!out.envelope.empty()) last = out.seq = next_seq_++;
+      if (!out.envelope.empty() && out.peer.empty()) last = out.seq = next_seq_++;
     for (auto& entry : s.journal) entry.seq = next_seq_++;
     if (failure_) {
       // Nothing more is durable: say so to whoever waits, and release no message.
@@ -33,6 +33,22 @@ std::uint64_t committer::submit(step s) {
   }
   wake_.notify_one();
   return last;
+}
+
+std::uint64_t committer::reserve(std::uint64_t n) {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t first = next_seq_;
+  next_seq_ += n;
+  return first;
+}
+
+void committer::redirect(const std::string& actor, const std::string& peer, std::shared_ptr<detail::actor_base> to) {
+  std::lock_guard lock(mutex_);
+  if (to)
+    redirects_[actor] = forward_rule{peer, std::move(to)};
+  else
+    redirects_.erase(actor);
+  redirecting_.store(!redirects_.empty(), std::memory_order_release);
 }
 
 void committer::raise_next_seq(std::uint64_t next) {
@@ -68,13 +84,24 @@ void committer::loop() {
       // A bounded wait lets more steps join a small group (more per fsync).
       if (max_delay_.count() > 0 && queue_.size() < max_group_ && !stopping_)
         wake_.wait_for(lock, max_delay_, [&] { return queue_.size() >= max_group_ || stopping_; });
-      // Taken from the front: steps commit in the order they were submitted.
-      const std::size_t n = std::min(queue_.size(), max_group_);
+      // Taken from the front: steps commit in the order they were submitted. An exclusive step
+      // ends the group before it, and is a group of its own.
+      std::size_t n = std::min(queue_.size(), max_group_);
+      if (queue_.front().exclusive)
+        n = 1;
+      else
+        for (std::size_t i = 1; i < n; ++i)
+          if (queue_[i].exclusive) n = i;
       group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
-      defer = !queue_.empty() && !stopping_;
+      // Nothing is held back in front of an exclusive step: it reads the store.
+      defer = !queue_.empty() && !stopping_ && !queue_.front().exclusive;
     }
     const std::size_t group_size = group.size();
+    if (group.front().exclusive && !held_.empty()) {
+      std::vector<step> none;
+      commit(none, false);  // the entries held from the last group go first
+    }
     commit(group, defer);
     group.clear();
     {
@@ -108,6 +135,25 @@ void committer::commit(std::vector<step>& group, bool defer) {
   // within the same batch.
   std::unordered_map<std::string_view, std::size_t> last_record;
   std::uint64_t max_seq = 0;
+  // Entries for actors that moved to another node go to that node's outbox instead.
+  if (redirecting_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : group)
+      for (auto& out : s.outbox) {
+        if (out.envelope.empty() || !out.peer.empty()) continue;
+        auto it = redirects_.find(std::string(out.to->given_name()));
+        if (it == redirects_.end()) continue;
+        out.peer = it->second.peer;
+        out.recipient = out.to->given_name();
+        out.to = it->second.to;
+        out.deferrable = false;
+      }
+  }
+  // Outbox entries are numbered here, in commit order (see submit()).
+  std::size_t remote = 0;
+  for (auto& s : group)
+    for (auto& out : s.outbox) remote += !out.peer.empty() && !out.envelope.empty();
+  std::uint64_t next_remote = remote == 0 ? 0 : reserve(remote);
   for (auto& h : held_) {
     put_of.emplace(h.seq, puts.size());
     puts.push_back(pending_put{h.actor, h.seq, &h.envelope, false, h.index});
@@ -116,6 +162,8 @@ void committer::commit(std::vector<step>& group, bool defer) {
     step& s = group[i];
     for (auto& out : s.outbox)
       if (!out.peer.empty()) {
+        if (out.envelope.empty()) continue;  // the node was gone when it was staged: dropped
+        out.seq = next_remote++;
         batch.put_outbox(out.peer, out.seq, out.recipient, out.envelope);
         max_seq = std::max(max_seq, out.seq);
       } else if (!out.envelope.empty()) {
@@ -126,6 +174,7 @@ void committer::commit(std::vector<step>& group, bool defer) {
       }
     if (s.record != step::record_op::keep) last_record[s.actor] = i;
     if (!s.journal.empty()) max_seq = std::max(max_seq, s.journal.back().seq);
+    max_seq = std::max(max_seq, s.reserved_through);
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
     step& s = group[i];
@@ -170,8 +219,10 @@ void committer::commit(std::vector<step>& group, bool defer) {
     }
     batch.enqueue(p.actor, p.seq, *p.envelope);
   }
-  if (max_seq != 0) batch.advance_next_seq(max_seq + 1);
   try {
+    for (auto& s : group)
+      if (s.write) max_seq = std::max(max_seq, s.write(batch));
+    if (max_seq != 0) batch.advance_next_seq(max_seq + 1);
     db_.commit(batch, fsync_);
     held_ = std::move(still_held);
   } catch (...) {

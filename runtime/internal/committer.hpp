@@ -6,6 +6,7 @@
 #include <asio/io_context.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/actor.hpp"
@@ -78,6 +80,17 @@ struct step {
   // Messages of another node taken with this step (format.md 8.14): that node's id and its
   // highest outbox seq now taken.
   std::optional<std::pair<std::array<std::uint8_t, 16>, std::uint64_t>> inbox_mark;
+  // More writes of this step (migration records, docs/migration.md), on the committer thread,
+  // after the group's own, in step order. Returns the highest sequence number it took with
+  // committer::reserve (0: none), which the batch's next_seq covers. Throws to fail the batch
+  // (and every later commit, as a store failure does).
+  std::function<std::uint64_t(commit_batch&)> write;
+  // Written in a batch of its own, after every step submitted before it is in the store (held
+  // entries included): its `write` may read the store and see them all.
+  bool exclusive = false;
+  // The highest sequence number the step took with committer::reserve before it was
+  // submitted (0: none): the batch advances next_seq past it.
+  std::uint64_t reserved_through = 0;
 };
 
 // Thread-safe: submit() and sync() may be called from any thread.
@@ -92,13 +105,23 @@ class committer {
   committer& operator=(const committer&) = delete;
 
   // Assigns mailbox sequence numbers to s's durable outgoing messages (in submission order,
-  // so per-sender FIFO holds in the store too) and queues it. Until it is committed and its
+  // so per-sender FIFO holds in the store too) and queues it. Outbox entries to other nodes
+  // are numbered when their batch is built instead: a node's entries then reach its peer in
+  // the order of their numbers, which the peer's inbox mark relies on (docs/wire.md 6.2). Until it is committed and its
   // messages delivered, the io_context counts as busy (a draining shutdown waits for it).
   // Returns the last sequence number assigned (0 if none).
   std::uint64_t submit(step s);
   // Makes the next sequence number assigned at least next (recovery's repair of a rewound
   // next_seq; called before any number is assigned).
   void raise_next_seq(std::uint64_t next);
+  // Takes n sequence numbers (n >= 1) from the counter mailbox entries use; returns the first.
+  // Any thread, the committer's own included (from a step's write). The step that writes them
+  // sets reserved_through, so that they stay taken after a restart.
+  std::uint64_t reserve(std::uint64_t n);
+  // From now on, mailbox entries for actor (which moved to node peer) become outbox entries to
+  // peer for it, released through `to` (its forwarder), in every batch built after the call.
+  // Any thread. A null `to` ends the redirection (the actor is back here).
+  void redirect(const std::string& actor, const std::string& peer, std::shared_ptr<detail::actor_base> to);
   // Waits until everything submitted before the call is committed. Throws the commit failure.
   void sync();
   // Commits what is queued and stops the thread. Idempotent.
@@ -137,6 +160,14 @@ class committer {
   // Held while any step is queued or being committed: the io_context is not idle until its
   // messages are delivered. Guarded by mutex_.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> busy_;
+  // Actors that moved to another node: their entries are forwarded (redirect()). Guarded by
+  // mutex_; redirecting_ says whether it is empty without the lock.
+  struct forward_rule {
+    std::string peer;
+    std::shared_ptr<detail::actor_base> to;
+  };
+  std::unordered_map<std::string, forward_rule> redirects_;
+  std::atomic<bool> redirecting_{false};
   commit_batch batch_;                 // committer thread only: reused group after group
   std::vector<held_put> held_;         // committer thread only
   std::uint64_t held_from_ = 0;        // guarded by mutex_: oldest step index in held_, 0 if none

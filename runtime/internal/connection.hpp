@@ -78,6 +78,8 @@ class connection final : public std::enable_shared_from_this<connection>, public
   void close(wire::wire_errc code, std::string text);
 
   wire::role side() const noexcept { return side_; }
+  // The protocol version the prefaces chose (set on the strand before the first frame is read).
+  std::uint16_t version() const noexcept { return reader_.version(); }
   // The peer's node name, once its hello or welcome arrived (set on the strand before
   // established() is true).
   const std::string& peer() const noexcept { return peer_; }

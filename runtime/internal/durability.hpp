@@ -52,6 +52,10 @@ class cell_durability {
   virtual void timer_set(const detail::timer_payload& payload) = 0;
   // The behavior spawns a durable actor: its first record goes with this step.
   virtual actor_ref spawn_child(std::string name, behavior initial, supervision policy) = 0;
+  // After a message: true if the actor parks now (a migration's probe was taken). Its step is
+  // submitted, and the run ends without giving the actor up: nothing schedules it until the
+  // migration resumes it or moves it away.
+  virtual bool parks() = 0;
   // The run ends (the inbox is empty, or the actor yields): its step is submitted. False: the
   // state could not be encoded, and the actor is quarantined and finished.
   virtual bool run_ends() = 0;

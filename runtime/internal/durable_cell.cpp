@@ -17,6 +17,20 @@ bool durable_cell::journaling() const noexcept { return system().durable->snapsh
 // ---- admission (any thread) ---------------------------------------------------------------------
 
 bool durable_cell::admit(message_ptr& m, std::optional<completion>& ack) {
+  if (moved()) [[unlikely]] {
+    // Moved to another node. A stored message (a durable sender's, released by the committer)
+    // went with the actor or was forwarded by the committer; anything else is forwarded now.
+    if (detail::message_fields::durable_seq(*m) != 0) {
+      if (ack) ack->set_value();
+      return false;
+    }
+    auto to = moved_to();
+    if (ack)
+      recipient_of(to).deliver_acknowledged(std::move(m), std::move(*ack));
+    else
+      to->enqueue(std::move(m));
+    return false;
+  }
   if (detail::message_fields::durable_seq(*m) != 0) {  // from a durable actor: written with its step
     if (ack) ack->set_value();
     return true;
@@ -65,6 +79,10 @@ bool durable_cell::take_signal(const message& m) {
     run_state().lift_reached = true;
     return true;
   }
+  if (const auto* probe = m.get_if<migrate_probe>()) {
+    run_state().park = probe->parked;
+    return true;
+  }
   return m.is<wake_up>();
 }
 
@@ -92,7 +110,33 @@ bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
   return true;
 }
 
+bool durable_cell::parks() {
+  if (!buffers_ || !buffers_->park) return false;
+  auto parked = std::exchange(buffers_->park, nullptr);
+  // A full record: the journal folds into it, so the package carries none (migration.md 3).
+  const bool checkpointed = checkpoint(true);
+  parked(checkpointed);
+  return true;
+}
+
+void durable_cell::moved_away(std::shared_ptr<detail::actor_base> forwarder) {
+  set_moved(std::move(forwarder));
+  // What was queued is in the package or was forwarded with the commit (runtime signals aside:
+  // the record re-arms its timers and asks at the target).
+  message* rest = take_queued();
+  while (rest != nullptr) {
+    message_ptr m(rest);
+    rest = std::exchange(detail::message_fields::next(*m), nullptr);
+  }
+  release_graph();
+  system().forget(*this);
+}
+
 outgoing durable_cell::staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) {
+  if (moved()) [[unlikely]] {
+    auto to = moved_to();
+    return recipient_of(to).staged(to, std::move(m), sender);
+  }
   // std::logic_error if the type is not registered
   std::string envelope = encode_envelope(*m, sender, &system());
   return outgoing{std::move(self), std::move(m), std::move(envelope), 0};
@@ -250,7 +294,7 @@ void durable_cell::journal(const message& m) {
       detail::message_fields::response_to(*e) = request;
       add_entry(*e);
     }
-  } else if (!m.is<wake_up>() && !m.is<lift_probe>()) {
+  } else if (!m.is<wake_up>() && !m.is<lift_probe>() && !m.is<migrate_probe>()) {
     add_entry(m);
   }
 }
@@ -278,10 +322,10 @@ void durable_cell::replay_journal() {
 
 // ---- steps --------------------------------------------------------------------------------------
 
-bool durable_cell::checkpoint() {
+bool durable_cell::checkpoint(bool full_record) {
   step s;
   s.actor = name();
-  const bool full = !journaling() || ++since_snapshot_ >= system().durable->snapshot_every;
+  const bool full = full_record || !journaling() || ++since_snapshot_ >= system().durable->snapshot_every;
   try {
     if (full) s.record_bytes = encode_record();
   } catch (const std::exception& e) {

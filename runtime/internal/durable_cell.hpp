@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -42,6 +43,16 @@ class durable_cell final : public actor_cell, private cell_durability {
   void hold() noexcept { box().hold(); }
   void start() { schedule(); }
 
+  // ---- live migration (docs/migration.md) ----
+  // A parked actor (migrate_probe) runs again: the migration aborted. Any thread.
+  void resume_parked() { schedule(); }
+  // A parked actor moved to another node: from now on forwarder takes what reaches this object;
+  // its queue is dropped (stored, it moved), its graph released, and it leaves the directory.
+  // Once, while no worker runs it.
+  void moved_away(std::shared_ptr<detail::actor_base> forwarder);
+  // Every message a held (not yet activated) actor has queued, oldest first.
+  using actor_cell::take_queued;
+
  private:
   // What a run collects for its step; made by the actor's first run (a million recovered actors
   // that never run do without).
@@ -50,6 +61,7 @@ class durable_cell final : public actor_cell, private cell_durability {
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;  // journal mode: entries of the current step
     bool lift_reached = false;      // this run handled the lift_probe
+    std::function<void(bool)> park;  // a migrate_probe was taken: park after this message
     // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
     // if the actor is quarantined again (or the system shuts down) first.
     std::shared_ptr<std::promise<void>> lift_waiter;
@@ -75,6 +87,7 @@ class durable_cell final : public actor_cell, private cell_durability {
   outgoing staged(std::shared_ptr<detail::actor_base> self, message_ptr m, const std::string& sender) override;
   void timer_set(const detail::timer_payload& payload) override;
   actor_ref spawn_child(std::string name, behavior initial, supervision policy) override;
+  bool parks() override;
   bool run_ends() override;
   void failing(const std::string& detail) override;
   message* finishing(dead_letter_reason reason, message* rest) override;
@@ -93,7 +106,8 @@ class durable_cell final : public actor_cell, private cell_durability {
   void replay_journal();
   // Commits what this actor did since its last step. False if the state could not be encoded:
   // the actor is then quarantined (nothing of the step is committed or sent) and finished.
-  bool checkpoint();
+  // full_record: a record even in journal mode (the journal folds into it).
+  bool checkpoint(bool full_record = false);
   // The last step of a durable actor that stops: erased (stopped) or quarantined (failed).
   // `rest` are the messages still queued; a stopped actor's are deleted (they become dead
   // letters), a quarantined actor's stay.

@@ -152,6 +152,7 @@ void node::tick() {
       if (!ec) self->tick();
     });
   }
+  tick_migrations(now);
   for (auto& peer : read_back) asio::post(*sys_.io, [self = shared_from_this(), peer = std::move(peer)] { self->refill(peer); });
   const std::string silence = "nothing came from the peer for " + std::to_string(config_.heartbeat_timeout.count()) + " ms";
   for (const auto& c : silent) c->close(wire::wire_errc::peer_silent, silence);
@@ -166,10 +167,17 @@ void node::stop() {
   std::set<std::shared_ptr<connection>> inbound;
   std::vector<std::shared_ptr<connection>> outbound;
   std::unordered_map<std::uint64_t, pending_send> sends;
+  std::vector<std::pair<move_out, bool>> moves;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
+    for (auto& [_, m] : moves_out_)
+      if (m.done) {
+        const bool committed = m.at == move_out::phase::committed;
+        moves.emplace_back(std::move(m), committed);
+      }
+    moves_out_.clear();
     ticker_.cancel();
     sends.swap(sends_);
     inbound.swap(inbound_);
@@ -190,6 +198,11 @@ void node::stop() {
   for (auto& c : outbound) c->close(wire::wire_errc::shutting_down, "the node is shutting down");
   for (auto& [_, s] : sends)
     s.ack.set_exception(std::make_exception_ptr(send_unconfirmed(s.recipient, s.peer, "this node shut down first")));
+  for (auto& [m, committed] : moves)
+    m.done->set_exception(std::make_exception_ptr(migration_error(
+        migration_errc::shutting_down, m.actor, m.target,
+        committed ? "this node shut down after the commit point: the move completes when it is started again"
+                  : "this node shut down first: the actor stays here")));
 }
 
 void node::set_peer_address(const std::string& peer, endpoint address) {
@@ -222,6 +235,8 @@ std::vector<peer_status> node::peers() const {
     p.outbox_in_memory = state.durable.size();
     p.outbox_in_store_only = state.in_store_only;
     for (const auto& [_, s] : sends_) p.pending_sends += s.peer == name ? 1 : 0;
+    for (const auto& [_, m] : moves_out_) p.migrations_out += m.target == name ? 1 : 0;
+    for (const auto& [_, m] : moves_in_) p.migrations_in += m.source == name ? 1 : 0;
     out.push_back(std::move(p));
   }
   return out;
@@ -319,7 +334,9 @@ void node::redial_later(const std::string& peer) {
 
 std::variant<wire::welcome_frame, refusal> node::on_hello(connection& c, const wire::hello_frame& h) {
   auto refuse = [](wire::wire_errc code, std::string text) { return refusal{code, std::move(text)}; };
-  if (h.version != wire::protocol_version) return refuse(wire::wire_errc::version_unsupported, "version");
+  if (h.version != c.version())
+    return refuse(wire::wire_errc::version_unsupported,
+                  "the hello says version " + std::to_string(h.version) + ", the prefaces chose " + std::to_string(c.version()));
   if (h.cluster != config_.cluster)
     return refuse(wire::wire_errc::wrong_cluster, "node \"" + config_.name + "\" is in cluster \"" + config_.cluster + "\"");
   if (h.peer != config_.name)
@@ -621,7 +638,10 @@ std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
     auto it = exports_.find(*id);
     return it == exports_.end() ? nullptr : it->second.lock();
   }
-  return sys_.resolve_cell(std::string(recipient));
+  const std::string name(recipient);
+  if (auto forwarder = moved_from_here(name)) return forwarder;
+  if (auto cell = sys_.resolve_cell(name)) return cell;
+  return incoming_cell(name);  // moving here: it takes messages, and runs once activated
 }
 
 decoded_envelope node::decode_from(connection& c, std::string_view recipient, std::string_view envelope) {
@@ -743,6 +763,22 @@ void node::on_frame(connection& c, const wire::frame& f) {
     }
     case wire::frame_kind::unwatch:
       return;  // no watch is ever taken back yet
+    case wire::frame_kind::migrate_offer:
+      return take_offer(c, wire::decode_migrate_offer(f));
+    case wire::frame_kind::migrate_accept:
+      return offer_answered(wire::decode_migrate_accept(f));
+    case wire::frame_kind::migrate_commit:
+      return take_commit(c, wire::decode_migrate_commit(f));
+    case wire::frame_kind::migrate_done:
+      return move_done(wire::decode_migrate_done(f).id);
+    case wire::frame_kind::migrate_abort: {
+      const wire::migrate_abort_frame a = wire::decode_migrate_abort(f);
+      return take_abort(c.peer(), a.id, wire::name_from_peer(a.actor, c.peer(), config_.name));
+    }
+    case wire::frame_kind::migrate_query:
+      return answer_query(c, wire::decode_migrate_query(f));
+    case wire::frame_kind::migrate_outcome:
+      return take_outcome(wire::decode_migrate_outcome(f));
     default:
       throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
                              "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");
@@ -761,6 +797,7 @@ std::shared_ptr<actor_base> node::proxy(const std::string& name, const std::stri
 }
 
 std::shared_ptr<actor_base> node::route(const std::string& name) {
+  if (auto forwarder = moved_from_here(name)) return forwarder;
   const std::string& home = placement_.home_of(name);
   if (auto id = anonymous_id(name.substr(0, name.find('@'))); id && name.find('@') != std::string::npos) {
     if (home != config_.name) return proxy(name, home);

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -21,16 +22,20 @@
 #include <vector>
 
 #include "actors/actor.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "runtime/internal/committer.hpp"
 #include "runtime/internal/connection.hpp"
 #include "runtime/internal/placement.hpp"
 #include "storage/envelope.hpp"
+#include "storage/migration.hpp"
 #include "storage/store.hpp"
 
 namespace revenant::detail {
 
 struct system;
+class actor_cell;
+class durable_cell;
 
 class node final : public connection_owner, public std::enable_shared_from_this<node> {
  public:
@@ -84,6 +89,16 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
+  // actor_system::migrate (docs/migration.md): moves the durable actor name, hosted here, to
+  // the peer target. Fails (migration_error) as the public call says.
+  std::future<void> migrate(std::string name, std::string target);
+  // For recovery, before the workers start: whether a package of actor name is held here (its
+  // stored messages are kept for it, not orphans).
+  bool holds_incoming(const std::string& name) const;
+  // For recovery: a cell for actor name, whose package is held here, that takes its messages
+  // and does not run until the package is activated.
+  std::shared_ptr<actor_cell> incoming_cell(const std::string& name);
+
   // ---- connection_owner ----
   std::variant<wire::welcome_frame, refusal> on_hello(connection& c, const wire::hello_frame& h) override;
   void encode_hello(connection& c, std::string& out, std::uint16_t version) override;
@@ -132,6 +147,61 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     std::string watcher;  // as the peer names it (name_of)
     std::weak_ptr<actor_base> target;
   };
+
+  // ---- live migration (node_migration.cpp) ----
+  // A move of an actor of this node to a peer, from its probe to migrate_done (docs/migration.md,
+  // section 3). `frame` is what this phase sends, and sends again on a new link or after a
+  // silence, until the target answers.
+  struct move_out {
+    enum class phase : std::uint8_t { parking, offered, committing, committed };
+    std::string actor;
+    std::string target;
+    phase at = phase::parking;
+    bool aborted = false;                  // given up while parking: resumed once parked
+    std::weak_ptr<durable_cell> cell;      // parked from prepare to commit (resumed on abort)
+    std::uint64_t through = 0;             // the highest mailbox seq the package holds
+    std::string frame;
+    const connection* sent_on = nullptr;
+    std::chrono::steady_clock::time_point sent_at{}, deadline{};
+    std::shared_ptr<std::promise<void>> done;  // null after a restart (nobody waits)
+  };
+  // A package of an actor from a peer, held here (incoming, not runnable) until the source says
+  // the move committed (docs/migration.md, section 3, steps 3 and 5).
+  struct move_in {
+    std::uint64_t id = 0;
+    std::string source;
+    migration_package package;  // numbered with this node's sequence numbers
+    bool stored = false;        // its record is committed (accept answered)
+    bool activating = false;
+    std::shared_ptr<durable_cell> cell;  // holds messages that came before activation
+    std::weak_ptr<connection> answer_on;  // where the last frame about it came from
+    std::chrono::steady_clock::time_point since{};  // stored at; the epoch after a restart
+    const connection* asked_on = nullptr;  // a migrate_query was sent on this link
+    std::chrono::steady_clock::time_point asked_at{};
+  };
+  void parked(std::uint64_t id, bool checkpointed);
+  void offer_answered(const wire::migrate_accept_frame& f);
+  void commit_move(std::uint64_t id);
+  void move_done(std::uint64_t id);
+  // Before the commit point: the move ends, the actor runs on here, the caller hears why.
+  void abort_move(std::uint64_t id, migration_errc code, const std::string& why);
+  void take_offer(connection& c, const wire::migrate_offer_frame& f);
+  void take_commit(connection& c, const wire::migrate_commit_frame& f);
+  void take_abort(const std::string& source, std::uint64_t id, const std::string& actor);
+  void answer_query(connection& c, const wire::migrate_query_frame& f);
+  void take_outcome(const wire::migrate_outcome_frame& f);
+  // Writes the held package of actor into place and runs it; answers done on answer.
+  void activate(const std::string& actor, std::weak_ptr<connection> answer);
+  // Every tick: abort moves past their deadline, send again what is unanswered, ask sources
+  // about old packages.
+  void tick_migrations(std::chrono::steady_clock::time_point now);
+  // Under mutex_: sends frame to peer on its link if it is up (recording where and when).
+  void send_now(const std::string& peer, const std::string& frame, const connection*& sent_on,
+                std::chrono::steady_clock::time_point& sent_at);
+  // Before start(): takes up the markers, tombstones and packages the store holds.
+  void load_migrations();
+  // The forwarder of an actor that moved from here, or null.
+  std::shared_ptr<actor_base> moved_from_here(const std::string& name);
 
   void accept();
   // Every heartbeat_interval: pings the links, closes the silent ones, expires sends, and starts
@@ -193,6 +263,18 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::unordered_map<std::uint64_t, pending_send> sends_;   // guarded by mutex_: by correlation
   std::atomic<std::uint64_t> next_correlation_{0};          // the last correlation handed out
   std::map<std::string, std::vector<remote_watch>> watching_;  // guarded by mutex_: by peer
+  std::map<std::uint64_t, move_out> moves_out_;            // guarded by mutex_: by id
+  std::unordered_map<std::string, move_in> moves_in_;     // guarded by mutex_: by actor name
+  // Actors that moved from here (tombstones): the forwarder of each. Guarded by mutex_;
+  // any_moved_ says whether it is empty without the lock.
+  std::unordered_map<std::string, std::shared_ptr<actor_base>> moved_;
+  std::atomic<bool> any_moved_{false};
+  // Aborts a restart found (a marker without its tombstone), to tell their targets once.
+  struct abort_notice {
+    std::string target;
+    std::string frame;
+  };
+  std::vector<abort_notice> aborts_;                       // guarded by mutex_
   // Remote watchers of actors here, held until each watch's down is sent. Guarded by mutex_.
   std::unordered_map<std::string, std::pair<std::shared_ptr<actor_base>, std::size_t>> watchers_;
 };

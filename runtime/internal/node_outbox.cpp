@@ -8,6 +8,7 @@
 
 #include "runtime/internal/actor_cell.hpp"
 #include "runtime/internal/node.hpp"
+#include "runtime/internal/remote_actor.hpp"
 #include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
 
@@ -62,7 +63,17 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
     // A durable recipient's mailbox entry is the envelope as it came; a transient one gets the
     // message once the mark is committed.
     std::string envelope = cell && cell->durable() ? std::string(f.envelope) : std::string();
-    s.outbox.push_back(outgoing{std::move(target), std::move(d.value), std::move(envelope), 0});
+    const auto* forwarder = cell ? nullptr : dynamic_cast<const remote_actor*>(target.get());
+    if (forwarder) {
+      // It moved from here (docs/migration.md 4): to its new node's outbox, in the same batch as
+      // the mark, exactly once; the envelope as it came (a durable sender is named everywhere).
+      outgoing out{std::move(target), nullptr, std::string(f.envelope), 0};
+      out.peer = forwarder->home();
+      out.recipient = std::string(wire::name_for_peer(to, out.peer));
+      s.outbox.push_back(std::move(out));
+    } else {
+      s.outbox.push_back(outgoing{std::move(target), std::move(d.value), std::move(envelope), 0});
+    }
   } else if (d.value) {
     auto letter = std::make_shared<message_ptr>(std::move(d.value));
     s.on_written = [self = shared_from_this(), to, letter] {
@@ -200,6 +211,7 @@ void node::ship_durable(const std::string& peer, std::uint64_t seq, std::string 
 
 void node::load_store() {
   if (!sys_.db) return;
+  load_migrations();
   sys_.db->for_each_outbox_entry([&](std::string_view peer, std::uint64_t seq, std::string_view recipient,
                                      std::string_view envelope) {
     auto it = peers_.find(std::string(peer));

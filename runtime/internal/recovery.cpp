@@ -8,6 +8,7 @@
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
+#include "runtime/internal/node.hpp"
 #include "storage/commit_batch.hpp"
 #include "storage/envelope.hpp"
 
@@ -202,6 +203,8 @@ void detail::system::recover() {
     max_seq = std::max(max_seq, seq);
     const std::string name(actor);
     auto cell = resolve_cell(name);
+    // Messages for an actor whose migration package is held here: kept for it (migration.md 6).
+    if (!cell && net && net->holds_incoming(name)) cell = net->incoming_cell(name);
     if (!cell) {
       // Sent to an actor that no longer exists (it stopped while this was being committed):
       // a dead letter, deleted. A quarantined actor keeps its messages.

@@ -2,6 +2,8 @@
 // never shown as dead letters, never written to a durable mailbox.
 #pragma once
 
+#include <functional>
+
 #include "actors/actor.hpp"
 #include "actors/message_type.hpp"
 
@@ -26,8 +28,16 @@ struct wake_up {};
 // lift_quarantine() returns.
 struct lift_probe {};
 
+// Queued by a migration (docs/migration.md, section 3, step 1): the durable actor's run ends at
+// it with a full checkpoint, and nothing schedules the actor again until the migration resumes
+// it (abort) or moves it away (commit). parked runs on the worker once the checkpoint is
+// submitted, with false if the state could not be checkpointed (the actor is quarantined).
+struct migrate_probe {
+  std::function<void(bool checkpointed)> parked;
+};
+
 inline bool is_runtime_signal(const message& m) noexcept {
-  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>();
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>() || m.is<migrate_probe>();
 }
 
 }  // namespace revenant::detail

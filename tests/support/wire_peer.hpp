@@ -17,6 +17,7 @@ inline std::string hello_bytes(const std::string& cluster, const std::string& no
   std::string out;
   wire::encode_preface(out);
   wire::hello_frame h;
+  h.version = wire::supported_versions.highest;  // what a node of this build chooses
   h.id.fill(id_byte);
   h.incarnation = incarnation;
   h.cluster = cluster;
