@@ -3,16 +3,23 @@
 // In one process here; the kill-point matrix runs the two nodes as child processes.
 #include <catch2/catch.hpp>
 
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "actors/actor.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/internal/kill_point.hpp"
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
@@ -290,4 +297,190 @@ TEST_CASE("a move to a node that does not answer times out and the actor runs on
   const auto r = report_of(a, mover);
   REQUIRE(r);
   CHECK(r->last == 2);
+}
+
+// ---- the kill-point matrix ------------------------------------------------------------------
+
+namespace {
+
+// Sends the mover numbers 1..total, one per timer tick: from a third node, throughout a move.
+struct feeder_state {
+  actor_ref mover;
+  std::int64_t next = 1;
+  std::int64_t total = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(mover, next, total);
+  }
+};
+void feeder_body(context& ctx, const message& m, const std::shared_ptr<feeder_state>& s) {
+  if (m.is<arm>()) {
+    ctx.every(4ms, ring_periodic{});
+  } else if (m.is<ring_periodic>() && s->next <= s->total) {
+    ctx.tell(s->mover, numbered{s->next++});
+  }
+}
+const revenant::function<void(context&, const message&), feeder_body> feeder_fn{"test.mig.feeder"};
+
+std::uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return probe.local_endpoint().port();
+}
+
+bool exists(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  std::fclose(f);
+  return true;
+}
+
+// A node of the matrix, in a child process: a (the source) or b (the target). args: role,
+// store, a's port, b's port, p's port, mover, holder, silent, kill point ("-": none), stop
+// file. On its first start a makes the mover, arms it and moves it to b. Both serve until the
+// stop file exists and no migration of theirs is under way.
+int matrix_node(const std::vector<std::string>& args) {
+  const std::string& role = args[0];
+  const std::string other = role == "a" ? "b" : "a";
+  std::map<std::string, std::uint16_t> peers{{other, static_cast<std::uint16_t>(std::stoi(role == "a" ? args[3] : args[2]))},
+                                             {"p", static_cast<std::uint16_t>(std::stoi(args[4]))}};
+  const auto own_port = static_cast<std::uint16_t>(std::stoi(role == "a" ? args[2] : args[3]));
+  const std::string& mover = args[5];
+  const std::string& point = args[8];
+  const std::string& stop_file = args[9];
+  if (point != "-") revenant::detail::kill_at(point);
+  actor_system node(store_at(args[1]), node_config_of(role, peers, own_port));
+  const bool first = role == "a" && !node.find(mover) && node.home_of(mover) == "a" && !exists(stop_file + ".started");
+  if (first) {
+    write_file(stop_file + ".started", "");
+    auto state = std::make_shared<mover_state>();
+    state->holder = node.find(args[6]);
+    state->silent = node.find(args[7]);
+    state->once_ms = 1000;
+    state->period_ms = 250;
+    state->timeout_ms = 1500;
+    node.spawn_durable(mover, mover_fn.bind(state)).tell(arm{});
+    wait_until([&] { return node.links_up() == 2; }, 10s);
+    std::this_thread::sleep_for(200ms);  // numbers from p arrive meanwhile
+    try {
+      node.migrate(mover, "b").get();
+      std::printf("moved\n");
+    } catch (const migration_error& e) {
+      std::printf("not moved: %s\n", e.what());
+    }
+  }
+  wait_until([&] { return exists(stop_file); }, 120s, 20ms);
+  wait_until(
+      [&] {
+        for (const auto& p : node.peers())
+          if (p.migrations_out != 0 || p.migrations_in != 0) return false;
+        return true;
+      },
+      10s, 20ms);
+  node.sync();
+  std::this_thread::sleep_for(100ms);  // the last acknowledgements
+  return 0;
+}
+const bool matrix_registered = register_child("migration.node", matrix_node);
+
+// Runs node role in a child until it exits by itself, starting it again each time it is
+// killed; the first start arms point. Returns how many times it was killed.
+int run_until_done(const std::vector<std::string>& args, const std::string& point) {
+  int killed = 0;
+  for (std::string armed = point;; armed = "-") {
+    std::vector<std::string> full{"migration.node"};
+    full.insert(full.end(), args.begin(), args.end());
+    full[1 + 8] = armed;
+    const child_result r = run_child(full);
+    if (std::getenv("REVENANT_NODE_TEST_LOG")) std::fprintf(stderr, "--- %s (signal %d):\n%s", args[0].c_str(), r.signal, r.output.c_str());
+    if (r.signal == 0) {
+      if (r.exit_code != 0) std::fprintf(stderr, "%s", r.output.c_str());
+      return killed;
+    }
+    ++killed;
+  }
+}
+
+struct matrix_result {
+  int killed = 0;
+  std::chrono::milliseconds elapsed{0};  // from p's start to the last report
+  std::optional<report> final;
+  int records = 0;  // stores holding the mover's record
+  bool leftovers = false;
+};
+
+matrix_result run_matrix_case(const std::string& point) {
+  temp_dir dir;
+  const auto started = std::chrono::steady_clock::now();
+  const std::uint16_t a_port = free_port(), b_port = free_port(), p_port = free_port();
+  actor_system p(store_at(dir.path("p")), node_config_of("p", {{"a", a_port}, {"b", b_port}}, p_port));
+  const std::string mover = name_at(p, "mover/", "a");
+  const std::string holder = name_at(p, "holder/", "p");
+  const std::string silent = name_at(p, "silent/", "p");
+  p.spawn_durable(holder, holder_fn.bind(std::make_shared<holder_state>()));
+  p.spawn_durable(silent, silent_fn.bind(std::make_shared<holder_state>()));
+  constexpr std::int64_t total = 400;
+  auto feeder = std::make_shared<feeder_state>();
+  feeder->mover = p.find(mover);
+  feeder->total = total;
+  const std::string stop_file = dir.path("stop");
+  auto args_of = [&](const std::string& role) {
+    return std::vector<std::string>{role,   dir.path(role), std::to_string(a_port), std::to_string(b_port),
+                                    std::to_string(p_port), mover, holder, silent, "-", stop_file};
+  };
+  const bool source_point = point.starts_with("migration.source");
+  matrix_result result;
+  std::atomic<int> killed{0};
+  std::thread b_thread([&] { killed += run_until_done(args_of("b"), source_point ? "-" : point); });
+  std::thread a_thread([&] { killed += run_until_done(args_of("a"), source_point ? point : "-"); });
+  REQUIRE(wait_until([&] { return p.links_up() == 2; }, 20s));
+  p.spawn_durable("feeder", feeder_fn.bind(feeder)).tell(arm{});
+  // The holder answers the mover's ask once the move is decided (or while it is under way).
+  std::this_thread::sleep_for(1500ms);
+  p.find(holder).tell(release{});
+  wait_until(
+      [&] {
+        result.final = report_of(p, mover);
+        return result.final && result.final->last == total && result.final->answered == 1 &&
+               result.final->timed_out == 1 && result.final->once == 1;
+      },
+      40s, 50ms);
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  write_file(stop_file, "");
+  a_thread.join();
+  b_thread.join();
+  result.killed = killed;
+  for (const char* role : {"a", "b"}) {
+    store s(dir.path(role));
+    result.records += s.has_record(mover);
+    result.leftovers = result.leftovers || s.migration_marker(mover) || s.incoming(mover);
+  }
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("killed at any step of a move, source or target, the mover ends up in one place with every message once",
+          "[migration][migration_kill]") {
+  const auto point = GENERATE(as<std::string>{}, "migration.source.prepared", "migration.source.offered",
+                              "migration.source.committed", "migration.source.commit_sent", "migration.source.retired",
+                              "migration.target.accepted", "migration.target.accept_sent",
+                              "migration.target.activated", "migration.target.done_sent");
+  INFO("kill point " << point);
+  const matrix_result r = run_matrix_case(point);
+  CHECK(r.killed == 1);
+  REQUIRE(r.final);
+  CHECK(r.final->last == 400);
+  CHECK(r.final->count == 400);  // every number once, in order
+  CHECK(r.final->repeats == 0);
+  CHECK(r.final->gaps == 0);
+  CHECK(r.final->answered == 1);
+  CHECK(r.final->answer == 42);
+  CHECK(r.final->timed_out == 1);
+  CHECK(r.final->once == 1);
+  // Once per due time (every 250 ms): never twice, as it would if both nodes ran it.
+  CHECK(r.final->periodic >= 1);
+  CHECK(r.final->periodic <= r.elapsed.count() / 250 + 1);
+  CHECK(r.records == 1);  // one runnable copy
+  CHECK_FALSE(r.leftovers);
 }
