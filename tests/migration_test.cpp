@@ -14,6 +14,7 @@
 #include <thread>
 #include <map>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "actors/actor.hpp"
@@ -24,6 +25,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace revenant;
@@ -483,4 +485,97 @@ TEST_CASE("killed at any step of a move, source or target, the mover ends up in 
   CHECK(r.final->periodic <= r.elapsed.count() / 250 + 1);
   CHECK(r.records == 1);  // one runnable copy
   CHECK_FALSE(r.leftovers);
+}
+
+TEST_CASE("moves over links that are reset at random instants end with one copy and every message once, in order",
+          "[migration]") {
+  temp_dir dir;
+  const std::uint16_t a_port = free_port(), b_port = free_port(), p_port = free_port();
+  // a and b dial each other through proxies that reset their links at random instants; p, a
+  // third node, sends every mover numbered messages throughout (through a, their home).
+  tcp_proxy to_b(b_port), to_a(a_port);
+  std::optional<actor_system> a, b;
+  b.emplace(store_at(dir.path("b")), node_config_of("b", {{"a", to_a.port()}, {"p", p_port}}, b_port));
+  a.emplace(store_at(dir.path("a")), node_config_of("a", {{"b", to_b.port()}, {"p", p_port}}, a_port));
+  actor_system p(store_at(dir.path("p")), node_config_of("p", {{"a", a_port}, {"b", b_port}}, p_port));
+  constexpr int movers = 4;
+  constexpr std::int64_t total = 600;
+  std::vector<std::string> names;
+  for (int i = 0; i < movers; ++i) {
+    names.push_back(name_at(*a, "mover/" + std::to_string(i) + "/", "a"));
+    a->spawn_durable(names.back(), mover_fn.bind(std::make_shared<mover_state>()));
+  }
+  REQUIRE(wait_until([&] { return p.links_up() == 2 && a->links_up() == 2 && b->links_up() == 2; }, 10s));
+  for (int i = 0; i < movers; ++i) {
+    auto feeder = std::make_shared<feeder_state>();
+    feeder->mover = p.find(names[i]);
+    feeder->total = total;
+    p.spawn_durable("feeder/" + std::to_string(i), feeder_fn.bind(feeder)).tell(arm{});
+  }
+
+  std::atomic<bool> cutting{true};
+  std::atomic<int> resets{0};
+  std::thread cutter([&] {
+    std::mt19937 random(std::random_device{}());
+    while (cutting) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(2, 40)(random)));
+      (random() % 2 ? to_a : to_b).reset();
+      ++resets;
+    }
+  });
+  std::mt19937 random(std::random_device{}());
+  int moved = 0, failed = 0;
+  for (const auto& name : names)
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 200)(random)));
+      try {
+        a->migrate(name, "b").get();
+        ++moved;
+        break;
+      } catch (const migration_error& e) {
+        INFO(e.what());
+        CHECK((e.code() == migration_errc::timed_out || e.code() == migration_errc::refused));
+        ++failed;
+      }
+    }
+  cutting = false;
+  cutter.join();
+  INFO("moved " << moved << ", failed attempts " << failed << ", resets " << resets);
+  CHECK(moved >= 1);
+  // Everything the feeders sent arrives, once each, in order, wherever each mover is now.
+  for (const auto& name : names) {
+    std::optional<report> r;
+    wait_until(
+        [&] {
+          r = report_of(p, name);
+          return r && r->last == total;
+        },
+        30s, 20ms);
+    REQUIRE(r);
+    CHECK(r->last == total);
+    CHECK(r->count == total);
+    CHECK(r->repeats == 0);
+    CHECK(r->gaps == 0);
+  }
+  // Both sides finish what they started, and then exactly one store holds each mover.
+  CHECK(wait_until(
+      [&] {
+        for (auto* n : {&*a, &*b})
+          for (const auto& peer : n->peers())
+            if (peer.migrations_out != 0 || peer.migrations_in != 0) return false;
+        return true;
+      },
+      20s, 20ms));
+  a.reset();
+  b.reset();
+  for (const auto& name : names) {
+    int records = 0;
+    for (const char* role : {"a", "b"}) {
+      store s(dir.path(role));
+      records += s.has_record(name);
+      CHECK_FALSE(s.migration_marker(name));
+      CHECK_FALSE(s.incoming(name));
+    }
+    CHECK(records == 1);
+  }
 }
