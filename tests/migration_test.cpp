@@ -25,6 +25,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/node_support.hpp"
 #include "tests/support/tcp_proxy.hpp"
 #include "tests/support/wait.hpp"
 
@@ -156,15 +157,12 @@ actor_system_config node_config_of(const std::string& self, std::map<std::string
   node.plaintext = true;
   for (const auto& [name, port] : peers) node.peers[name] = endpoint{"127.0.0.1", port};
   node.heartbeat_interval = 50ms;
-  node.heartbeat_timeout = 400ms;
-  node.migration_timeout = 3000ms;
+  node.heartbeat_timeout = 400ms * sanitizer_slowdown;  // a sanitized process may pause that long
+  node.migration_timeout = 3000ms * sanitizer_slowdown;
   actor_system_config config;
   config.workers = 2;
   config.node = node;
-  if (std::getenv("REVENANT_NODE_TEST_LOG"))
-    config.log = [self](log_level, std::string_view line) {
-      std::fprintf(stderr, "[%s] %.*s\n", self.c_str(), static_cast<int>(line.size()), line.data());
-    };
+  config.log = node_test_log(self);
   return config;
 }
 
@@ -324,11 +322,6 @@ void feeder_body(context& ctx, const message& m, const std::shared_ptr<feeder_st
 }
 const revenant::function<void(context&, const message&), feeder_body> feeder_fn{"test.mig.feeder"};
 
-std::uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return probe.local_endpoint().port();
-}
 
 bool exists(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");

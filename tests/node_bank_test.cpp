@@ -48,6 +48,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/node_support.hpp"
 #include "tests/support/tcp_proxy.hpp"
 #include "tools/inspect.hpp"
 
@@ -119,12 +120,7 @@ actor_system_config bank_node_config(const node_args& n) {
   actor_system_config config;
   config.workers = 2;
   config.node = node;
-  if (std::getenv("REVENANT_NODE_TEST_LOG"))
-    config.log = [self = n.name](log_level, std::string_view line) {
-      std::fprintf(stderr, "[%s %lld] %.*s\n", self.c_str(),
-                   static_cast<long long>(std::chrono::steady_clock::now().time_since_epoch().count() / 1000000),
-                   static_cast<int>(line.size()), line.data());
-    };
+  config.log = node_test_log(n.name);
   return config;
 }
 
@@ -281,12 +277,6 @@ const bool bank_node_registered = register_child("node_bank.node", bank_node);
 
 // ---- the torture (this process: the proxies, the kills, the verdict) ---------------------------------
 
-// A port of 127.0.0.1 free now (a child will listen on it, every time it is started).
-std::uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return probe.local_endpoint().port();
-}
 
 // Where each bank actor lives, as every node computes it (the placement depends on the node
 // names alone): asked of a node of the same names that has no store and dials nobody.

@@ -21,6 +21,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
 #include "tests/support/messages.hpp"
+#include "tests/support/node_support.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -108,12 +109,7 @@ actor_system_config node_of(const std::string& self, const std::string& other, s
   actor_system_config config;
   config.workers = 2;
   config.node = node;
-  if (std::getenv("REVENANT_NODE_TEST_LOG"))
-    config.log = [self](log_level, std::string_view line) {
-      std::fprintf(stderr, "[%s %lld] %.*s\n", self.c_str(),
-                   static_cast<long long>(std::chrono::steady_clock::now().time_since_epoch().count() / 1000000),
-                   static_cast<int>(line.size()), line.data());
-    };
+  config.log = node_test_log(self);
   return config;
 }
 
@@ -184,12 +180,6 @@ std::vector<std::string> with(std::vector<std::string> head, const std::vector<s
   return head;
 }
 
-// A port of 127.0.0.1 free now (a child will listen on it).
-std::uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return probe.local_endpoint().port();
-}
 
 // The keeper: numbers sent to it from outside, one at a time and each until acknowledged, so
 // each comes once or more (at least once), never out of order. It keeps the highest, the
