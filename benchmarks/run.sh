@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: bash benchmarks/run.sh BUILD_DIR
 # Runs closure_bench, runtime_bench, durable_bench and the cloudpickle comparison, then prints the
-# goal ratios; then remote_bench (remote messaging between two processes), where it was built.
+# goal ratios; then remote_bench (remote messaging between two processes), where it was built,
+# and migration_bench.
 set -euo pipefail
 
 build_dir=${1:?usage: bash benchmarks/run.sh BUILD_DIR}
@@ -93,3 +94,7 @@ for side in ("revenant", "revenant_tls", "caf", "asio"):
         print(f"{label:<46}{b['sender_peak_rss_MiB']:>10.1f}  {b['receiver_peak_rss_MiB']:.1f}")
 PY
 fi
+
+# Live migration (issue 12): the pause of a small idle actor, p50 and p99 (goals 2 ms and 5 ms),
+# beside a raw copy of its package's bytes over the same kind of link.
+"$build_dir/benchmarks/migration_bench" --benchmark_format=console
