@@ -152,7 +152,7 @@ void committer::commit(std::vector<step>& group, bool defer) {
   // Outbox entries are numbered here, in commit order (see submit()).
   std::size_t remote = 0;
   for (auto& s : group)
-    for (auto& out : s.outbox) remote += !out.peer.empty() && !out.envelope.empty();
+    for (auto& out : s.outbox) remote += !out.peer.empty();
   std::uint64_t next_remote = remote == 0 ? 0 : reserve(remote);
   for (auto& h : held_) {
     put_of.emplace(h.seq, puts.size());
@@ -162,7 +162,6 @@ void committer::commit(std::vector<step>& group, bool defer) {
     step& s = group[i];
     for (auto& out : s.outbox)
       if (!out.peer.empty()) {
-        if (out.envelope.empty()) continue;  // the node was gone when it was staged: dropped
         out.seq = next_remote++;
         batch.put_outbox(out.peer, out.seq, out.recipient, out.envelope);
         max_seq = std::max(max_seq, out.seq);

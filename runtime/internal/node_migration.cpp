@@ -3,6 +3,7 @@
 // outbox: the commit point), retire — and the target's — hold the package, activate it — with
 // what a restart finds of either, and the forwarding of what still reaches the source.
 #include <algorithm>
+#include <unordered_map>
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
@@ -455,22 +456,18 @@ void node::take_commit(connection& c, const wire::migrate_commit_frame& f) {
 }
 
 void node::take_outcome(const wire::migrate_outcome_frame& f) {
-  std::string actor;
+  std::string actor, source;
   {
     std::lock_guard lock(mutex_);
     for (auto& [name, in] : moves_in_)
-      if (in.id == f.id && in.stored && !in.activating) actor = name;
+      if (in.id == f.id && in.stored && !in.activating) {
+        actor = name;
+        source = in.source;
+      }
   }
   if (actor.empty()) return;
   if (f.outcome == wire::migrate_outcome::committed) return activate(actor, {});
-  if (f.outcome == wire::migrate_outcome::aborted) {
-    std::string source;
-    {
-      std::lock_guard lock(mutex_);
-      source = moves_in_.at(actor).source;
-    }
-    take_abort(source, f.id, actor);
-  }
+  if (f.outcome == wire::migrate_outcome::aborted) take_abort(source, f.id, actor);
 }
 
 void node::take_abort(const std::string& source, std::uint64_t id, const std::string& actor) {
@@ -659,7 +656,9 @@ void node::tick_migrations(std::chrono::steady_clock::time_point now) {
 void node::load_migrations() {
   if (!sys_.db) return;
   // Tombstones: forwarders, and the committer forwards what is still written for them here.
+  std::unordered_map<std::string, std::uint64_t> tombstones;  // actor -> the id it moved under
   sys_.db->for_each_tombstone([&](std::string_view actor, const migration_note& note) {
+    tombstones.emplace(std::string(actor), note.id);
     if (!peers_.contains(note.node)) {
       sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": actor \"" + std::string(actor) +
                                        "\" moved to \"" + note.node + "\", which is not a peer: not forwarded");
@@ -675,9 +674,7 @@ void node::load_migrations() {
   commit_batch aborted(*sys_.db);
   sys_.db->for_each_migration_marker([&](std::string_view actor, const migration_note& note) {
     const std::string name(actor);
-    auto it = moved_.find(name);
-    const auto tombstone = it == moved_.end() ? std::nullopt : sys_.db->tombstone(name);
-    if (tombstone && tombstone->id == note.id) {
+    if (auto t = tombstones.find(name); t != tombstones.end() && t->second == note.id) {
       move_out& m = moves_out_[note.id];
       m.actor = name;
       m.target = note.node;
