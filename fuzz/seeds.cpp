@@ -219,6 +219,7 @@ std::vector<std::pair<std::string, std::string>> make_wire_streams(
   wire::encode(dialer_v2, wire::migrate_abort_frame{18, "account/43"});
   wire::encode(dialer_v2, wire::migrate_query_frame{19, "account/44"});
   wire::encode(dialer_v2, wire::forwarded_frame{"c", "account/42", envelopes.front().second});
+  wire::encode(dialer_v2, wire::migrate_request_frame{20, "account/45", "c", 3});
   std::string listener_v2;
   wire::encode_preface(listener_v2, both);
   wire::encode(listener_v2, wire::welcome_frame{wire::default_max_frame_size, b, 7, 41, "b"});
@@ -226,6 +227,7 @@ std::vector<std::pair<std::string, std::string>> make_wire_streams(
   wire::encode(listener_v2, wire::migrate_done_frame{17});
   wire::encode(listener_v2, wire::migrate_outcome_frame{19, wire::migrate_outcome::aborted});
   wire::encode(listener_v2, wire::moved_frame{"account/42", "c", 44});
+  wire::encode(listener_v2, wire::migrate_result_frame{20, 5, "the target refused it"});
 
   // Byte 0: the reader's side (bit 0) and how pieces arrive (bit 1); byte 1: the piece sizes.
   std::vector<std::pair<std::string, std::string>> out;

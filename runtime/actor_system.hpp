@@ -230,14 +230,23 @@ class actor_system {
   std::size_t links_up() const;
   // Every configured peer as this node sees it now, by name (empty if not a node).
   std::vector<peer_status> peers() const;
-  // Moves the durable actor name, running here, to the peer node (docs/migration.md): its
-  // record, stored mailbox, pending asks and timers. The future is ready once the actor runs
-  // there; messages that reach this node for it afterwards are forwarded. It fails with
-  // migration_error (the actor then runs on here) if the actor or node is unknown, the actor is
-  // transient or quarantined, the node refuses, or it does not answer in time. The move is
-  // crash-safe: killed at any instant, the actor ends up runnable in exactly one place.
+  // Moves the durable actor name to node (docs/migration.md): its record, stored mailbox,
+  // pending asks and timers. Called on any node: one that does not host the actor passes the
+  // request to the one that does. The future is ready once the actor runs at node (at once if
+  // it runs there already); messages that reach its old node afterwards are forwarded. It fails
+  // with migration_error (the actor then runs on where it was) if the actor or node is unknown,
+  // the actor is transient or quarantined, the node refuses, or it does not answer in time. The
+  // move is crash-safe: killed at any instant, the actor ends up runnable in exactly one place.
   // Throws std::logic_error if this system is not a node.
   std::future<void> migrate(std::string_view name, std::string_view node);
+  // Moves many actors to node, node_config::migration_window at a time (their store writes and
+  // frames are shared). The report lists each name as moved or failed; the future never holds
+  // an exception. Throws std::logic_error if this system is not a node.
+  std::future<migration_report> migrate(std::vector<std::string> names, std::string_view node);
+  // Moves every durable actor this node hosts to node or, if node is empty, each to the peer the
+  // placement picks for it among this node's peers (for taking this node out of service). Actors
+  // spawned meanwhile stay. Throws std::logic_error if this system is not a node.
+  std::future<migration_report> drain(std::string_view node = {});
   // This process's incarnation as a node: one above the last process on the same store (1
   // without a store); 0 if not a node.
   std::uint64_t node_incarnation() const noexcept;

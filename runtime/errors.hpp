@@ -74,25 +74,32 @@ enum class migration_errc {
   busy = 7,            // the actor is being moved already
   shutting_down = 8,   // this system is stopping
   no_store = 9,        // this system keeps no durable actors
+  // Asked on a node that does not host the actor: the node that does gave no answer in time (the
+  // move may have happened or not; asking again says which: an actor at its target is not moved).
+  unconfirmed = 10,
 };
 
-// A live migration failed before its commit point: the actor still runs where it was. what()
-// names the actor, the target node and the reason.
+// A live migration failed. For every code but unconfirmed (and shutting_down after the commit
+// point, which the reason says), it failed before its commit point: the actor still runs where
+// it was. what() names the actor, the target node and the reason.
 class migration_error : public std::runtime_error {
  public:
   migration_error(migration_errc code, std::string actor, std::string node, const std::string& why)
       : std::runtime_error("revenant: moving actor \"" + actor + "\" to node \"" + node + "\" failed: " + why),
-        detail_(std::make_shared<const detail>(detail{code, std::move(actor), std::move(node)})) {}
+        detail_(std::make_shared<const detail>(detail{code, std::move(actor), std::move(node), why})) {}
   migration_errc code() const noexcept { return detail_->code; }
   // The actor that was to move, and the node it was to move to.
   const std::string& actor() const noexcept { return detail_->actor; }
   const std::string& node() const noexcept { return detail_->node; }
+  // Why, without the actor and node (the end of what()).
+  const std::string& reason() const noexcept { return detail_->reason; }
 
  private:
   struct detail {
     migration_errc code;
     std::string actor;
     std::string node;
+    std::string reason;
   };
   std::shared_ptr<const detail> detail_;
 };

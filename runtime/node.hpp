@@ -8,6 +8,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "runtime/errors.hpp"
 
 namespace revenant {
 
@@ -83,6 +86,18 @@ struct node_config {
   // A live migration (actor_system::migrate) that has not reached its commit point within this
   // long is aborted (migration_errc::timed_out): the actor runs on here.
   std::chrono::milliseconds migration_timeout{10000};
+  // Moves of one batch (actor_system::migrate of many names, or drain) under way at once: they
+  // share store batches and frames on the link; more would only hold more packages in memory.
+  std::size_t migration_window = 512;
+};
+
+// How a batch of moves ended (actor_system::migrate of many names, drain): every name is in
+// exactly one of the two lists.
+struct migration_report {
+  std::vector<std::string> moved;  // now running at their target (or there already)
+  // The moves that failed, each with its code and reason; those actors run where they were
+  // (see migration_error for the exceptions).
+  std::vector<migration_error> failed;
 };
 
 // One peer as this node sees it at one instant (actor_system::peers).

@@ -143,6 +143,8 @@ enum class frame_kind : std::uint8_t {
   migrate_outcome = 70,
   forwarded = 71,
   moved = 72,
+  migrate_request = 73,
+  migrate_result = 74,
 };
 // The kind's name in docs/wire.md ("durable_message"); "unknown" for a value not in the table.
 std::string_view to_string(frame_kind kind) noexcept;
@@ -378,12 +380,34 @@ struct moved_frame {
   bool operator==(const moved_frame&) const = default;
 };
 
+// A node that does not host actor asks the next node toward it to move it to target (any node
+// may be asked: docs/migration.md 1); hops is how many more nodes may pass the request on.
+struct migrate_request_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_request;
+  std::uint64_t id = 0;
+  std::string_view actor;
+  std::string_view target;
+  std::uint8_t hops = 0;
+  bool operator==(const migrate_request_frame&) const = default;
+};
+
+// The answer to a migrate_request: code 0 once the actor runs at the target, else a
+// migration_errc value (docs/wire.md 6.6) and the reason.
+struct migrate_result_frame {
+  static constexpr frame_kind kind = frame_kind::migrate_result;
+  std::uint64_t id = 0;
+  std::uint16_t code = 0;
+  std::string_view reason;
+  bool operator==(const migrate_result_frame&) const = default;
+};
+
 // Any decoded frame.
 using any_frame =
     std::variant<hello_frame, welcome_frame, refuse_frame, goodbye_frame, ping_frame, pong_frame, message_frame,
                  durable_message_frame, ack_frame, send_frame, send_result_frame, watch_frame, unwatch_frame,
                  down_frame, migrate_offer_frame, migrate_accept_frame, migrate_commit_frame, migrate_done_frame,
-                 migrate_abort_frame, migrate_query_frame, migrate_outcome_frame, forwarded_frame, moved_frame>;
+                 migrate_abort_frame, migrate_query_frame, migrate_outcome_frame, forwarded_frame, moved_frame,
+                 migrate_request_frame, migrate_result_frame>;
 
 // ---- Encoding --------------------------------------------------------------------------------
 //
@@ -419,6 +443,15 @@ void encode(std::string& out, const migrate_query_frame& f);
 void encode(std::string& out, const migrate_outcome_frame& f);
 void encode(std::string& out, const forwarded_frame& f);
 void encode(std::string& out, const moved_frame& f);
+void encode(std::string& out, const migrate_request_frame& f);
+void encode(std::string& out, const migrate_result_frame& f);
+// The frame f as a string of its own (one encode into an empty string).
+template <class Frame>
+std::string encoded(const Frame& f) {
+  std::string out;
+  encode(out, f);
+  return out;
+}
 // Encodes whichever frame f holds.
 void encode(std::string& out, const any_frame& f);
 
@@ -467,6 +500,8 @@ migrate_query_frame decode_migrate_query(const frame& f);
 migrate_outcome_frame decode_migrate_outcome(const frame& f);
 forwarded_frame decode_forwarded(const frame& f);
 moved_frame decode_moved(const frame& f);
+migrate_request_frame decode_migrate_request(const frame& f);
+migrate_result_frame decode_migrate_result(const frame& f);
 // Decodes f by its kind. Throws wire_error (malformed_frame, or unknown_kind for a kind the
 // reader would never have returned).
 any_frame decode(const frame& f);

@@ -262,7 +262,8 @@ TEST_CASE("a move that cannot be made fails with its reason and leaves the actor
     return migration_errc{};
   };
   CHECK(code_of(n.a.migrate(mover, "nowhere")) == migration_errc::unknown_node);
-  CHECK(code_of(n.a.migrate(mover, "a")) == migration_errc::unknown_node);
+  n.a.migrate(mover, "a").get();  // it runs there already: nothing to do
+  CHECK(code_of(n.a.migrate(mover, "")) == migration_errc::unknown_node);
   CHECK(code_of(n.a.migrate("no-such-actor", "b")) == migration_errc::unknown_actor);
   n.a.spawn("transient", mover_fn.bind(std::make_shared<mover_state>()));
   CHECK(code_of(n.a.migrate("transient", "b")) == migration_errc::not_durable);
@@ -297,6 +298,126 @@ TEST_CASE("a move to a node that does not answer times out and the actor runs on
   const auto r = report_of(a, mover);
   REQUIRE(r);
   CHECK(r->last == 2);
+}
+
+namespace {
+
+// Three nodes a, b and c in this process, each with its store, all linked.
+struct three_nodes {
+  temp_dir dir;
+  actor_system c{store_at(dir.path("c")), node_config_of("c", {{"a", 0}, {"b", 0}})};
+  actor_system b{store_at(dir.path("b")), node_config_of("b", {{"a", 0}, {"c", c.node_port()}})};
+  actor_system a{store_at(dir.path("a")), node_config_of("a", {{"b", b.node_port()}, {"c", c.node_port()}})};
+  three_nodes() {
+    c.set_peer_address("a", endpoint{"127.0.0.1", a.node_port()});
+    c.set_peer_address("b", endpoint{"127.0.0.1", b.node_port()});
+    b.set_peer_address("a", endpoint{"127.0.0.1", a.node_port()});
+  }
+  bool linked() { return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }
+};
+
+migration_errc failure_of(std::future<void> f) {
+  try {
+    f.get();
+  } catch (const migration_error& e) {
+    return e.code();
+  }
+  return migration_errc{};
+}
+
+}  // namespace
+
+TEST_CASE("a move asked for on any node is carried out by the node that hosts the actor", "[migration]") {
+  three_nodes n;
+  REQUIRE(wait_until([&] { return n.linked(); }, 5s));
+  const std::string mover = name_at(n.a, "mover/", "a");
+  n.a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  std::int64_t sent = 0;
+  auto send_some = [&](actor_system& from) {
+    for (int i = 0; i < 20; ++i) from.send(mover, numbered{++sent}).get();
+  };
+  send_some(n.c);
+  // c neither hosts it nor is its target: a does the move.
+  n.c.migrate(mover, "b").get();
+  REQUIRE(report_of(n.b, mover));
+  send_some(n.c);
+  // c asks a (the placement's answer), which passes it to b, where it runs now.
+  n.c.migrate(mover, "a").get();
+  send_some(n.a);
+  // Asked on the node it is moving to: b passes it to a.
+  n.b.migrate(mover, "b").get();
+  send_some(n.c);
+  // It runs at b: a move there is done at once, wherever it is asked for.
+  n.a.migrate(mover, "b").get();
+  n.c.migrate(mover, "b").get();
+  REQUIRE(wait_until([&] { auto r = report_of(n.b, mover); return r && r->count == sent; }, 10s, 20ms));
+  const auto r = report_of(n.b, mover);
+  REQUIRE(r);
+  CHECK(r->last == sent);
+  CHECK(r->repeats == 0);
+  CHECK(r->gaps == 0);
+  // Failures come back to the node that asked, with the host's code.
+  CHECK(failure_of(n.c.migrate("nobody", "b")) == migration_errc::unknown_actor);
+  CHECK(failure_of(n.c.migrate(mover, "nowhere")) == migration_errc::unknown_node);
+  n.b.spawn("transient", mover_fn.bind(std::make_shared<mover_state>()));
+  CHECK(failure_of(n.b.migrate("transient", "c")) == migration_errc::not_durable);
+  n.c.spawn_durable(mover + "-twin", mover_fn.bind(std::make_shared<mover_state>()));
+  n.a.spawn_durable(mover + "-twin", mover_fn.bind(std::make_shared<mover_state>()));
+  const std::string twin_home = n.a.home_of(mover + "-twin");
+  if (twin_home == "a") CHECK(failure_of(n.b.migrate(mover + "-twin", "c")) == migration_errc::refused);
+  for (auto* node : {&n.a, &n.b, &n.c})
+    for (const auto& p : node->peers()) CHECK(p.migrations_out == 0);
+}
+
+TEST_CASE("many actors move in one batch, and a drain moves every durable actor a node hosts", "[migration]") {
+  temp_dir dir;
+  auto b_config = node_config_of("b", {{"a", 0}});
+  b_config.node->migration_window = 16;  // several windows' worth
+  actor_system b{store_at(dir.path("b")), b_config};
+  actor_system a{store_at(dir.path("a")), node_config_of("a", {{"b", b.node_port()}})};
+  b.set_peer_address("a", endpoint{"127.0.0.1", a.node_port()});
+  REQUIRE(wait_until([&] { return a.links_up() == 1 && b.links_up() == 1; }, 5s));
+  std::vector<std::string> names;
+  for (int i = 0; names.size() < 120; ++i)
+    if (a.home_of("acct/" + std::to_string(i)) == "a") names.push_back("acct/" + std::to_string(i));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    a.spawn_durable(names[i], mover_fn.bind(std::make_shared<mover_state>()));
+    for (std::size_t k = 0; k <= i % 3; ++k) a.send(names[i], numbered{static_cast<std::int64_t>(k + 1)}).get();
+  }
+  a.spawn("transient", mover_fn.bind(std::make_shared<mover_state>()));
+  std::vector<std::string> asked = names;
+  asked.push_back("ghost");
+  asked.push_back("transient");
+  const migration_report moved = a.migrate(asked, "b").get();
+  CHECK(moved.moved.size() == names.size());
+  REQUIRE(moved.failed.size() == 2);
+  for (const auto& e : moved.failed) {
+    if (e.actor() == "ghost") CHECK(e.code() == migration_errc::unknown_actor);
+    else CHECK((e.actor() == "transient" && e.code() == migration_errc::not_durable));
+  }
+  auto all_at = [&](actor_system& node) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto r = report_of(node, names[i]);
+      if (!r || r->count != static_cast<std::int64_t>(i % 3 + 1) || r->gaps != 0) return false;
+    }
+    return true;
+  };
+  CHECK(all_at(b));
+  // b drains to its only peer: every durable actor it hosts goes, with its state.
+  b.spawn_durable("b-own", mover_fn.bind(std::make_shared<mover_state>()));
+  const migration_report drained = b.drain().get();
+  CHECK(drained.failed.empty());
+  CHECK(drained.moved.size() == names.size() + 1);
+  CHECK(all_at(a));
+  CHECK(report_of(a, "b-own"));
+  // Nothing is left at b but forwarding: its store holds no record.
+  b.sync();
+  CHECK(b.drain().get().moved.empty());
+  for (auto* node : {&a, &b})
+    for (const auto& p : node->peers()) {
+      CHECK(p.migrations_out == 0);
+      CHECK(p.migrations_in == 0);
+    }
 }
 
 // ---- the kill-point matrix ------------------------------------------------------------------

@@ -963,7 +963,9 @@ std::string listener_opening_v2() {
 std::vector<any_frame> dialer_migration_frames() {
   return {migrate_offer_frame{17, "RVMP package bytes"}, migrate_commit_frame{17, "account/42"},
           migrate_abort_frame{18, "account/43"},          migrate_query_frame{19, "account/44"},
-          forwarded_frame{"node-p", "account/42", example_envelope}};
+          forwarded_frame{"node-p", "account/42", example_envelope},
+          migrate_request_frame{20, "account/45", "node-t", 3},
+          migrate_request_frame{21, "account/46", "node-t", 0}};
 }
 std::vector<any_frame> listener_migration_frames() {
   return {migrate_accept_frame{17, migrate_status::accepted, ""},
@@ -971,7 +973,9 @@ std::vector<any_frame> listener_migration_frames() {
           migrate_done_frame{17},
           migrate_outcome_frame{19, migrate_outcome::pending},
           moved_frame{"account/42", "node-t", 0},
-          moved_frame{"account/42", "node-t", 12345}};
+          moved_frame{"account/42", "node-t", 12345},
+          migrate_result_frame{20, 0, ""},
+          migrate_result_frame{21, 5, "the target refused it: it is shutting down"}};
 }
 
 }  // namespace
@@ -980,7 +984,8 @@ TEST_CASE("the migration frames, statuses and outcomes have the numbers docs/wir
   const std::pair<frame_kind, int> kinds[] = {
       {frame_kind::migrate_offer, 64}, {frame_kind::migrate_accept, 65},  {frame_kind::migrate_commit, 66},
       {frame_kind::migrate_done, 67},  {frame_kind::migrate_abort, 68},   {frame_kind::migrate_query, 69},
-      {frame_kind::migrate_outcome, 70}, {frame_kind::forwarded, 71},     {frame_kind::moved, 72}};
+      {frame_kind::migrate_outcome, 70}, {frame_kind::forwarded, 71},     {frame_kind::moved, 72},
+      {frame_kind::migrate_request, 73}, {frame_kind::migrate_result, 74}};
   for (const auto& [kind, number] : kinds) {
     CHECK(static_cast<int>(kind) == number);
     CHECK_FALSE(is_known_kind(static_cast<std::uint8_t>(number), 1));
@@ -988,7 +993,7 @@ TEST_CASE("the migration frames, statuses and outcomes have the numbers docs/wir
   }
   int known = 0;
   for (int k = 0; k < 256; ++k) known += is_known_kind(static_cast<std::uint8_t>(k), 2) ? 1 : 0;
-  CHECK(known == 14 + 9);
+  CHECK(known == 14 + 11);
   CHECK(to_string(frame_kind::migrate_outcome) == "migrate_outcome");
 
   const std::pair<migrate_status, std::string_view> statuses[] = {
@@ -1069,4 +1074,7 @@ TEST_CASE("every truncation of a migration frame is malformed; a zero id or an u
   CHECK_THROWS_AS(encode(outcome, migrate_done_frame{0}), std::invalid_argument);
   CHECK_THROWS_AS(encode(outcome, forwarded_frame{"bad node", "a", "e"}), std::invalid_argument);
   CHECK_THROWS_AS(encode(outcome, migrate_commit_frame{1, ""}), std::invalid_argument);
+  CHECK_THROWS_AS(encode(outcome, migrate_request_frame{0, "a", "t", 1}), std::invalid_argument);
+  CHECK_THROWS_AS(encode(outcome, migrate_request_frame{1, "a", "bad node", 1}), std::invalid_argument);
+  CHECK_THROWS_AS(encode(outcome, migrate_result_frame{0, 0, ""}), std::invalid_argument);
 }

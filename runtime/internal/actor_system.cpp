@@ -270,6 +270,16 @@ std::future<void> actor_system::migrate(std::string_view name, std::string_view 
   return impl_->net->migrate(std::string(name), std::string(node));
 }
 
+std::future<migration_report> actor_system::migrate(std::vector<std::string> names, std::string_view node) {
+  if (!impl_->net) throw std::logic_error("revenant: migrate needs a node (actor_system_config::node)");
+  return impl_->net->migrate_many(std::move(names), std::string(node));
+}
+
+std::future<migration_report> actor_system::drain(std::string_view node) {
+  if (!impl_->net) throw std::logic_error("revenant: drain needs a node (actor_system_config::node)");
+  return impl_->net->drain(std::string(node));
+}
+
 std::uint64_t actor_system::node_incarnation() const noexcept { return impl_->net ? impl_->net->incarnation() : 0; }
 
 void actor_system::on_dead_letter(std::function<void(const dead_letter&)> handler) {

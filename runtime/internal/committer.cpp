@@ -85,13 +85,19 @@ void committer::loop() {
       if (max_delay_.count() > 0 && queue_.size() < max_group_ && !stopping_)
         wake_.wait_for(lock, max_delay_, [&] { return queue_.size() >= max_group_ || stopping_; });
       // Taken from the front: steps commit in the order they were submitted. An exclusive step
-      // ends the group before it, and is a group of its own.
+      // ends the group before it; a run of exclusive steps of distinct actors is a group (a
+      // drain's prepares and commits: one batch for many moves).
       std::size_t n = std::min(queue_.size(), max_group_);
-      if (queue_.front().exclusive)
-        n = 1;
-      else
+      if (queue_.front().exclusive) {
+        exclusive_actors_.clear();
+        exclusive_actors_.insert(queue_.front().actor);
+        std::size_t i = 1;
+        while (i < n && queue_[i].exclusive && exclusive_actors_.insert(queue_[i].actor).second) ++i;
+        n = i;
+      } else {
         for (std::size_t i = 1; i < n; ++i)
           if (queue_[i].exclusive) n = i;
+      }
       group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
       // Nothing is held back in front of an exclusive step: it reads the store.

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "actors/actor.hpp"
@@ -85,8 +86,10 @@ struct step {
   // committer::reserve (0: none), which the batch's next_seq covers. Throws to fail the batch
   // (and every later commit, as a store failure does).
   std::function<std::uint64_t(commit_batch&)> write;
-  // Written in a batch of its own, after every step submitted before it is in the store (held
-  // entries included): its `write` may read the store and see them all.
+  // Written after every step submitted before it is in the store (held entries included): its
+  // `write` may read the store and see them all. Consecutive exclusive steps of different actors
+  // share a batch (no other step is in it), so an exclusive `write` reads only its own actor's
+  // rows, which no other step of that batch writes.
   bool exclusive = false;
   // The highest sequence number the step took with committer::reserve before it was
   // submitted (0: none): the batch advances next_seq past it.
@@ -170,6 +173,7 @@ class committer {
   std::atomic<bool> redirecting_{false};
   commit_batch batch_;                 // committer thread only: reused group after group
   std::vector<held_put> held_;         // committer thread only
+  std::unordered_set<std::string_view> exclusive_actors_;  // committer thread only: a group's
   std::uint64_t held_from_ = 0;        // guarded by mutex_: oldest step index in held_, 0 if none
   std::thread thread_;
 };

@@ -168,6 +168,7 @@ void node::stop() {
   std::vector<std::shared_ptr<connection>> outbound;
   std::unordered_map<std::uint64_t, pending_send> sends;
   std::vector<std::pair<move_out, bool>> moves;
+  std::unordered_map<std::uint64_t, move_request> requests;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
@@ -178,6 +179,8 @@ void node::stop() {
         moves.emplace_back(std::move(m), committed);
       }
     moves_out_.clear();
+    moving_.clear();
+    requests.swap(requests_out_);
     ticker_.cancel();
     sends.swap(sends_);
     inbound.swap(inbound_);
@@ -199,10 +202,14 @@ void node::stop() {
   for (auto& [_, s] : sends)
     s.ack.set_exception(std::make_exception_ptr(send_unconfirmed(s.recipient, s.peer, "this node shut down first")));
   for (auto& [m, committed] : moves)
-    m.done->set_exception(std::make_exception_ptr(migration_error(
+    m.done(std::make_exception_ptr(migration_error(
         migration_errc::shutting_down, m.actor, m.target,
         committed ? "this node shut down after the commit point: the move completes when it is started again"
                   : "this node shut down first: the actor stays here")));
+  for (auto& [_, r] : requests)
+    r.done(std::make_exception_ptr(migration_error(
+        migration_errc::unconfirmed, r.actor, r.target,
+        "this node shut down before node \"" + r.peer + "\" answered; the move may or may not have happened")));
 }
 
 void node::set_peer_address(const std::string& peer, endpoint address) {
@@ -779,6 +786,10 @@ void node::on_frame(connection& c, const wire::frame& f) {
       return answer_query(c, wire::decode_migrate_query(f));
     case wire::frame_kind::migrate_outcome:
       return take_outcome(wire::decode_migrate_outcome(f));
+    case wire::frame_kind::migrate_request:
+      return take_move_request(c, wire::decode_migrate_request(f));
+    case wire::frame_kind::migrate_result:
+      return take_move_result(wire::decode_migrate_result(f));
     default:
       throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
                              "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <cstdint>
 #include <deque>
@@ -89,9 +90,19 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
-  // actor_system::migrate (docs/migration.md): moves the durable actor name, hosted here, to
-  // the peer target. Fails (migration_error) as the public call says.
+  // How a move ends for whoever asked: null once the actor runs at its target, else the
+  // migration_error. Called once, on any thread, possibly before migrate() returns.
+  using move_callback = std::function<void(std::exception_ptr)>;
+  // How many nodes a request to move an actor may be passed through (docs/migration.md 1).
+  static constexpr std::uint8_t max_move_hops = 4;
+  // actor_system::migrate (docs/migration.md): moves the durable actor name to the node target,
+  // from wherever it runs (this node, or the one this node's routing names: the request is
+  // passed on, at most hops more times). Fails (migration_error) as the public call says.
+  void migrate(std::string name, std::string target, move_callback done, std::uint8_t hops = max_move_hops);
   std::future<void> migrate(std::string name, std::string target);
+  // actor_system::migrate of many names, and drain (an empty target: by placement).
+  std::future<migration_report> migrate_many(std::vector<std::string> names, std::string target);
+  std::future<migration_report> drain(std::string target);
   // For recovery, before the workers start: whether a package of actor name is held here (its
   // stored messages are kept for it, not orphans).
   bool holds_incoming(const std::string& name) const;
@@ -163,7 +174,17 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     std::string frame;
     const connection* sent_on = nullptr;
     std::chrono::steady_clock::time_point sent_at{}, deadline{};
-    std::shared_ptr<std::promise<void>> done;  // null after a restart (nobody waits)
+    move_callback done;  // null after a restart (nobody waits)
+  };
+  // A request this node passed to peer (migrate_request), waiting for its migrate_result.
+  struct move_request {
+    std::string peer;
+    std::string actor;
+    std::string target;
+    move_callback done;
+    std::string frame;
+    const connection* sent_on = nullptr;
+    std::chrono::steady_clock::time_point sent_at{}, deadline{};
   };
   // A package of an actor from a peer, held here (incoming, not runnable) until the source says
   // the move committed (docs/migration.md, section 3, steps 3 and 5).
@@ -179,6 +200,15 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     const connection* asked_on = nullptr;  // a migrate_query was sent on this link
     std::chrono::steady_clock::time_point asked_at{};
   };
+  // The move of an actor hosted here (the source's side, from step 1).
+  void move_from_here(std::string name, std::string target, move_callback done);
+  // Passes a move to peer, the next node toward the actor.
+  void request_move(const std::string& peer, std::string name, std::string target, move_callback done,
+                    std::uint8_t hops);
+  void take_move_request(connection& c, const wire::migrate_request_frame& f);
+  void take_move_result(const wire::migrate_result_frame& f);
+  // Where name runs as this node knows it: "" here (or nowhere), else the peer to ask.
+  std::string host_of(const std::string& name);
   void parked(std::uint64_t id, bool checkpointed);
   void offer_answered(const wire::migrate_accept_frame& f);
   void commit_move(std::uint64_t id);
@@ -264,6 +294,11 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::atomic<std::uint64_t> next_correlation_{0};          // the last correlation handed out
   std::map<std::string, std::vector<remote_watch>> watching_;  // guarded by mutex_: by peer
   std::map<std::uint64_t, move_out> moves_out_;            // guarded by mutex_: by id
+  std::unordered_map<std::string, std::uint64_t> moving_;  // guarded by mutex_: moves_out_ by actor
+  std::unordered_map<std::uint64_t, move_request> requests_out_;  // guarded by mutex_: by request id
+  std::uint64_t next_request_ = 0;                         // guarded by mutex_
+  // Requests from peers being carried out here, by (peer, id): where to answer. Guarded by mutex_.
+  std::map<std::pair<std::string, std::uint64_t>, std::weak_ptr<connection>> requests_in_;
   std::unordered_map<std::string, move_in> moves_in_;     // guarded by mutex_: by actor name
   // Actors that moved from here (tombstones): the forwarder of each. Guarded by mutex_;
   // any_moved_ says whether it is empty without the lock.

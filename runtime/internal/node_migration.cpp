@@ -1,9 +1,9 @@
-// Live migration (docs/migration.md): the source's side — park the actor, prepare (marker and
+// Live migration (docs/migration.md), the source's side: park the actor, prepare (marker and
 // package in one exclusive batch), offer, commit (tombstone, rows deleted, late messages to the
-// outbox: the commit point), retire — and the target's — hold the package, activate it — with
-// what a restart finds of either, and the forwarding of what still reaches the source.
+// outbox: the commit point), retire; the retries and timeouts of both sides; and the forwarding
+// of what still reaches this node for an actor that left. The target's side is
+// node_migration_target.cpp.
 #include <algorithm>
-#include <unordered_map>
 
 #include "actors/internal/access.hpp"
 #include "runtime/internal/durable_cell.hpp"
@@ -17,12 +17,7 @@
 namespace revenant::detail {
 namespace {
 
-template <class Frame>
-std::string encoded(const Frame& f) {
-  std::string out;
-  wire::encode(out, f);
-  return out;
-}
+using wire::encoded;
 
 std::string reason_of(wire::migrate_status status) {
   switch (status) {
@@ -38,66 +33,64 @@ std::string reason_of(wire::migrate_status status) {
 
 }  // namespace
 
-// ---- the source -----------------------------------------------------------------------------
-
-std::future<void> node::migrate(std::string name, std::string target) {
-  auto failed = [&](migration_errc code, const std::string& why) {
-    std::promise<void> p;
-    p.set_exception(std::make_exception_ptr(migration_error(code, name, target, why)));
-    return p.get_future();
+void node::move_from_here(std::string name, std::string target, move_callback done) {
+  auto fail = [&](migration_errc code, const std::string& why) {
+    done(std::make_exception_ptr(migration_error(code, name, target, why)));
   };
-  if (!sys_.db) return failed(migration_errc::no_store, "this node keeps no durable actors");
-  auto busy = [&]() -> std::optional<std::future<void>> {
-    if (stopped_) return failed(migration_errc::shutting_down, "this node is shutting down");
+  if (!sys_.db) return fail(migration_errc::no_store, "this node keeps no durable actors");
+  // Under mutex_: why the move cannot start now, if it cannot.
+  auto refusal = [&]() -> std::optional<std::pair<migration_errc, std::string>> {
+    if (stopped_) return std::pair{migration_errc::shutting_down, std::string("this node is shutting down")};
     if (target == config_.name || !peers_.contains(target))
-      return failed(migration_errc::unknown_node, "it is not a peer of node \"" + config_.name + "\"");
-    for (const auto& [_, m] : moves_out_)
-      if (m.actor == name) return failed(migration_errc::busy, "it is being moved to \"" + m.target + "\" already");
-    if (moved_.contains(name)) return failed(migration_errc::unknown_actor, "it has moved from this node");
-    if (moves_in_.contains(name)) return failed(migration_errc::unknown_actor, "it is moving to this node");
+      return std::pair{migration_errc::unknown_node, "it is not a peer of node \"" + config_.name + "\""};
+    if (auto it = moving_.find(name); it != moving_.end())
+      return std::pair{migration_errc::busy, "it is being moved to \"" + moves_out_.at(it->second).target + "\" already"};
+    if (moved_.contains(name)) return std::pair{migration_errc::unknown_actor, std::string("it has moved from this node")};
+    if (moves_in_.contains(name)) return std::pair{migration_errc::unknown_actor, std::string("it is moving to this node")};
     return std::nullopt;
   };
   {
     std::lock_guard lock(mutex_);
-    if (auto refused = busy()) return std::move(*refused);
+    if (auto refused = refusal()) return fail(refused->first, refused->second);
   }
   const std::shared_ptr<actor_cell> cell = sys_.resolve_cell(name);
   if (!cell) {
     try {
       std::rethrow_exception(sys_.no_actor(name));
     } catch (const actor_quarantined& e) {
-      return failed(migration_errc::quarantined, e.what());
+      return fail(migration_errc::quarantined, e.what());
     } catch (const std::exception& e) {
-      return failed(migration_errc::unknown_actor, "no actor of that name runs here");
+      return fail(migration_errc::unknown_actor, "no actor of that name runs here");
     }
   }
   if (!cell->durable())
-    return failed(migration_errc::not_durable,
-                  "it is a transient actor: its state and messages live in this process's memory only");
+    return fail(migration_errc::not_durable,
+                "it is a transient actor: its state and messages live in this process's memory only");
   const std::uint64_t id = sys_.commits->reserve(1);
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> result = done->get_future();
   {
-    std::lock_guard lock(mutex_);
-    if (auto refused = busy()) return std::move(*refused);
+    std::unique_lock lock(mutex_);
+    if (auto refused = refusal()) {
+      lock.unlock();
+      return fail(refused->first, refused->second);
+    }
     move_out& m = moves_out_[id];
     m.actor = name;
     m.target = target;
     m.cell = std::static_pointer_cast<durable_cell>(cell);
     m.deadline = std::chrono::steady_clock::now() + config_.migration_timeout;
-    m.done = done;
+    m.done = std::move(done);
+    moving_[name] = id;
   }
   // Step 1: the actor's run ends at the probe, with a full checkpoint; it stays parked.
   cell->enqueue(make_message<migrate_probe>(migrate_probe{[self = shared_from_this(), id](bool checkpointed) {
     self->parked(id, checkpointed);
   }}));
-  return result;
 }
 
 void node::parked(std::uint64_t id, bool checkpointed) {
   std::string actor, target;
   std::shared_ptr<durable_cell> cell;
-  std::shared_ptr<std::promise<void>> done;
+  move_callback done;
   bool aborted = false;
   {
     std::lock_guard lock(mutex_);
@@ -109,6 +102,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
     aborted = it->second.aborted;
     if (aborted || !checkpointed) {
       done = std::move(it->second.done);
+      moving_.erase(it->second.actor);
       moves_out_.erase(it);
     }
   }
@@ -118,8 +112,8 @@ void node::parked(std::uint64_t id, bool checkpointed) {
   }
   if (!checkpointed) {
     if (done)
-      done->set_exception(std::make_exception_ptr(migration_error(
-          migration_errc::quarantined, actor, target, "its state could not be checkpointed: it is quarantined")));
+      done(std::make_exception_ptr(migration_error(migration_errc::quarantined, actor, target,
+                                                   "its state could not be checkpointed: it is quarantined")));
     return;
   }
   // Step 2: the marker and the package, read from the store once everything before is in it.
@@ -288,16 +282,17 @@ void node::move_done(std::uint64_t id) {
     return 0;
   };
   s.on_commit = [self = shared_from_this(), id] {
-    std::shared_ptr<std::promise<void>> done;
+    move_callback done;
     {
       std::lock_guard lock(self->mutex_);
       auto it = self->moves_out_.find(id);
       if (it == self->moves_out_.end()) return;
       done = std::move(it->second.done);
+      self->moving_.erase(it->second.actor);
       self->moves_out_.erase(it);
     }
     kill_point("migration.source.retired");
-    if (done) done->set_value();
+    if (done) done(nullptr);
   };
   sys_.submit(std::move(s));
 }
@@ -317,11 +312,12 @@ void node::abort_move(std::uint64_t id, migration_errc code, const std::string& 
       m.target = it->second.target;
     } else {
       m = std::move(it->second);
+      moving_.erase(m.actor);
       moves_out_.erase(it);
     }
   }
   auto tell = [m, code, why] {
-    if (m.done) m.done->set_exception(std::make_exception_ptr(migration_error(code, m.actor, m.target, why)));
+    if (m.done) m.done(std::make_exception_ptr(migration_error(code, m.actor, m.target, why)));
   };
   if (m.at == move_out::phase::parking) return tell();
   // The marker goes; the target hears it (best effort: a target that does not asks later).
@@ -362,233 +358,6 @@ void node::answer_query(connection& c, const wire::migrate_query_frame& f) {
   c.send(encoded(wire::migrate_outcome_frame{f.id, outcome}));
 }
 
-// ---- the target -----------------------------------------------------------------------------
-
-void node::take_offer(connection& c, const wire::migrate_offer_frame& f) {
-  auto answer = [&](wire::migrate_status status, std::string_view reason = {}) {
-    c.send(encoded(wire::migrate_accept_frame{f.id, status, reason}));
-  };
-  if (!sys_.db) return answer(wire::migrate_status::no_store);
-  migration_package p;
-  try {
-    p = decode_migration_package(f.package, "migration package " + std::to_string(f.id) + " from node \"" + c.peer() + "\"");
-  } catch (const snapshot_error& e) {
-    return answer(wire::migrate_status::bad_package, e.what());
-  }
-  if (!p.journal.empty())
-    return answer(wire::migrate_status::bad_package,
-                  "it carries journal entries; this node takes packages whose journal is folded into the record");
-  const std::string actor = wire::name_from_peer(p.actor, c.peer(), config_.name);
-  {
-    std::lock_guard lock(mutex_);
-    if (stopped_) return answer(wire::migrate_status::shutting_down);
-    if (auto it = moves_in_.find(actor); it != moves_in_.end()) {
-      if (it->second.id != f.id) return answer(wire::migrate_status::busy);
-      it->second.answer_on = c.weak_from_this();
-      if (it->second.stored) answer(wire::migrate_status::accepted);  // a lost answer: said again
-      return;
-    }
-  }
-  bool quarantined = false;
-  {
-    std::lock_guard lock(sys_.mutex);
-    quarantined = sys_.quarantine_list.contains(actor);
-  }
-  if (quarantined || sys_.resolve_cell(actor)) return answer(wire::migrate_status::exists);
-  // Numbers of this node's own for the package's messages: below any later message's.
-  const std::uint64_t first = p.mailbox.empty() ? 0 : sys_.commits->reserve(p.mailbox.size());
-  for (std::size_t i = 0; i < p.mailbox.size(); ++i) p.mailbox[i].seq = first + i;
-  p.actor = actor;
-  const std::uint64_t reserved_through = p.mailbox.empty() ? 0 : first + p.mailbox.size() - 1;
-  std::string bytes = encode_migration_package(p);
-  {
-    std::lock_guard lock(mutex_);
-    if (moves_in_.contains(actor)) return answer(wire::migrate_status::busy);  // raced with another offer
-    move_in& in = moves_in_[actor];
-    in.id = f.id;
-    in.source = c.peer();
-    in.package = std::move(p);
-    in.answer_on = c.weak_from_this();
-  }
-  step s;
-  s.actor = actor;
-  s.reserved_through = reserved_through;
-  s.write = [actor, id = f.id, source = c.peer(), bytes = std::move(bytes)](commit_batch& batch) -> std::uint64_t {
-    batch.put_incoming(actor, id, source, bytes);
-    return 0;
-  };
-  s.on_commit = [self = shared_from_this(), actor, id = f.id] {
-    std::shared_ptr<connection> on;
-    {
-      std::lock_guard lock(self->mutex_);
-      auto it = self->moves_in_.find(actor);
-      if (it == self->moves_in_.end() || it->second.id != id) return;
-      it->second.stored = true;
-      it->second.since = std::chrono::steady_clock::now();
-      on = it->second.answer_on.lock();
-    }
-    kill_point("migration.target.accepted");
-    if (on) on->send(encoded(wire::migrate_accept_frame{id, wire::migrate_status::accepted, {}}));
-    kill_point("migration.target.accept_sent");
-  };
-  if (!sys_.submit(std::move(s))) {
-    std::lock_guard lock(mutex_);
-    moves_in_.erase(actor);
-    return answer(wire::migrate_status::shutting_down);
-  }
-}
-
-void node::take_commit(connection& c, const wire::migrate_commit_frame& f) {
-  const std::string actor = wire::name_from_peer(f.actor, c.peer(), config_.name);
-  {
-    std::lock_guard lock(mutex_);
-    auto it = moves_in_.find(actor);
-    if (it != moves_in_.end() && it->second.id == f.id) {
-      it->second.answer_on = c.weak_from_this();
-      if (!it->second.stored || it->second.activating) return;  // answered once that is done
-    } else {
-      // Activated already (the answer was lost), or never held here: the target's part is done.
-      c.send(encoded(wire::migrate_done_frame{f.id}));
-      return;
-    }
-  }
-  activate(actor, c.weak_from_this());
-}
-
-void node::take_outcome(const wire::migrate_outcome_frame& f) {
-  std::string actor, source;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [name, in] : moves_in_)
-      if (in.id == f.id && in.stored && !in.activating) {
-        actor = name;
-        source = in.source;
-      }
-  }
-  if (actor.empty()) return;
-  if (f.outcome == wire::migrate_outcome::committed) return activate(actor, {});
-  if (f.outcome == wire::migrate_outcome::aborted) take_abort(source, f.id, actor);
-}
-
-void node::take_abort(const std::string& source, std::uint64_t id, const std::string& actor) {
-  std::shared_ptr<durable_cell> cell;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = moves_in_.find(actor);
-    // Not yet stored: its write answers nothing more once it is; the age check asks the source.
-    if (it == moves_in_.end() || it->second.id != id || it->second.source != source || !it->second.stored ||
-        it->second.activating)
-      return;
-    cell = std::move(it->second.cell);
-    moves_in_.erase(it);
-  }
-  step s;
-  s.actor = actor;
-  s.write = [actor](commit_batch& batch) -> std::uint64_t {
-    batch.clear_incoming(actor);
-    return 0;
-  };
-  if (cell) {
-    // Messages reached it here before the move was decided (sent to this node by its placement,
-    // not forwarded): the actor stays at its source, so they are dead letters.
-    s.erase_mailbox = true;
-    message* rest = cell->take_queued();
-    while (rest != nullptr) {
-      message_ptr m(rest);
-      rest = std::exchange(message_fields::next(*m), nullptr);
-      if (!is_runtime_signal(*m)) sys_.dead(actor, std::move(m), dead_letter_reason::stopped);
-    }
-    sys_.forget(*cell);
-  }
-  sys_.submit(std::move(s));
-}
-
-std::shared_ptr<actor_cell> node::incoming_cell(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  auto it = moves_in_.find(name);
-  if (it == moves_in_.end()) return nullptr;
-  if (it->second.cell) return it->second.cell;
-  auto cell = std::static_pointer_cast<durable_cell>(sys_.make_durable_cell(name, behavior{}, supervision{}, false));
-  cell->hold();  // not runnable until activated
-  {
-    std::lock_guard directory(sys_.mutex);
-    if (!sys_.named.insert(cell)) return nullptr;  // cannot be: the name is neither hosted nor stored here
-  }
-  it->second.cell = cell;
-  return cell;
-}
-
-bool node::holds_incoming(const std::string& name) const {
-  std::lock_guard lock(mutex_);
-  return moves_in_.contains(name);
-}
-
-// Step 5: the package becomes the actor's rows (one batch, which deletes the package record),
-// and the actor runs: its package's messages first, then what came for it since.
-void node::activate(const std::string& actor, std::weak_ptr<connection> answer) {
-  move_in held;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = moves_in_.find(actor);
-    if (it == moves_in_.end() || it->second.activating) return;
-    it->second.activating = true;
-    if (auto on = answer.lock()) it->second.answer_on = answer;
-    held.id = it->second.id;
-    held.source = it->second.source;
-    held.package = it->second.package;
-  }
-  std::shared_ptr<durable_cell> cell = std::static_pointer_cast<durable_cell>(incoming_cell(actor));
-  if (!cell) return;  // shut down
-  // In the order they were sent: the package's, then what arrived for the actor here since.
-  message* later = cell->take_queued();
-  for (const auto& e : held.package.mailbox) {
-    message_ptr m;
-    try {
-      m = sys_.stored_message(e.envelope, e.seq, actor);
-    } catch (const std::exception&) {
-      continue;  // activation finds it again in the store and quarantines the actor
-    }
-    cell->enqueue(std::move(m));
-  }
-  if (held.package.wake) cell->enqueue(make_message<wake_up>());
-  while (later != nullptr) {
-    message_ptr m(later);
-    later = std::exchange(message_fields::next(*m), nullptr);
-    cell->enqueue(std::move(m));
-  }
-  step s;
-  s.actor = actor;
-  s.write = [this, actor, package = std::move(held.package)](commit_batch& batch) -> std::uint64_t {
-    batch.put_record(actor, package.record);
-    if (package.wake) batch.set_wake(actor);
-    for (const auto& e : package.mailbox) batch.enqueue(actor, e.seq, e.envelope);
-    batch.clear_incoming(actor);
-    batch.clear_tombstone(actor);  // it may have lived here before
-    sys_.commits->redirect(actor, {}, nullptr);
-    return 0;
-  };
-  s.on_written = [self = shared_from_this(), actor, cell] {
-    {
-      std::lock_guard lock(self->mutex_);
-      self->moves_in_.erase(actor);
-      self->moved_.erase(actor);
-    }
-    cell->start();
-  };
-  s.on_commit = [self = shared_from_this(), id = held.id, source = held.source, answer] {
-    kill_point("migration.target.activated");
-    std::shared_ptr<connection> on = answer.lock();
-    if (!on) {
-      // The link the commit came on is gone (or the outcome came on this node's own): the
-      // source's next migrate_commit is answered done at once.
-      return;
-    }
-    on->send(encoded(wire::migrate_done_frame{id}));
-    kill_point("migration.target.done_sent");
-  };
-  sys_.submit(std::move(s));
-}
-
 // ---- both -----------------------------------------------------------------------------------
 
 std::shared_ptr<actor_base> node::moved_from_here(const std::string& name) {
@@ -615,6 +384,7 @@ void node::send_now(const std::string& peer, const std::string& frame, const con
 
 void node::tick_migrations(std::chrono::steady_clock::time_point now) {
   std::vector<std::uint64_t> late;
+  std::vector<move_request> unanswered;
   {
     std::lock_guard lock(mutex_);
     // A frame sent on a link that is still up and was answered by nothing for this long is sent
@@ -634,6 +404,16 @@ void node::tick_migrations(std::chrono::steady_clock::time_point now) {
           due(m.target, m.sent_on, m.sent_at))
         send_now(m.target, m.frame, m.sent_on, m.sent_at);
     }
+    for (auto it = requests_out_.begin(); it != requests_out_.end();) {
+      move_request& r = it->second;
+      if (now >= r.deadline) {
+        unanswered.push_back(std::move(r));
+        it = requests_out_.erase(it);
+        continue;
+      }
+      if (!r.sent_on || due(r.peer, r.sent_on, r.sent_at)) send_now(r.peer, r.frame, r.sent_on, r.sent_at);
+      ++it;
+    }
     for (auto it = aborts_.begin(); it != aborts_.end();) {
       const connection* sent_on = nullptr;
       std::chrono::steady_clock::time_point sent_at;
@@ -651,56 +431,11 @@ void node::tick_migrations(std::chrono::steady_clock::time_point now) {
   for (std::uint64_t id : late)
     abort_move(id, migration_errc::timed_out,
                "no answer from it within " + std::to_string(config_.migration_timeout.count()) + " ms");
-}
-
-void node::load_migrations() {
-  if (!sys_.db) return;
-  // Tombstones: forwarders, and the committer forwards what is still written for them here.
-  std::unordered_map<std::string, std::uint64_t> tombstones;  // actor -> the id it moved under
-  sys_.db->for_each_tombstone([&](std::string_view actor, const migration_note& note) {
-    tombstones.emplace(std::string(actor), note.id);
-    if (!peers_.contains(note.node)) {
-      sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": actor \"" + std::string(actor) +
-                                       "\" moved to \"" + note.node + "\", which is not a peer: not forwarded");
-      return;
-    }
-    auto forwarder = std::make_shared<remote_actor>(weak_from_this(), std::string(actor), note.node);
-    sys_.commits->redirect(std::string(actor), note.node, forwarder);
-    moved_[std::string(actor)] = std::move(forwarder);
-  });
-  any_moved_.store(!moved_.empty(), std::memory_order_release);
-  // Markers: a committed move (its tombstone has the same id) is finished (the commit is sent
-  // again until the target answers); one that was not is aborted here (docs/migration.md 5).
-  commit_batch aborted(*sys_.db);
-  sys_.db->for_each_migration_marker([&](std::string_view actor, const migration_note& note) {
-    const std::string name(actor);
-    if (auto t = tombstones.find(name); t != tombstones.end() && t->second == note.id) {
-      move_out& m = moves_out_[note.id];
-      m.actor = name;
-      m.target = note.node;
-      m.at = move_out::phase::committed;
-      m.frame = encoded(wire::migrate_commit_frame{note.id, wire::name_for_peer(name, note.node)});
-      return;
-    }
-    aborted.clear_migration_marker(actor);
-    if (peers_.contains(note.node))
-      aborts_.push_back(abort_notice{note.node, encoded(wire::migrate_abort_frame{note.id, wire::name_for_peer(name, note.node)})});
-  });
-  if (!aborted.empty()) sys_.db->commit(aborted, sys_.durable->fsync);
-  // Packages held here: asked about at once (the epoch is long past).
-  sys_.db->for_each_incoming([&](std::string_view actor, const incoming_package& in) {
-    move_in& held = moves_in_[std::string(actor)];
-    held.id = in.id;
-    held.source = in.source;
-    held.stored = true;
-    try {
-      held.package = decode_migration_package(in.package, "held migration package of actor \"" + std::string(actor) + "\"");
-    } catch (const snapshot_error& e) {
-      // The store's checksum passed, so this is not expected; the package stays, not runnable.
-      sys_.log(log_level::error, std::string("revenant: ") + e.what() + "; it is kept and not activated");
-      held.activating = true;
-    }
-  });
+  for (move_request& r : unanswered)
+    r.done(std::make_exception_ptr(migration_error(
+        migration_errc::unconfirmed, r.actor, r.target,
+        "node \"" + r.peer + "\", which hosts it as far as this node knows, did not answer within " +
+            std::to_string(2 * config_.migration_timeout.count()) + " ms; the move may or may not have happened")));
 }
 
 }  // namespace revenant::detail

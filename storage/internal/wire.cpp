@@ -141,6 +141,15 @@ void fields(Io& io, F& f) {
     io.name("actor", f.actor, name_kind::actor);
     io.name("target", f.target, name_kind::node);
     io.integer("through", f.through, check::any);
+  } else if constexpr (std::is_same_v<frame_type, migrate_request_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.name("actor", f.actor, name_kind::actor);
+    io.name("target", f.target, name_kind::node);
+    io.integer("hops", f.hops, check::any);
+  } else if constexpr (std::is_same_v<frame_type, migrate_result_frame>) {
+    io.integer("id", f.id, check::nonzero);
+    io.integer("code", f.code, check::any);
+    io.text("reason", f.reason);
   } else {
     static_assert(!sizeof(F), "a frame type without its fields");
   }
@@ -346,6 +355,8 @@ void encode(std::string& out, const migrate_query_frame& f) { encode_frame(out, 
 void encode(std::string& out, const migrate_outcome_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const forwarded_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const moved_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_request_frame& f) { encode_frame(out, f); }
+void encode(std::string& out, const migrate_result_frame& f) { encode_frame(out, f); }
 void encode(std::string& out, const any_frame& f) {
   std::visit([&out](const auto& one) { encode_frame(out, one); }, f);
 }
@@ -386,6 +397,8 @@ migrate_query_frame decode_migrate_query(const frame& f) { return decode_frame<m
 migrate_outcome_frame decode_migrate_outcome(const frame& f) { return decode_frame<migrate_outcome_frame>(f); }
 forwarded_frame decode_forwarded(const frame& f) { return decode_frame<forwarded_frame>(f); }
 moved_frame decode_moved(const frame& f) { return decode_frame<moved_frame>(f); }
+migrate_request_frame decode_migrate_request(const frame& f) { return decode_frame<migrate_request_frame>(f); }
+migrate_result_frame decode_migrate_result(const frame& f) { return decode_frame<migrate_result_frame>(f); }
 
 any_frame decode(const frame& f) {
   switch (f.kind) {
@@ -412,6 +425,8 @@ any_frame decode(const frame& f) {
     case frame_kind::migrate_outcome: return decode_migrate_outcome(f);
     case frame_kind::forwarded: return decode_forwarded(f);
     case frame_kind::moved: return decode_moved(f);
+    case frame_kind::migrate_request: return decode_migrate_request(f);
+    case frame_kind::migrate_result: return decode_migrate_result(f);
   }
   throw wire_error(wire_errc::unknown_kind, f.offset + 4,
                    "frame kind " + std::to_string(static_cast<unsigned>(f.kind)) + " is not defined in version " +

@@ -64,6 +64,8 @@ std::string_view to_string(frame_kind kind) noexcept {
     case frame_kind::migrate_outcome: return "migrate_outcome";
     case frame_kind::forwarded: return "forwarded";
     case frame_kind::moved: return "moved";
+    case frame_kind::migrate_request: return "migrate_request";
+    case frame_kind::migrate_result: return "migrate_result";
   }
   return "unknown";
 }

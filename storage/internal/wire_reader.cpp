@@ -25,10 +25,12 @@ bool sent_after_handshake(role peer, frame_kind kind) noexcept {
     case frame_kind::migrate_commit:
     case frame_kind::migrate_abort:
     case frame_kind::migrate_query:
+    case frame_kind::migrate_request:
     case frame_kind::forwarded: return peer == role::dialer;
     case frame_kind::migrate_accept:
     case frame_kind::migrate_done:
     case frame_kind::migrate_outcome:
+    case frame_kind::migrate_result:
     case frame_kind::moved:
     case frame_kind::pong:
     case frame_kind::ack:
