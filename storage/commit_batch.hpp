@@ -32,6 +32,12 @@ class commit_batch {
   void put_record(std::string_view actor, std::string_view record);
   // Deletes actor's record and its whole journal (entries added to this batch before included).
   void erase_record(std::string_view actor);
+  // Deletes actor's record alone; its journal entries are the caller's to delete, one by one
+  // (erase_journal_entry). For many actors at once: a range deletion per actor slows every later
+  // scan of the journal until the store compacts them away.
+  void erase_record_alone(std::string_view actor);
+  // Deletes entry seq of actor's journal.
+  void erase_journal_entry(std::string_view actor, std::uint64_t seq);
   // Stores envelope as message seq in actor's mailbox.
   void enqueue(std::string_view actor, std::uint64_t seq, std::string_view envelope);
   // Deletes message seq from actor's mailbox.

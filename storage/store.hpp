@@ -198,9 +198,10 @@ class store {
   // key (docs/format.md 8.5) is skipped.
   void for_each_message(
       detail::function_ref<void(std::string_view actor, std::uint64_t seq, std::string_view envelope)> fn) const;
-  // The mailbox entries of actor, in sequence order.
-  void for_each_message_of(std::string_view actor,
-                           detail::function_ref<void(std::uint64_t seq, std::string_view envelope)> fn) const;
+  // The mailbox entries of actor, in sequence order; only those above seq after, if it is not 0
+  // (the scan then starts there, past whatever lies below).
+  void for_each_message_of(std::string_view actor, detail::function_ref<void(std::uint64_t seq, std::string_view envelope)> fn,
+                           std::uint64_t after = 0) const;
   // The journal entries of actor (steps taken since its record was written), in sequence order.
   void for_each_journal_entry_of(std::string_view actor,
                                  detail::function_ref<void(std::uint64_t seq, std::string_view envelope)> fn) const;

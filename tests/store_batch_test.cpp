@@ -97,6 +97,23 @@ TEST_CASE("clearing an actor's mailbox or journal, or erasing its record, touche
   CHECK(journal_of(db, "a/1") == entries{{11, "j"}, {12, "j"}});
   CHECK(mailbox_of(db, "ab") == entries{{2, "m"}});
   CHECK(journal_of(db, "ab") == entries{{11, "j"}, {12, "j"}});
+  // The record alone, and journal entries one at a time: nothing else goes.
+  commit_batch alone(db);
+  alone.erase_record_alone("a/1");
+  alone.erase_journal_entry("a/1", 11);
+  db.commit(alone, false);
+  CHECK_FALSE(db.has_record("a/1"));
+  CHECK(journal_of(db, "a/1") == entries{{12, "j"}});
+  CHECK(mailbox_of(db, "a/1") == entries{{1, "m"}, {2, "m"}});
+  CHECK(db.has_record("ab"));
+  CHECK(journal_of(db, "ab") == entries{{11, "j"}, {12, "j"}});
+  // A mailbox read from above a sequence number starts past what lies below it.
+  entries above;
+  db.for_each_message_of("a/1", [&](std::uint64_t seq, std::string_view e) { above.emplace_back(seq, e); }, 1);
+  CHECK(above == entries{{2, "m"}});
+  above.clear();
+  db.for_each_message_of("a/1", [&](std::uint64_t seq, std::string_view e) { above.emplace_back(seq, e); }, 2);
+  CHECK(above.empty());
 }
 
 TEST_CASE("operations of one batch apply in order: a later one on the same key wins", "[store]") {

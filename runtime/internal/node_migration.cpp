@@ -81,10 +81,10 @@ void node::move_from_here(std::string name, std::string target, move_callback do
     m.done = std::move(done);
     moving_[name] = id;
   }
-  // Step 1: the actor's run ends at the probe, with a full checkpoint; it stays parked.
-  cell->enqueue(make_message<migrate_probe>(migrate_probe{[self = shared_from_this(), id](bool checkpointed) {
-    self->parked(id, checkpointed);
-  }}));
+  // Step 1: the actor's run ends after the message it is handling, with a full checkpoint;
+  // what is queued stays queued (it is in the store: the package takes it); it stays parked.
+  std::static_pointer_cast<durable_cell>(cell)->park(
+      [self = shared_from_this(), id](bool checkpointed) { self->parked(id, checkpointed); });
 }
 
 void node::parked(std::uint64_t id, bool checkpointed) {
@@ -120,6 +120,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
   struct prepared {
     std::string frame;
     std::uint64_t through = 0;
+    std::size_t queued = 0;
     std::string failure;
   };
   auto out = std::make_shared<prepared>();
@@ -144,6 +145,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       p.mailbox.push_back(package_entry{seq, std::string(envelope)});
       out->through = seq;
     });
+    out->queued = p.mailbox.size();
     try {
       out->frame = encoded(wire::migrate_offer_frame{id, encode_migration_package(p)});
     } catch (const std::exception& e) {
@@ -169,6 +171,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       move_out& m = it->second;
       m.at = move_out::phase::offered;
       m.through = out->through;
+      m.queued = out->queued;
       m.frame = std::move(out->frame);
       self->send_now(m.target, m.frame, m.sent_on, m.sent_at);
     }
@@ -195,6 +198,7 @@ void node::offer_answered(const wire::migrate_accept_frame& f) {
 void node::commit_move(std::uint64_t id) {
   std::string actor, target;
   std::uint64_t through = 0;
+  std::size_t queued = 0;
   {
     std::lock_guard lock(mutex_);
     auto it = moves_out_.find(id);
@@ -202,6 +206,7 @@ void node::commit_move(std::uint64_t id) {
     actor = it->second.actor;
     target = it->second.target;
     through = it->second.through;
+    queued = it->second.queued;
   }
   auto forwarder = std::make_shared<remote_actor>(weak_from_this(), actor, target);
   struct late_entry {
@@ -212,13 +217,24 @@ void node::commit_move(std::uint64_t id) {
   step s;
   s.actor = actor;
   s.exclusive = true;
-  s.write = [this, actor, target, id, through, late, forwarder](commit_batch& batch) -> std::uint64_t {
+  s.write = [this, actor, target, id, through, queued, late, forwarder](commit_batch& batch) -> std::uint64_t {
     std::vector<late_entry> found;
-    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
-      batch.consume(actor, seq);
-      if (seq > through) found.push_back(late_entry{seq, std::string(envelope)});
-    });
-    batch.erase_record(actor);  // and its journal
+    // The package's messages go: a long mailbox at once by one range deletion (and only what
+    // came after it is read), a short one entry by entry (a drain moves thousands of actors, and
+    // a range deletion each would slow every later scan of the mailboxes).
+    const bool long_mailbox = queued >= 64;
+    if (long_mailbox) batch.clear_mailbox(actor);
+    sys_.db->for_each_message_of(
+        actor,
+        [&](std::uint64_t seq, std::string_view envelope) {
+          if (!long_mailbox) batch.consume(actor, seq);
+          if (seq > through) found.push_back(late_entry{seq, std::string(envelope)});
+        },
+        long_mailbox ? through : 0);
+    // The record and its journal (empty: parking folded it in), without a range deletion per
+    // move (a drain makes thousands).
+    batch.erase_record_alone(actor);
+    sys_.db->for_each_journal_entry_of(actor, [&](std::uint64_t seq, std::string_view) { batch.erase_journal_entry(actor, seq); });
     batch.clear_wake(actor);
     batch.put_tombstone(actor, id, target);
     std::uint64_t last = 0;

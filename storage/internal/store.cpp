@@ -51,8 +51,9 @@ void scan_range(const store_state& st, rocksdb::ColumnFamilyHandle* family, cons
 // The same over the entries (mailbox or journal) of one actor, in sequence order.
 template <class F>
 void scan_entries_of(const store_state& st, rocksdb::ColumnFamilyHandle* family, std::string_view actor,
-                     const std::string& what, F&& fn) {
-  const detail::entry_range range = detail::entries_of(actor);
+                     const std::string& what, F&& fn, std::uint64_t after = 0) {
+  detail::entry_range range = detail::entries_of(actor);
+  if (after != 0) range.from = detail::mailbox_key(actor, after + 1);
   const rocksdb::Slice from(range.from), to(range.to);
   scan_range(st, family, &from, &to, what, [&](std::string_view key, std::string_view value) {
     std::string_view name;
@@ -177,6 +178,12 @@ void commit_batch::put_record(std::string_view actor, std::string_view record) {
 void commit_batch::erase_record(std::string_view actor) {
   rep_->batch.Delete(rep_->target->actors, slice(actor));
   clear_journal(actor);
+}
+
+void commit_batch::erase_record_alone(std::string_view actor) { rep_->batch.Delete(rep_->target->actors, slice(actor)); }
+
+void commit_batch::erase_journal_entry(std::string_view actor, std::uint64_t seq) {
+  rep_->batch.Delete(rep_->target->journal, detail::mailbox_key(actor, seq));
 }
 
 void commit_batch::enqueue(std::string_view actor, std::uint64_t seq, std::string_view envelope) {
@@ -484,9 +491,9 @@ void store::for_each_message(
              });
 }
 
-void store::for_each_message_of(std::string_view actor,
-                                detail::function_ref<void(std::uint64_t, std::string_view)> fn) const {
-  scan_entries_of(*state_, state_->mailbox, actor, "the mailbox of " + actor_subject(actor), fn);
+void store::for_each_message_of(std::string_view actor, detail::function_ref<void(std::uint64_t, std::string_view)> fn,
+                                std::uint64_t after) const {
+  scan_entries_of(*state_, state_->mailbox, actor, "the mailbox of " + actor_subject(actor), fn, after);
 }
 
 void store::for_each_journal_entry_of(std::string_view actor,
