@@ -95,6 +95,7 @@ for side in ("revenant", "revenant_tls", "caf", "asio"):
 PY
 fi
 
-# Live migration (issue 12): the pause of a small idle actor, p50 and p99 (goals 2 ms and 5 ms),
-# beside a raw copy of its package's bytes over the same kind of link.
+# Live migration (issue 12): the pause of a small idle actor (p50 and p99; goals 2 ms and 5 ms),
+# a large actor (goal: 10x its raw copy), a drain of 100,000 actors (goal: 10,000 a second) and
+# the latency a sender sees while its target moves (goal: p99 3x steady), each beside its floor.
 "$build_dir/benchmarks/migration_bench" --benchmark_format=console
