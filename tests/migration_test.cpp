@@ -207,6 +207,7 @@ TEST_CASE("a durable actor moves to another node with its state, mailbox, pendin
   actor_ref at_a = n.a.spawn_durable(mover, mover_fn.bind(state));
   for (int i = 1; i <= 100; ++i) n.a.send(mover, numbered{i}).get();
   at_a.tell(arm{});
+  REQUIRE(report_of(n.a, mover));  // handled after arm: the asks and timers are pending when it moves
   REQUIRE(wait_until([&] { return n.a.links_up() == 1 && n.b.links_up() == 1; }, 5s));
 
   n.a.migrate(mover, "b").get();
