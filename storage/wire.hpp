@@ -91,6 +91,7 @@ enum class send_status : std::uint16_t {
   store_error = 6,        // the commit failed
   shutting_down = 7,      // the receiving system is shutting down
   mailbox_full = 8,       // the recipient's mailbox is at its capacity
+  unconfirmed = 9,        // passed on to the recipient's node (it moved), which did not answer
 };
 // Short stable name of a status ("durable"); "unknown" for a value not in the table.
 std::string_view to_string(send_status status) noexcept;

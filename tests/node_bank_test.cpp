@@ -83,12 +83,16 @@ struct node_args {
   std::uint32_t snapshot_every = 1;
   recovery_mode recovery = recovery_mode::lazy;
   std::uint64_t min_transfers = 0;  // the teller's node submits at least this many before it checks
+  // Not 0: every so many milliseconds (at random, up to twice that) the node moves a random bank
+  // actor (an account or the teller) to a random node, until "finish" appears.
+  std::uint32_t migrate_every_ms = 0;
 
   std::vector<std::string> to_args() const {
     std::string peers;
     for (const auto& [peer, port] : peer_ports) peers += (peers.empty() ? "" : ",") + peer + "=" + std::to_string(port);
     return {"node_bank.node", name, store, std::to_string(listen_port), peers, control, std::to_string(snapshot_every),
-            recovery == recovery_mode::lazy ? "lazy" : "eager", std::to_string(min_transfers)};
+            recovery == recovery_mode::lazy ? "lazy" : "eager", std::to_string(min_transfers),
+            std::to_string(migrate_every_ms)};
   }
   static node_args from(const std::vector<std::string>& a) {
     node_args n;
@@ -104,6 +108,7 @@ struct node_args {
     n.snapshot_every = static_cast<std::uint32_t>(std::stoul(a.at(5)));
     n.recovery = a.at(6) == "lazy" ? recovery_mode::lazy : recovery_mode::eager;
     n.min_transfers = std::stoull(a.at(7));
+    n.migrate_every_ms = static_cast<std::uint32_t>(std::stoul(a.at(8)));
     return n;
   }
 };
@@ -145,12 +150,22 @@ std::optional<bank::ledger> book_of(actor_system& system) {
 }
 
 // Submits transfers first to last (acknowledged once durable in the teller's mailbox; ids the
-// teller has already are ignored by it).
+// teller has already are ignored by it). A teller that moved to another node is sent to over a
+// link: a send the link lost before its answer is sent again (at least once from outside).
 void submit(actor_system& system, std::uint64_t first, std::uint64_t last) {
-  std::vector<std::future<void>> acks;
+  std::vector<std::pair<std::uint64_t, std::future<void>>> acks;
   for (std::uint64_t id = first; id <= last; ++id)
-    acks.push_back(system.send(bank::teller_name, bank::make_transfer(id, bank_accounts)));
-  for (auto& a : acks) a.get();
+    acks.emplace_back(id, system.send(bank::teller_name, bank::make_transfer(id, bank_accounts)));
+  for (auto& [id, ack] : acks)
+    for (;;) {
+      try {
+        ack.get();
+        break;
+      } catch (const send_unconfirmed&) {
+        std::this_thread::sleep_for(20ms);
+        ack = system.send(bank::teller_name, bank::make_transfer(id, bank_accounts));
+      }
+    }
 }
 
 // For a saga that never ends: where each open one stands in the teller's book, and what its
@@ -255,6 +270,46 @@ int teller_node(actor_system& system, const node_args& n) {
   return problems.empty() && system.quarantined().empty() ? 0 : 1;
 }
 
+// Moves random bank actors to random nodes (migrate() on this node, whichever node hosts the
+// actor), one at a time, until told to stop or "finish" appears. Says "moved <actor> to <node>"
+// for each move that completed; a refused one (busy, a node down, timed out) is tried no more.
+class migrator {
+ public:
+  migrator(actor_system& system, const node_args& n) : system_(system), n_(n) {
+    if (n.migrate_every_ms != 0) thread_ = std::thread([this] { run(); });
+  }
+  ~migrator() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::mt19937_64 rng(std::random_device{}());
+    while (!stop_.load() && !exists(n_.control + "/finish")) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(n_.migrate_every_ms + rng() % n_.migrate_every_ms));
+      const std::uint32_t pick = static_cast<std::uint32_t>(rng() % (bank_accounts + 1));
+      const std::string actor = pick == bank_accounts ? bank::teller_name : bank::account_name(pick);
+      const std::string& to = bank_nodes[rng() % bank_nodes.size()];
+      std::future<void> moved = system_.migrate(actor, to);
+      while (!stop_.load() && moved.wait_for(10ms) != std::future_status::ready) {
+      }
+      if (stop_.load()) return;
+      try {
+        moved.get();
+        std::cout << n_.name << ": moved " << actor << " to " << to << std::endl;
+      } catch (const std::exception& e) {
+        std::cout << n_.name << ": not moved: " << e.what() << std::endl;
+      }
+    }
+  }
+
+  actor_system& system_;
+  const node_args& n_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // A node of the bank: makes the accounts whose home it is (if they are not there yet), then runs
 // the client if the teller lives here, or serves until "stop" appears. Runs until killed, in
 // every start but the last.
@@ -268,6 +323,7 @@ int bank_node(const std::vector<std::string>& args) {
     if (system.home_of(name) == n.name && !system.find(name))
       system.spawn_durable(name, bank::make_account(bank_balance, bank_cap));
   }
+  migrator moves(system, n);
   if (system.home_of(bank::teller_name) == n.name) return teller_node(system, n);
   while (!exists(n.control + "/stop")) std::this_thread::sleep_for(10ms);
   std::cout << n.name << ": quarantined " << system.quarantined().size() << std::endl;
@@ -372,7 +428,7 @@ std::size_t outbox_entries(const std::string& path) {
 // instant after its start, and the node is started again after a random pause), while this
 // process cuts or resets a random link every few tens of milliseconds; then one last start of
 // every node, left alone, to finish every saga and check the books.
-void run_node_torture(int kills) {
+void run_node_torture(int kills, std::uint32_t migrate_every_ms = 0) {
   const char* seed_env = std::getenv("REVENANT_NODE_TORTURE_SEED");
   const std::uint64_t seed = seed_env != nullptr ? std::strtoull(seed_env, nullptr, 10) : std::random_device{}();
   INFO("seed " << seed << " (REVENANT_NODE_TORTURE_SEED reproduces the schedule, not the timing)");
@@ -430,6 +486,8 @@ void run_node_torture(int kills) {
         // state; the last run is killed only if it hangs.
         run.kill_after_ms = run.last ? 180'000 * sanitizer_slowdown
                                      : std::uniform_int_distribution<long long>(30, 900)(rng) * sanitizer_slowdown;
+        // The last runs are left alone: nothing moves while the sagas finish.
+        n.migrate_every_ms = run.last ? 0 : migrate_every_ms;
         if (run.last) ++last_runs_started;
         run.started_ms = now_ms();
         run.result = run_child(n.to_args(), std::chrono::milliseconds(run.kill_after_ms));
@@ -541,8 +599,9 @@ void run_node_torture(int kills) {
       CHECK(runs[k].back().result.output.find(bank_nodes[k] + ": quarantined 0") != std::string::npos);
   // Quiescent: every message between nodes was taken and acknowledged, so no outbox holds any.
   for (const auto& name : bank_nodes) {
-    INFO("node " << name);
-    CHECK(outbox_entries(dir.path("store-" + name)) == 0);
+    const std::size_t left = outbox_entries(dir.path("store-" + name));
+    INFO("node " << name << "\n" << (left == 0 ? std::string() : describe_store(name, dir.path("store-" + name), false)));
+    CHECK(left == 0);
   }
   // Transfers between accounts of different nodes: most of them, by placement.
   std::uint64_t crossing = 0;
@@ -551,9 +610,18 @@ void run_node_torture(int kills) {
     crossing += homes.at(bank::account_name(t.from)) != homes.at(bank::account_name(t.to));
   }
   CHECK(crossing > received / 2);
-  WARN(killed << " SIGKILLs, " << cuts << " cuts, " << resets << " resets, " << delays << " delay changes; "
-              << received << " transfers (" << crossing << " between nodes): " << completed << " completed, "
-              << refused << " refused, " << refunded << " refunded; " << now_ms() << " ms");
+  // Moves that completed, as the nodes said (a node killed meanwhile may have finished one
+  // without saying it).
+  std::size_t moves = 0;
+  for (const auto& node : runs)
+    for (const auto& run : node)
+      for (std::size_t found = run.result.output.find(": moved "); found != std::string::npos;
+           found = run.result.output.find(": moved ", found + 1))
+        ++moves;
+  if (migrate_every_ms != 0) CHECK(moves > 0);
+  WARN(killed << " SIGKILLs, " << cuts << " cuts, " << resets << " resets, " << delays << " delay changes, " << moves
+              << " moves; " << received << " transfers (" << crossing << " between nodes): " << completed
+              << " completed, " << refused << " refused, " << refunded << " refunded; " << now_ms() << " ms");
 }
 
 // ---- the smallest reproduction of what the torture found ------------------------------------------
@@ -728,7 +796,18 @@ TEST_CASE("bank sagas across three nodes conserve money and apply every transfer
   run_node_torture(15);
 }
 
+TEST_CASE("bank sagas conserve money and apply every transfer once while accounts and the teller move between "
+          "nodes that are killed and whose links are cut", "[node][crash][migration]") {
+  run_node_torture(15, 40);
+}
+
 TEST_CASE("node bank torture: REVENANT_NODE_TORTURE_KILLS random SIGKILLs over three nodes", "[.node_torture]") {
   const char* env = std::getenv("REVENANT_NODE_TORTURE_KILLS");
   run_node_torture(env != nullptr ? std::max(3, std::atoi(env)) : 150);
+}
+
+TEST_CASE("node bank torture with migrations: REVENANT_NODE_TORTURE_KILLS random SIGKILLs, a move every 40-80 ms on "
+          "every node", "[.node_torture]") {
+  const char* env = std::getenv("REVENANT_NODE_TORTURE_KILLS");
+  run_node_torture(env != nullptr ? std::max(3, std::atoi(env)) : 150, 40);
 }

@@ -289,7 +289,8 @@ TEST_CASE("frame kinds, error codes and send statuses have the numbers docs/wire
       {send_status::durable, "durable"},         {send_status::queued, "queued"},
       {send_status::unknown_actor, "unknown_actor"}, {send_status::unregistered_type, "unregistered_type"},
       {send_status::quarantined, "quarantined"}, {send_status::store_error, "store_error"},
-      {send_status::shutting_down, "shutting_down"}, {send_status::mailbox_full, "mailbox_full"}};
+      {send_status::shutting_down, "shutting_down"}, {send_status::mailbox_full, "mailbox_full"},
+      {send_status::unconfirmed, "unconfirmed"}};
   number = 1;
   for (const auto& [status, name] : statuses) {
     CHECK(static_cast<int>(status) == number++);

@@ -589,6 +589,8 @@ void node::answer_send(connection& c, const wire::send_frame& f) {
       answer(wire::send_status::unknown_actor, x.what());
     } catch (const mailbox_full_error& x) {
       answer(wire::send_status::mailbox_full, x.what());
+    } catch (const send_unconfirmed& x) {
+      answer(wire::send_status::unconfirmed, x.what());  // forwarded (it moved), and the answer lost
     } catch (const std::exception& x) {
       if (!self->sys_.accepting.load(std::memory_order_relaxed))
         answer(wire::send_status::shutting_down, x.what());
@@ -631,6 +633,8 @@ void node::send_answered(connection& c, const wire::send_result_frame& f) {
     case wire::send_status::unregistered_type:
     case wire::send_status::shutting_down:
       return done->ack.set_exception(std::make_exception_ptr(std::logic_error(text)));
+    case wire::send_status::unconfirmed:
+      return done->ack.set_exception(std::make_exception_ptr(send_unconfirmed(done->recipient, c.peer(), text)));
   }
   done->ack.set_exception(std::make_exception_ptr(send_unconfirmed(
       done->recipient, c.peer(), "the node answered status " + std::to_string(static_cast<int>(f.status)) +

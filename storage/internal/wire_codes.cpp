@@ -35,6 +35,7 @@ std::string_view to_string(send_status status) noexcept {
     case send_status::store_error: return "store_error";
     case send_status::shutting_down: return "shutting_down";
     case send_status::mailbox_full: return "mailbox_full";
+    case send_status::unconfirmed: return "unconfirmed";
   }
   return "unknown";
 }
