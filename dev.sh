@@ -3,12 +3,14 @@
 #
 #   bash dev.sh demo      set up, build, run the demos (closures across two processes; a bank
 #                         actor; the durable bank killed with SIGKILL and recovered; two nodes,
-#                         one killed, exactly once between them)
+#                         one killed, exactly once between them; actors moving between two
+#                         processes under load)
 #   bash dev.sh test      set up, build, run the test suite (what CI runs)
 #   bash dev.sh asan      the suite under AddressSanitizer + UBSan, leak checks on
 #   bash dev.sh tsan      the suite under ThreadSanitizer
 #   bash dev.sh torture   the crash torture: REVENANT_TORTURE_KILLS (default 200) SIGKILLs, and
-#                         the three-node bank: REVENANT_NODE_TORTURE_KILLS (default 150)
+#                         the three-node bank: REVENANT_NODE_TORTURE_KILLS (default 150), also
+#                         with random migrations
 #   bash dev.sh bench     the benchmarks, side by side with their peers
 #   bash dev.sh fuzz      the decoders' libFuzzer targets, REVENANT_FUZZ_SECONDS (default 300) each
 set -euo pipefail
@@ -103,7 +105,7 @@ run_fuzzers() {
 case "${1:-}" in
   demo)
     ensure_packages "${CORE_PACKAGES[@]}"
-    build release seed bank durable_bank node_pair  # only what the demo runs: no tests, no benchmarks
+    build release seed bank durable_bank node_pair migration_demo  # only what the demo runs: no tests, no benchmarks
     snapshot="$(mktemp -d)/seed.snapshot"
     ./build/release/examples/seed save "$snapshot"
     ./build/release/examples/seed load "$snapshot"
@@ -113,6 +115,8 @@ case "${1:-}" in
     ./build/release/examples/durable_bank demo "$(mktemp -d)/bank.db"
     echo
     ./build/release/examples/node_pair demo "$(mktemp -d)/nodes"
+    echo
+    ./build/release/examples/migration_demo demo "$(mktemp -d)/moves"
     ;;
   test)
     ensure_packages "${CORE_PACKAGES[@]}"

@@ -6,13 +6,8 @@
 //
 //   node_pair demo <dir>     runs it (stores in <dir>/a and <dir>/b, links on 127.0.0.1)
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -25,9 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "examples/example_nodes.hpp"
 #include "runtime/actor_system.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -130,54 +124,6 @@ int serve_b(const std::string& dir, std::uint16_t port, std::uint16_t a_port) {
   return 0;
 }
 
-struct child {
-  pid_t pid = -1;
-  int to = -1;  // its standard input
-};
-
-// Starts `self serve-b dir port a_port` and returns once it says "up".
-child start_b(const std::string& self, const std::string& dir, std::uint16_t port, std::uint16_t a_port) {
-  int in[2], out[2];
-  if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("node_pair: pipe failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_addclose(&actions, in[1]);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::vector<std::string> args{self, "serve-b", dir, std::to_string(port), std::to_string(a_port)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  child c;
-  const int rc = posix_spawn(&c.pid, self.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(in[0]);
-  close(out[1]);
-  if (rc != 0) throw std::runtime_error("node_pair: cannot start node b");
-  c.to = in[1];
-  FILE* said = fdopen(out[0], "r");
-  char line[64];
-  const bool up = fgets(line, sizeof line, said) != nullptr && std::string(line) == "up\n";
-  fclose(said);
-  if (!up) throw std::runtime_error("node_pair: node b did not start");
-  return c;
-}
-
-// A port of 127.0.0.1 that is free now (a node will listen on it).
-std::uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in at{};
-  at.sin_family = AF_INET;
-  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof at;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&at), &size) != 0)
-    throw std::runtime_error("node_pair: no free port on 127.0.0.1");
-  close(fd);
-  return ntohs(at.sin_port);
-}
-
 // Asks the ledger (on b, over the link) how far it is; nothing while b is down.
 std::optional<count_is> ask_ledger(revenant::actor_system& a, const std::string& ledger) {
   try {
@@ -191,7 +137,7 @@ int demo(const std::string& self, const std::string& dir) {
   constexpr std::int64_t total = 3000;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::uint16_t a_port = free_port(), b_port = free_port();
+  const std::uint16_t a_port = examples::free_port(), b_port = examples::free_port();
   revenant::durable_config store;
   store.path = dir + "/a";
   revenant::actor_system a(store, node("a", "b", a_port, b_port));
@@ -199,7 +145,7 @@ int demo(const std::string& self, const std::string& dir) {
   const std::string clerk = name_on(a, "clerk/", "a");
   std::cout << "1. Node a (this process) and node b (a child process) on 127.0.0.1. By placement, \"" << ledger
             << "\" lives on b, \"" << clerk << "\" on a.\n";
-  child b = start_b(self, dir, b_port, a_port);
+  examples::child b = examples::start_node(self, {"serve-b", dir, std::to_string(b_port), std::to_string(a_port)});
 
   auto state = std::make_shared<clerk_state>();
   state->ledger = a.find(ledger);
@@ -215,7 +161,7 @@ int demo(const std::string& self, const std::string& dir) {
   close(b.to);
   std::cout << "3. Node b killed with SIGKILL once its ledger had taken " << seen->taken << " (entries still flowing).\n";
 
-  b = start_b(self, dir, b_port, a_port);
+  b = examples::start_node(self, {"serve-b", dir, std::to_string(b_port), std::to_string(a_port)});
   std::cout << "4. Node b started again on its store: the link comes back, a sends again what b had not "
                "acknowledged, b drops what it had taken.\n";
   const auto until = std::chrono::steady_clock::now() + 60s;

@@ -324,8 +324,26 @@ int bank_node(const std::vector<std::string>& args) {
       system.spawn_durable(name, bank::make_account(bank_balance, bank_cap));
   }
   migrator moves(system, n);
-  if (system.home_of(bank::teller_name) == n.name) return teller_node(system, n);
-  while (!exists(n.control + "/stop")) std::this_thread::sleep_for(10ms);
+  // Every node stays until "stop" (the teller's node says "books" once it has checked them) and
+  // then until its peers have acknowledged what it sent: the last answers of the audit are in
+  // outboxes until then.
+  auto linger = [&] {
+    while (!exists(n.control + "/stop")) std::this_thread::sleep_for(10ms);
+    const auto until = std::chrono::steady_clock::now() + 5s * sanitizer_slowdown;
+    auto sent_all = [&] {
+      for (const auto& p : system.peers())
+        if (p.outbox_in_memory != 0 || p.outbox_in_store_only) return false;
+      return true;
+    };
+    while (!sent_all() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  };
+  if (system.home_of(bank::teller_name) == n.name) {
+    const int verdict = teller_node(system, n);
+    write_file(n.control + "/books", "");
+    linger();
+    return verdict;
+  }
+  linger();
   std::cout << n.name << ": quarantined " << system.quarantined().size() << std::endl;
   return system.quarantined().empty() ? 0 : 1;
 }
@@ -459,6 +477,7 @@ void run_node_torture(int kills, std::uint32_t migrate_every_ms = 0) {
   const std::uint64_t min_transfers = 400;
   std::vector<std::vector<node_run>> runs(bank_nodes.size());
   std::atomic<int> last_runs_started{0};
+  std::vector<std::atomic<int>> last_run_ended(bank_nodes.size());
   std::vector<std::thread> lives;
   for (std::size_t k = 0; k < bank_nodes.size(); ++k) {
     const int node_kills = kills / 3 + (static_cast<int>(k) < kills % 3 ? 1 : 0);
@@ -493,6 +512,7 @@ void run_node_torture(int kills, std::uint32_t migrate_every_ms = 0) {
         run.result = run_child(n.to_args(), std::chrono::milliseconds(run.kill_after_ms));
         run.ended_ms = now_ms();
         const bool again = !run.last;
+        if (run.last) last_run_ended[k].store(1);
         runs[k].push_back(std::move(run));
         if (again) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
       }
@@ -532,10 +552,11 @@ void run_node_torture(int kills, std::uint32_t migrate_every_ms = 0) {
   write_file(control + "/finish", "");
   const auto teller_index =
       static_cast<std::size_t>(std::find(bank_nodes.begin(), bank_nodes.end(), teller_home) - bank_nodes.begin());
-  lives[teller_index].join();
+  // The teller's node says "books" once it has checked them (or its last run ends, if it fails
+  // before: it is killed after kill_after_ms if it hangs).
+  while (!exists(control + "/books") && last_run_ended[teller_index].load() == 0) std::this_thread::sleep_for(10ms);
   write_file(control + "/stop", "");
-  for (std::size_t k = 0; k < lives.size(); ++k)
-    if (k != teller_index) lives[k].join();
+  for (auto& life : lives) life.join();
 
   // Every run's whole output, for debugging: REVENANT_NODE_TEST_OUTPUT names a directory.
   if (const char* keep = std::getenv("REVENANT_NODE_TEST_OUTPUT")) {
