@@ -11,8 +11,9 @@
 //                              127.0.0.1 TCP connection and echoed back, one round trip per
 //                              iteration, with Asio.
 //   migration_large/revenant   an actor with 1 MiB of state and 10,000 messages queued in its
-//                              stored mailbox (it is busy while they arrive) moves, back and
-//                              forth. Timed: migrate() until its future is ready.
+//                              stored mailbox (it is busy while they arrive, after the move's
+//                              probe) moves, back and forth. Timed: from the end of the busy
+//                              message (the actor parks) until migrate()'s future is ready.
 //   migration_large/raw_copy   the floor: the same bytes (the record and the queued envelopes
 //                              with their sequence numbers) written over a 127.0.0.1 TCP
 //                              connection, answered with one byte once all are read.
@@ -224,13 +225,15 @@ void migration_large_revenant(benchmark::State& state) {
     gate_open.store(false);
     here->find("big").tell(nap{});
     while (!napping.load()) std::this_thread::sleep_for(50us);
+    // The move parks the actor at a probe queued now, behind the nap: the 10,000 messages sent
+    // next queue behind the probe, so they are in its stored mailbox when it parks.
+    std::future<void> moved = here->migrate("big", there == &a ? "a" : "b");
     actor_ref big = here->find("big");
     for (int i = 0; i < large_queue; ++i) big.tell(bump{});
     sent += large_queue;
     here->sync();  // all 10,000 are in its stored mailbox
     const auto start = std::chrono::steady_clock::now();
-    std::future<void> moved = here->migrate("big", there == &a ? "a" : "b");
-    gate_open.store(true);  // its nap ends; it parks before the next message
+    gate_open.store(true);  // its nap ends, and it parks at the probe
     moved.get();
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     std::swap(here, there);

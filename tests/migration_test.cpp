@@ -370,6 +370,24 @@ TEST_CASE("a move asked for on any node is carried out by the node that hosts th
     for (const auto& p : node->peers()) CHECK(p.migrations_out == 0);
 }
 
+TEST_CASE("asks from outside on either node are answered while the actor moves back and forth", "[migration]") {
+  two_nodes n;
+  REQUIRE(wait_until([&] { return n.a.links_up() == 1 && n.b.links_up() == 1; }, 5s));
+  const std::string mover = name_at(n.a, "mover/", "a");
+  n.a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  std::int64_t sent = 0;
+  for (int move = 0; move < 6; ++move) {
+    n.a.send(mover, numbered{++sent}).get();
+    for (auto* asker : {&n.a, &n.b}) {
+      const auto r = report_of(*asker, mover);
+      INFO("move " << move << ", asked on " << (asker == &n.a ? "a" : "b"));
+      REQUIRE(r);
+      CHECK(r->last == sent);
+    }
+    n.a.migrate(mover, move % 2 == 0 ? "b" : "a").get();
+  }
+}
+
 TEST_CASE("many actors move in one batch, and a drain moves every durable actor a node hosts", "[migration]") {
   temp_dir dir;
   auto b_config = node_config_of("b", {{"a", 0}});

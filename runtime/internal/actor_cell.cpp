@@ -392,21 +392,6 @@ void actor_cell::set_moved(std::shared_ptr<detail::actor_base> to) {
   x.moved.store(true, std::memory_order_release);
 }
 
-void actor_cell::ask_to_park(std::function<void(bool)> parked) {
-  extras& x = more();
-  {
-    std::lock_guard lock(system_->mutex);
-    x.park = std::move(parked);
-  }
-  x.park_asked.store(true, std::memory_order_release);
-}
-
-std::function<void(bool)> actor_cell::take_park_slow(extras& x) {
-  std::lock_guard lock(system_->mutex);
-  x.park_asked.store(false, std::memory_order_relaxed);
-  return std::exchange(x.park, nullptr);
-}
-
 void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {
   while (fifo != nullptr) {
     message_ptr m(fifo);

@@ -126,16 +126,6 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   std::shared_ptr<detail::actor_base> moved_to() const noexcept {
     return moved() ? extras_.load(std::memory_order_acquire)->moved_to : nullptr;
   }
-  // A migration asks the actor to park after the message it is handling (or its next one):
-  // parked runs on the worker once its checkpoint is submitted. Any thread.
-  void ask_to_park(std::function<void(bool)> parked);
-  // The park asked for, if any (worker side; cheap when none was).
-  std::function<void(bool)> take_park() {
-    extras* x = extras_.load(std::memory_order_acquire);
-    if (x == nullptr || !x->park_asked.load(std::memory_order_acquire)) [[likely]]
-      return nullptr;
-    return take_park_slow(*x);
-  }
   // What no worker will take any more: every message still queued, oldest first (a parked
   // actor's, whose stored messages moved with it).
   message* take_queued() noexcept { return mailbox_.drain(); }
@@ -163,13 +153,8 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
     // before `moved` is (release), never changed after.
     std::shared_ptr<detail::actor_base> moved_to;
     std::atomic<bool> moved{false};
-    // A migration asked the actor to park (docs/migration.md 3, step 1): the callback, set
-    // under the system's mutex before park_asked is (release), taken by the worker.
-    std::function<void(bool)> park;
-    std::atomic<bool> park_asked{false};
   };
   extras& more();
-  std::function<void(bool)> take_park_slow(extras& x);
   void start(behavior initial, supervision policy);
 
   // Every recovered actor is one of these: bytes here are bytes times a million at an eager

@@ -79,7 +79,11 @@ bool durable_cell::take_signal(const message& m) {
     run_state().lift_reached = true;
     return true;
   }
-  return m.is<wake_up>() || m.is<migrate_probe>();
+  if (const auto* probe = m.get_if<migrate_probe>()) {
+    run_state().park = probe->parked;
+    return true;
+  }
+  return m.is<wake_up>();
 }
 
 cell_durability::mark durable_cell::message_starts() {
@@ -106,15 +110,9 @@ bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
   return true;
 }
 
-void durable_cell::park(std::function<void(bool)> parked) {
-  ask_to_park(std::move(parked));
-  enqueue(make_message<migrate_probe>());
-}
-
 bool durable_cell::parks() {
-  auto parked = take_park();
-  if (!parked) [[likely]]
-    return false;
+  if (!buffers_ || !buffers_->park) return false;
+  auto parked = std::exchange(buffers_->park, nullptr);
   // A full record: the journal folds into it, so the package carries none (migration.md 3).
   const bool checkpointed = checkpoint(true);
   parked(checkpointed);

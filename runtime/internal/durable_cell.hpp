@@ -44,11 +44,7 @@ class durable_cell final : public actor_cell, private cell_durability {
   void start() { schedule(); }
 
   // ---- live migration (docs/migration.md) ----
-  // Parks the actor at the end of the message it is handling, or of its next (migrate_probe
-  // wakes an idle one); parked runs once its full checkpoint is submitted (false: the state
-  // could not be checkpointed, and it is quarantined). Any thread.
-  void park(std::function<void(bool)> parked);
-  // A parked actor runs again: the migration aborted. Any thread.
+  // A parked actor (migrate_probe) runs again: the migration aborted. Any thread.
   void resume_parked() { schedule(); }
   // A parked actor moved to another node: from now on forwarder takes what reaches this object;
   // its queue is dropped (stored, it moved), its graph released, and it leaves the directory.
@@ -65,6 +61,7 @@ class durable_cell final : public actor_cell, private cell_durability {
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;  // journal mode: entries of the current step
     bool lift_reached = false;      // this run handled the lift_probe
+    std::function<void(bool)> park;  // a migrate_probe was taken: park after this message
     // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
     // if the actor is quarantined again (or the system shuts down) first.
     std::shared_ptr<std::promise<void>> lift_waiter;

@@ -81,10 +81,13 @@ void node::move_from_here(std::string name, std::string target, move_callback do
     m.done = std::move(done);
     moving_[name] = id;
   }
-  // Step 1: the actor's run ends after the message it is handling, with a full checkpoint;
-  // what is queued stays queued (it is in the store: the package takes it); it stays parked.
-  std::static_pointer_cast<durable_cell>(cell)->park(
-      [self = shared_from_this(), id](bool checkpointed) { self->parked(id, checkpointed); });
+  // Step 1: the actor's run ends at the probe, with a full checkpoint; it stays parked. The probe
+  // is queued behind what is queued already, which the actor handles here first: those messages
+  // hold their senders as objects, and an outside asker or an unnamed transient actor has no name
+  // a stored envelope could carry to the target (docs/migration.md 8).
+  cell->enqueue(make_message<migrate_probe>(migrate_probe{[self = shared_from_this(), id](bool checkpointed) {
+    self->parked(id, checkpointed);
+  }}));
 }
 
 void node::parked(std::uint64_t id, bool checkpointed) {

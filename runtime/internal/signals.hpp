@@ -28,10 +28,13 @@ struct wake_up {};
 // lift_quarantine() returns.
 struct lift_probe {};
 
-// Queued by a migration (docs/migration.md, section 3, step 1) after it asked the durable actor
-// to park (actor_cell::ask_to_park): it wakes an idle actor so that its run parks; one that is
-// busy parks after the message it is handling, ahead of whatever is queued. Nothing else.
-struct migrate_probe {};
+// Queued by a migration (docs/migration.md, section 3, step 1): the durable actor's run ends at
+// it with a full checkpoint, and nothing schedules the actor again until the migration resumes
+// it (abort) or moves it away (commit). parked runs on the worker once the checkpoint is
+// submitted, with false if the state could not be checkpointed (the actor is quarantined).
+struct migrate_probe {
+  std::function<void(bool checkpointed)> parked;
+};
 
 inline bool is_runtime_signal(const message& m) noexcept {
   return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>() || m.is<migrate_probe>();
