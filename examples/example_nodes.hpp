@@ -11,6 +11,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +56,25 @@ inline child start_node(const std::string& self, std::vector<std::string> args) 
   fclose(said);
   if (!up) throw std::runtime_error("node " + args.at(1) + " did not start");
   return c;
+}
+
+// The main() of a two-process example named program: `program demo <dir>` runs demo(self, dir)
+// (self: this program's path, to start node b with), and `program serve-b <dir> <port>
+// <a's port>` is node b, run by serve(dir, port, a_port). Errors are printed, never thrown.
+template <class Demo, class Serve>
+int run_two_node_example(int argc, char** argv, const char* program, Demo demo, Serve serve) {
+  const std::string self = std::filesystem::canonical("/proc/self/exe").string();
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command == "demo" && argc == 3) return demo(self, argv[2]);
+    if (command == "serve-b" && argc == 5)
+      return serve(argv[2], static_cast<std::uint16_t>(std::stoi(argv[3])), static_cast<std::uint16_t>(std::stoi(argv[4])));
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << '\n';
+    return 1;
+  }
+  std::cerr << "usage: " << program << " demo <dir>\n";
+  return 2;
 }
 
 // A port of 127.0.0.1 that is free now (a node will listen on it).

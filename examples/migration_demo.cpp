@@ -268,17 +268,4 @@ int demo(const std::string& self, const std::string& dir) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const std::string self = std::filesystem::canonical("/proc/self/exe").string();
-  const std::string command = argc > 1 ? argv[1] : "";
-  try {
-    if (command == "demo" && argc == 3) return demo(self, argv[2]);
-    if (command == "serve-b" && argc == 5)
-      return serve_b(argv[2], static_cast<std::uint16_t>(std::stoi(argv[3])), static_cast<std::uint16_t>(std::stoi(argv[4])));
-  } catch (const std::exception& e) {
-    std::cerr << "migration_demo: " << e.what() << '\n';
-    return 1;
-  }
-  std::cerr << "usage: migration_demo demo <dir>\n";
-  return 2;
-}
+int main(int argc, char** argv) { return examples::run_two_node_example(argc, argv, "migration_demo", demo, serve_b); }
