@@ -171,7 +171,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     bool aborted = false;                  // given up while parking: resumed once parked
     std::weak_ptr<durable_cell> cell;      // parked from prepare to commit (resumed on abort)
     std::uint64_t through = 0;             // the highest mailbox seq the package holds
-    std::size_t queued = 0;                // how many messages the package holds
     std::string frame;
     const connection* sent_on = nullptr;
     std::chrono::steady_clock::time_point sent_at{}, deadline{};

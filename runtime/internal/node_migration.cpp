@@ -123,7 +123,6 @@ void node::parked(std::uint64_t id, bool checkpointed) {
   struct prepared {
     std::string frame;
     std::uint64_t through = 0;
-    std::size_t queued = 0;
     std::string failure;
   };
   auto out = std::make_shared<prepared>();
@@ -148,7 +147,6 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       p.mailbox.push_back(package_entry{seq, std::string(envelope)});
       out->through = seq;
     });
-    out->queued = p.mailbox.size();
     try {
       out->frame = encoded(wire::migrate_offer_frame{id, encode_migration_package(p)});
     } catch (const std::exception& e) {
@@ -174,7 +172,6 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       move_out& m = it->second;
       m.at = move_out::phase::offered;
       m.through = out->through;
-      m.queued = out->queued;
       m.frame = std::move(out->frame);
       self->send_now(m.target, m.frame, m.sent_on, m.sent_at);
     }
@@ -201,7 +198,6 @@ void node::offer_answered(const wire::migrate_accept_frame& f) {
 void node::commit_move(std::uint64_t id) {
   std::string actor, target;
   std::uint64_t through = 0;
-  std::size_t queued = 0;
   {
     std::lock_guard lock(mutex_);
     auto it = moves_out_.find(id);
@@ -209,7 +205,6 @@ void node::commit_move(std::uint64_t id) {
     actor = it->second.actor;
     target = it->second.target;
     through = it->second.through;
-    queued = it->second.queued;
   }
   auto forwarder = std::make_shared<remote_actor>(weak_from_this(), actor, target);
   struct late_entry {
@@ -220,20 +215,12 @@ void node::commit_move(std::uint64_t id) {
   step s;
   s.actor = actor;
   s.exclusive = true;
-  s.write = [this, actor, target, id, through, queued, late, forwarder](commit_batch& batch) -> std::uint64_t {
+  s.write = [this, actor, target, id, through, late, forwarder](commit_batch& batch) -> std::uint64_t {
     std::vector<late_entry> found;
-    // The package's messages go: a long mailbox at once by one range deletion (and only what
-    // came after it is read), a short one entry by entry (a drain moves thousands of actors, and
-    // a range deletion each would slow every later scan of the mailboxes).
-    const bool long_mailbox = queued >= 64;
-    if (long_mailbox) batch.clear_mailbox(actor);
-    sys_.db->for_each_message_of(
-        actor,
-        [&](std::uint64_t seq, std::string_view envelope) {
-          if (!long_mailbox) batch.consume(actor, seq);
-          if (seq > through) found.push_back(late_entry{seq, std::string(envelope)});
-        },
-        long_mailbox ? through : 0);
+    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
+      batch.consume(actor, seq);
+      if (seq > through) found.push_back(late_entry{seq, std::string(envelope)});
+    });
     // The record and its journal (empty: parking folded it in), without a range deletion per
     // move (a drain makes thousands).
     batch.erase_record_alone(actor);
