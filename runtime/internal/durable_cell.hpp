@@ -52,6 +52,9 @@ class durable_cell final : public actor_cell, private cell_durability {
   void moved_away(std::shared_ptr<detail::actor_base> forwarder);
   // Every message a held (not yet activated) actor has queued, oldest first.
   using actor_cell::take_queued;
+  // Puts fifo (oldest first, linked) in front of whatever a held actor has queued, and of what
+  // others push meanwhile. Only while no worker runs it (before start()).
+  void queue_first(message* fifo) noexcept { box().put_first(fifo); }
 
  private:
   // What a run collects for its step; made by the actor's first run (a million recovered actors

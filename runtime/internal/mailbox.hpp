@@ -89,7 +89,14 @@ class mailbox {
   // for an actor not yet visible.
   void hold() noexcept { inbox_.store(nullptr, std::memory_order_relaxed); }
   // Puts fifo (oldest first, linked) in front of everything else; for an actor no worker runs.
-  void put_first(message* fifo) noexcept { cache_ = fifo; }
+  // Producers may push meanwhile: what they push lands behind.
+  void put_first(message* fifo) noexcept {
+    if (fifo == nullptr) return;
+    message* tail = fifo;
+    while (detail::message_fields::next(*tail) != nullptr) tail = detail::message_fields::next(*tail);
+    detail::message_fields::next(*tail) = cache_;
+    cache_ = fifo;
+  }
 
   std::uint32_t capacity() const noexcept { return capacity_.load(std::memory_order_relaxed); }
   // Set before the actor runs (its record is decoded on its first run).

@@ -191,23 +191,25 @@ void node::activate(const std::string& actor, std::weak_ptr<connection> answer) 
   }
   std::shared_ptr<durable_cell> cell = std::static_pointer_cast<durable_cell>(incoming_cell(actor));
   if (!cell) return;  // shut down
-  // In the order they were sent: the package's, then what arrived for the actor here since.
-  message* later = cell->take_queued();
+  // In the order they were sent: the package's, then what arrived for the actor here since. The
+  // package goes in front of the held queue in one step: deliveries to the held cell go on
+  // meanwhile (the committer's, a link's), and each lands behind it, in its own order. (Taking
+  // the queue out and putting it back let one delivered between the two overtake the rest.)
+  message* first = nullptr;
+  message** tail = &first;
+  auto append = [&](message_ptr m) {
+    *tail = m.release();
+    tail = &message_fields::next(**tail);
+  };
   for (const auto& e : held.package.mailbox) {
-    message_ptr m;
     try {
-      m = sys_.stored_message(e.envelope, e.seq, actor);
+      append(sys_.stored_message(e.envelope, e.seq, actor));
     } catch (const std::exception&) {
       continue;  // activation finds it again in the store and quarantines the actor
     }
-    cell->enqueue(std::move(m));
   }
-  if (held.package.wake) cell->enqueue(make_message<wake_up>());
-  while (later != nullptr) {
-    message_ptr m(later);
-    later = std::exchange(message_fields::next(*m), nullptr);
-    cell->enqueue(std::move(m));
-  }
+  if (held.package.wake) append(make_message<wake_up>());
+  cell->queue_first(first);
   step s;
   s.actor = actor;
   s.write = [this, actor, package = std::move(held.package)](commit_batch& batch) -> std::uint64_t {
