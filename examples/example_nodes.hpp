@@ -18,9 +18,27 @@
 #include <string>
 #include <vector>
 
+#include "runtime/actor_system.hpp"
+
 extern char** environ;
 
 namespace examples {
+
+// Node self of cluster, listening on 127.0.0.1:port, with one peer at 127.0.0.1:peer_port;
+// plaintext links (two processes on one machine: no TLS for a demo).
+inline revenant::actor_system_config two_node_config(const std::string& cluster, const std::string& self,
+                                                     const std::string& peer, std::uint16_t port,
+                                                     std::uint16_t peer_port) {
+  revenant::node_config n;
+  n.name = self;
+  n.cluster = cluster;
+  n.listen = {"127.0.0.1", port};
+  n.peers[peer] = {"127.0.0.1", peer_port};
+  n.plaintext = true;
+  revenant::actor_system_config config;
+  config.node = n;
+  return config;
+}
 
 // A child process: its pid, and the write end of its standard input (closing it stops it).
 struct child {

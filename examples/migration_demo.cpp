@@ -100,15 +100,7 @@ const revenant::function<void(context&, const message&), watchman_body> watchman
 
 revenant::actor_system_config node(const std::string& self, const std::string& peer, std::uint16_t port,
                                    std::uint16_t peer_port) {
-  revenant::node_config n;
-  n.name = self;
-  n.cluster = "migration_demo";
-  n.listen = {"127.0.0.1", port};
-  n.peers[peer] = {"127.0.0.1", peer_port};
-  n.plaintext = true;  // two processes on one machine: no TLS for the demo
-  revenant::actor_system_config config;
-  config.node = n;
-  return config;
+  return examples::two_node_config("migration_demo", self, peer, port, peer_port);
 }
 
 revenant::durable_config store_in(const std::string& path) {

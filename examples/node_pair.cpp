@@ -93,15 +93,7 @@ const revenant::function<void(context&, const message&), clerk_body> clerk_fn{"n
 
 revenant::actor_system_config node(const std::string& self, const std::string& peer, std::uint16_t port,
                                    std::uint16_t peer_port) {
-  revenant::node_config n;
-  n.name = self;
-  n.cluster = "node_pair";
-  n.listen = {"127.0.0.1", port};
-  n.peers[peer] = {"127.0.0.1", peer_port};
-  n.plaintext = true;  // two processes on one machine: no TLS for the demo
-  revenant::actor_system_config config;
-  config.node = n;
-  return config;
+  return examples::two_node_config("node_pair", self, peer, port, peer_port);
 }
 
 // The first of prefix0, prefix1, ... whose home is node `home`.
