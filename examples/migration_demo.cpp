@@ -128,8 +128,8 @@ int serve_b(const std::string& dir, std::uint16_t port, std::uint16_t a_port) {
   return 0;
 }
 
-// The teller's book, or nothing if no answer came in time. An ask from outside that reaches the
-// teller while it moves can lose its answer (docs/migration.md 8): asked again, then.
+// The teller's book, or nothing if no answer came in time (an ask that reaches the teller while
+// it moves is answered from its new node, after the move): asked again, then.
 std::atomic<int> unanswered_asks{0};
 std::optional<bank::ledger> book_of(revenant::actor_system& a) {
   try {
@@ -225,7 +225,7 @@ int demo(const std::string& self, const std::string& dir) {
     if (move == 7)
       std::cout << "   The client sent " << sent_again.load() << " transfers again (ids that reached the teller out of "
                 << "order across a move and were ignored), and asked for the book again " << unanswered_asks.load()
-                << " times (asks that reached the teller while it moved lost their answer).\n";
+                << " times (asks not answered within 300 ms, while the teller moved).\n";
   }
   stop.store(true);
   client.join();

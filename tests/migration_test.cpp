@@ -8,10 +8,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
+#include <future>
 #include <map>
 #include <optional>
 #include <random>
@@ -70,6 +72,14 @@ struct get_report {
   template <class A>
   void serialize(A&) {}
 };
+// Keeps the actor busy for ms (so that what comes meanwhile waits in its mailbox).
+struct pause_for {
+  std::int64_t ms = 0;
+  template <class A>
+  void serialize(A& a) {
+    a(ms);
+  }
+};
 const message_type<numbered> numbered_type{"test.mig.numbered"};
 const message_type<arm> arm_type{"test.mig.arm"};
 const message_type<ring_once> ring_once_type{"test.mig.ring_once"};
@@ -77,6 +87,7 @@ const message_type<ring_periodic> ring_periodic_type{"test.mig.ring_periodic"};
 const message_type<release> release_type{"test.mig.release"};
 const message_type<report> report_type{"test.mig.report"};
 const message_type<get_report> get_report_type{"test.mig.get_report"};
+const message_type<pause_for> pause_for_type{"test.mig.pause_for"};
 
 // The actor that moves. It checks the numbers a sender sends it (1, 2, 3...: repeats and gaps
 // counted), and on `arm` starts what must survive a move: an ask the holder answers later, an
@@ -123,6 +134,8 @@ void mover_body(context& ctx, const message& m, const mover_ptr& s) {
     ++s->r.periodic;
   } else if (m.is<get_report>()) {
     ctx.reply(s->r);
+  } else if (const auto* p = m.get_if<pause_for>()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(p->ms));
   }
 }
 const revenant::function<void(context&, const message&), mover_body> mover_fn{"test.mig.mover"};
@@ -386,6 +399,64 @@ TEST_CASE("asks from outside on either node are answered while the actor moves b
     }
     n.a.migrate(mover, move % 2 == 0 ? "b" : "a").get();
   }
+}
+
+TEST_CASE("asks that reach the actor while it is parked for a move are answered from its new node", "[migration]") {
+  two_nodes n;
+  REQUIRE(wait_until([&] { return n.a.links_up() == 1 && n.b.links_up() == 1; }, 5s));
+  const std::string mover = name_at(n.a, "mover/", "a");
+  n.a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  n.a.send(mover, numbered{1}).get();
+  // Busy while the move starts: its probe, and every ask after it, wait in its mailbox; the asks
+  // move in the package, and their answers must find the askers (outside, on either node).
+  n.a.send(mover, pause_for{300 * sanitizer_slowdown}).get();
+  auto moved = n.a.migrate(mover, "b");
+  std::vector<std::future<report>> asks;
+  for (int i = 0; i < 8; ++i)
+    for (auto* asker : {&n.a, &n.b}) asks.push_back(asker->ask<report>(mover, get_report{}, 10s * sanitizer_slowdown));
+  moved.get();
+  REQUIRE(report_of(n.b, mover));  // it runs at b
+  for (auto& ask : asks) {
+    const report r = ask.get();  // throws ask_error (timeout) if the answer was lost
+    CHECK(r.last == 1);
+  }
+}
+
+// Node a, whose process asks an actor of node b from outside and dies before the answer comes:
+// args are a's store, a's port, b's port, the actor's name.
+int dies_asking(const std::vector<std::string>& args) {
+  actor_system a(store_at(args.at(0)), node_config_of("a", {{"b", static_cast<std::uint16_t>(std::stoi(args.at(2)))}},
+                                                      static_cast<std::uint16_t>(std::stoi(args.at(1)))));
+  auto asked = a.ask<report>(args.at(3), get_report{}, 60s);  // waits at b behind a pause
+  std::this_thread::sleep_for(500ms * sanitizer_slowdown);     // it is in b's store by now
+  std::raise(SIGKILL);
+  return 1;
+}
+const bool dies_asking_registered = register_child("migration.dies_asking", dies_asking);
+
+TEST_CASE("an answer to an ask from a node's last start reaches no ask of its new start", "[migration][crash]") {
+  temp_dir dir;
+  const std::uint16_t a_port = free_port();
+  actor_system b(store_at(dir.path("b")), node_config_of("b", {{"a", a_port}}));
+  const std::string busy = name_at(b, "busy/", "b");
+  b.spawn_durable(busy, mover_fn.bind(std::make_shared<mover_state>()));
+  b.send(busy, pause_for{2000 * sanitizer_slowdown}).get();
+  const auto died = run_child({"migration.dies_asking", dir.path("a"), std::to_string(a_port),
+                               std::to_string(b.node_port()), busy},
+                              30s);
+  INFO(died.output);
+  REQUIRE(died.signal == SIGKILL);
+  // a again, at the same address: its first ask waits while b's actor answers the ask of a's
+  // last start, addressed to that start's asker. The same request id must not make that answer
+  // this ask's.
+  actor_system a(store_at(dir.path("a")), node_config_of("a", {{"b", b.node_port()}}, a_port));
+  const std::string holder = name_at(a, "holder/", "a");
+  a.spawn_durable(holder, holder_fn.bind(std::make_shared<holder_state>()));
+  auto waiting = a.ask<value_is>(holder, get{}, 60s);
+  REQUIRE(wait_until([&] { auto r = report_of(b, busy); return r.has_value(); }, 10s * sanitizer_slowdown));
+  CHECK(waiting.wait_for(500ms) == std::future_status::timeout);
+  a.send(holder, release{}).get();
+  CHECK(waiting.get().value == 42);
 }
 
 TEST_CASE("many actors move in one batch, and a drain moves every durable actor a node hosts", "[migration]") {

@@ -33,6 +33,14 @@ std::string detail::system::store_context() const {
 
 namespace {
 
+// Asks from outside get their sender: an id of its own, taken from next_id as it stands.
+void open_outside(const std::shared_ptr<detail::system>& system) {
+  system->outside = std::make_shared<detail::outside_asks>(
+      *system->io, system->next_id.fetch_add(1), [weak = std::weak_ptr<detail::system>(system)](message_ptr m) {
+        if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
+      });
+}
+
 // The state every system starts from: its threads' io_context, held open, and the parts that
 // need it.
 std::shared_ptr<detail::system> make_system(actor_system_config config) {
@@ -42,10 +50,7 @@ std::shared_ptr<detail::system> make_system(actor_system_config config) {
   system->io.emplace(static_cast<int>(config.workers));
   system->work.emplace(system->io->get_executor());
   system->runs.emplace(*system->io);
-  system->outside = std::make_shared<detail::outside_asks>(
-      *system->io, system->next_id.fetch_add(1), [weak = std::weak_ptr<detail::system>(system)](message_ptr m) {
-        if (auto s = weak.lock()) s->dead({}, std::move(m), dead_letter_reason::no_recipient);
-      });
+  open_outside(system);
   return system;
 }
 
@@ -62,6 +67,12 @@ void start_node(detail::system& system) {
     identity.id[0] |= 1;  // never all zero
     identity.incarnation = 1;
   }
+  // A node names an unnamed actor "$<id>@<node>" in frames and in stored envelopes (docs/wire.md
+  // 7), which outlive the process: ids of one incarnation start at incarnation << 40, so such a
+  // name written before a restart names nothing after it (no stale reply reaches a new asker).
+  // The outside asks' sender is taken again from there. Nothing has used either yet.
+  system.next_id.store(identity.incarnation << 40);
+  open_outside(system.shared_from_this());
   system.net = std::make_shared<detail::node>(system, *system.config.node, identity);
   system.net->load_store();
   system.net->start();

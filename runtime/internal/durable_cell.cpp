@@ -41,7 +41,9 @@ bool durable_cell::admit(message_ptr& m, std::optional<completion>& ack) {
   const auto& sender = detail::message_fields::sender(*m);
   std::string envelope;
   try {
-    envelope = encode_envelope(*m, sender ? sender->name() : "");
+    // An unnamed sender (an outside asker, a transient actor) is named as a link names it, so
+    // that a reply reaches it from wherever this message is handled (another node, after a move).
+    envelope = encode_envelope(*m, sender ? system().name_of(sender) : "");
   } catch (...) {
     if (!ack) throw;  // to whoever sent it (tell)
     ack->set_exception(std::current_exception());
