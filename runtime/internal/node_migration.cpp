@@ -49,10 +49,14 @@ void node::move_from_here(std::string name, std::string target, move_callback do
     if (moves_in_.contains(name)) return std::pair{migration_errc::unknown_actor, std::string("it is moving to this node")};
     return std::nullopt;
   };
+  // done runs with no lock held: a caller's callback may take mutex_ (a request from a peer
+  // answers on its link). Calling it under the lock deadlocked a node of the bank torture.
+  std::optional<std::pair<migration_errc, std::string>> refused;
   {
     std::lock_guard lock(mutex_);
-    if (auto refused = refusal()) return fail(refused->first, refused->second);
+    refused = refusal();
   }
+  if (refused) return fail(refused->first, refused->second);
   const std::shared_ptr<actor_cell> cell = sys_.resolve_cell(name);
   if (!cell) {
     try {
@@ -69,7 +73,7 @@ void node::move_from_here(std::string name, std::string target, move_callback do
   const std::uint64_t id = sys_.commits->reserve(1);
   {
     std::unique_lock lock(mutex_);
-    if (auto refused = refusal()) {
+    if ((refused = refusal())) {
       lock.unlock();
       return fail(refused->first, refused->second);
     }
