@@ -383,6 +383,25 @@ TEST_CASE("a move asked for on any node is carried out by the node that hosts th
     for (const auto& p : node->peers()) CHECK(p.migrations_out == 0);
 }
 
+TEST_CASE("a move asked for by a peer while one is under way is refused as busy, and both nodes go on",
+          "[migration]") {
+  three_nodes n;
+  REQUIRE(wait_until([&] { return n.linked(); }, 5s));
+  const std::string mover = name_at(n.a, "mover/", "a");
+  n.a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  // Busy: the first move waits to park it while c's request reaches a, which refuses it at once
+  // (that answer, sent from under a's lock, once deadlocked a).
+  n.a.send(mover, pause_for{500 * sanitizer_slowdown}).get();
+  auto first = n.a.migrate(mover, "b");
+  auto second = n.c.migrate(mover, "c");
+  REQUIRE(second.wait_for(10s * sanitizer_slowdown) == std::future_status::ready);
+  CHECK(failure_of(std::move(second)) == migration_errc::busy);
+  REQUIRE(first.wait_for(10s * sanitizer_slowdown) == std::future_status::ready);
+  first.get();
+  n.c.migrate(mover, "c").get();  // a forwards the request to b, where it runs now
+  CHECK(report_of(n.c, mover));
+}
+
 TEST_CASE("asks from outside on either node are answered while the actor moves back and forth", "[migration]") {
   two_nodes n;
   REQUIRE(wait_until([&] { return n.a.links_up() == 1 && n.b.links_up() == 1; }, 5s));
