@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -16,9 +17,23 @@
 
 namespace revenant::test {
 
-// A port of 127.0.0.1 free now (a node, here or in a child, will listen on it).
+// A port of 127.0.0.1 free now (a node, here or in a child, will listen on it — often again and
+// again, as the crash tests restart it). Below the kernel's ephemeral range (32768 and up on
+// Linux): a port from that range, free between two starts of a node, can be taken meanwhile as
+// the source port of any outgoing connection on the machine (the tests' proxies make many), and
+// the node's next start then fails with "address in use". Picked at random, so that tests run in
+// parallel rarely try the same one; a port in use is skipped.
 inline std::uint16_t free_port() {
+  static std::mt19937 pick(std::random_device{}());
   asio::io_context io;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(20000 + pick() % 12000);
+    asio::ip::tcp::acceptor probe(io);
+    asio::error_code ec;
+    probe.open(asio::ip::tcp::v4(), ec);
+    if (!ec) probe.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    if (!ec) return port;
+  }
   asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   return probe.local_endpoint().port();
 }
