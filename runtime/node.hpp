@@ -113,8 +113,6 @@ struct peer_status {
   std::size_t pending_sends = 0;             // actor_system::send calls waiting for its answer
   std::size_t migrations_out = 0;            // actors moving to it, not yet done
   std::size_t migrations_in = 0;             // packages from it held here, not yet activated
-  std::uint64_t routes_learned = 0;          // actors this node stopped reaching through it, told
-                                             // where they went (its `moved` notices)
 };
 
 }  // namespace revenant

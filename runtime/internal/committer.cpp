@@ -155,12 +155,6 @@ void committer::commit(std::vector<step>& group, bool defer) {
         out.deferrable = false;
       }
   }
-  // An entry staged for another node takes the route its recipient has now: a sender switches
-  // routes between two batches (docs/migration.md 4), and a later entry never leaves by an older
-  // route than an earlier one.
-  for (auto& s : group)
-    for (auto& out : s.outbox)
-      if (!out.peer.empty()) recipient_of(out.to).route_now(out);
   // Outbox entries are numbered here, in commit order (see submit()).
   std::size_t remote = 0;
   for (auto& s : group)

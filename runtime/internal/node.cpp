@@ -244,7 +244,6 @@ std::vector<peer_status> node::peers() const {
     for (const auto& [_, s] : sends_) p.pending_sends += s.peer == name ? 1 : 0;
     for (const auto& [_, m] : moves_out_) p.migrations_out += m.target == name ? 1 : 0;
     for (const auto& [_, m] : moves_in_) p.migrations_in += m.source == name ? 1 : 0;
-    p.routes_learned = state.routes_learned;
     out.push_back(std::move(p));
   }
   return out;
@@ -651,12 +650,9 @@ std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
     return it == exports_.end() ? nullptr : it->second.lock();
   }
   const std::string name(recipient);
-  // Moving here (back, perhaps, from where it went): it takes messages, and runs once activated.
-  if (any_incoming_.load(std::memory_order_acquire))
-    if (auto held = incoming_cell(name)) return held;
   if (auto forwarder = moved_from_here(name)) return forwarder;
   if (auto cell = sys_.resolve_cell(name)) return cell;
-  return nullptr;
+  return incoming_cell(name);  // moving here: it takes messages, and runs once activated
 }
 
 decoded_envelope node::decode_from(connection& c, std::string_view recipient, std::string_view envelope) {
@@ -798,8 +794,6 @@ void node::on_frame(connection& c, const wire::frame& f) {
       return take_move_request(c, wire::decode_migrate_request(f));
     case wire::frame_kind::migrate_result:
       return take_move_result(wire::decode_migrate_result(f));
-    case wire::frame_kind::moved:
-      return take_moved(c, wire::decode_moved(f));
     default:
       throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
                              "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");
@@ -817,36 +811,22 @@ std::shared_ptr<actor_base> node::proxy(const std::string& name, const std::stri
   return made;
 }
 
-std::shared_ptr<actor_base> node::through_proxy(const std::string& name) {
-  // An actor that moved here while senders here reached it through another node: they go on so
-  // until this node's proxy switches (node_routes.cpp), and so does every sender that looks the
-  // name up meanwhile — one path per sender, in order.
-  if (!any_moved_in_.load(std::memory_order_acquire)) return nullptr;
-  std::lock_guard lock(mutex_);
-  auto it = proxies_.find(name);
-  // Moving away: its proxy becomes its forwarder at the commit, and it is the cell until then.
-  if (it == proxies_.end() || moving_.contains(name)) return nullptr;
-  auto proxy = std::static_pointer_cast<remote_actor>(it->second.lock());
-  return proxy && !proxy->home().empty() ? proxy : nullptr;
-}
-
 std::shared_ptr<actor_base> node::route(const std::string& name) {
   if (auto forwarder = moved_from_here(name)) return forwarder;
   const std::string& home = placement_.home_of(name);
-  if (auto id = anonymous_id(name.substr(0, name.find('@')))) {
-    if (name.find('@') != std::string::npos && home != config_.name) return proxy(name, home);
-    // One of this node's own transient actors, as its peers name it ("$<id>@<self>", or "$<id>"
-    // once a link has taken the qualification off: a message that went through another node).
+  if (auto id = anonymous_id(name.substr(0, name.find('@'))); id && name.find('@') != std::string::npos) {
+    if (home != config_.name) return proxy(name, home);
+    // One of this node's own transient actors, as its peers name it.
     std::lock_guard lock(mutex_);
     auto it = exports_.find(*id);
     if (it != exports_.end())
       if (auto actor = it->second.lock()) return actor;
     return nullptr;
   }
-  if (home == config_.name) return through_proxy(name);
+  if (home == config_.name || anonymous_id(name)) return nullptr;
   // Hosted here all the same (a transient actor named so, or a durable one spawned before the
   // node list changed): the local directory has it.
-  if (sys_.resolve_cell(name)) return through_proxy(name);
+  if (sys_.resolve_cell(name)) return nullptr;
   return proxy(name, home);
 }
 

@@ -37,15 +37,6 @@ namespace revenant::detail {
 struct system;
 class actor_cell;
 class durable_cell;
-class remote_actor;
-
-// Where this node sends an actor's messages that it does not host (remote_actor): to peer, or,
-// with peer empty, to local, the actor running here (it came back while senders here still
-// reached it through another node).
-struct actor_route {
-  std::string peer;
-  std::shared_ptr<actor_base> local;
-};
 
 class node final : public connection_owner, public std::enable_shared_from_this<node> {
  public:
@@ -92,9 +83,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void ship_durable(const std::string& peer, std::uint64_t seq, std::string recipient, std::string envelope);
   // Before start(): takes up the outbox entries and inbox marks the store holds.
   void load_store();
-  // For remote_actor::route_now (committer thread): points out, an outbox entry for actor,
-  // at route to — another peer's outbox, or (to.local) the actor's mailbox here.
-  void reroute(outgoing& out, const std::string& actor, const actor_route& to);
   // For remote_actor, from actor_system::send: sends m to recipient (a name on peer) and fulfils
   // ack with the peer's answer (docs/wire.md 6.3), or send_unconfirmed if the link is lost after
   // m went out on it or no answer comes within send_timeout.
@@ -144,8 +132,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     std::uint64_t resident_through = 0;  // the highest seq ever held in `durable`
     bool in_store_only = false;
     bool refilling = false;              // a read-back from the store is under way
-    std::uint64_t acked = 0;             // the highest seq the peer has acknowledged
-    std::uint64_t routes_learned = 0;    // peer_status::routes_learned
     std::uint64_t passed_over = 0;       // ship_durable calls that left their entry in the store
     std::shared_ptr<connection> out;  // this node's link to the peer, once dialed
     bool up = false;                  // out is established
@@ -246,33 +232,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void load_migrations();
   // The forwarder of an actor that moved from here, or null.
   std::shared_ptr<actor_base> moved_from_here(const std::string& name);
-  // The proxy of actor (made if there is none), routed to target from the next batch on: this
-  // node's forwarder once actor moved from here to target.
-  std::shared_ptr<remote_actor> forwarder_to(const std::string& actor, const std::string& target);
-
-  // ---- senders learning where an actor went (node_routes.cpp, docs/migration.md 4) ----
-  // At a node that forwards for actor: a peer whose durable messages for it were forwarded, and
-  // is owed a `moved` notice once they are all at the actor's new node.
-  struct owed_notice {
-    wire::node_id id{};
-    std::weak_ptr<connection> link;  // the link its messages came on (the notice goes back on it)
-    std::uint64_t last = 0;          // its highest outbox seq forwarded
-  };
-  struct forwarding {
-    std::map<std::string, std::uint64_t> shipped;  // per peer: the highest outbox seq forwarded to it
-    std::map<std::string, owed_notice> owed;       // per sending peer
-  };
-  // take_durable: the message seq from c's node for actor is forwarded (to). Under mutex_.
-  void note_forwarded(connection& c, const std::string& actor, std::uint64_t seq);
-  // Under mutex_: the notices now due (every forwarded entry is at its node, and the sender's
-  // mark covers what it sent), taken out of forwarding_, as (link, frame).
-  std::vector<std::pair<std::shared_ptr<connection>, std::string>> notices_due();
-  void send_notices(std::vector<std::pair<std::shared_ptr<connection>, std::string>> due);
-  // A `moved` notice from c's node: actor went to f.target.
-  void take_moved(connection& c, const wire::moved_frame& f);
-  // Committer thread, between two batches: actor's proxy goes to target instead of via, if it
-  // sent nothing for actor via that node above through (docs/migration.md 4).
-  void switch_route(const std::string& actor, const std::string& via, const std::string& target, std::uint64_t through);
 
   void accept();
   // Every heartbeat_interval: pings the links, closes the silent ones, expires sends, and starts
@@ -305,9 +264,6 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   decoded_envelope decode_from(connection& c, std::string_view recipient, std::string_view envelope);
   std::shared_ptr<actor_base> local_recipient(std::string_view recipient);
   std::shared_ptr<actor_base> proxy(const std::string& name, const std::string& home);
-  // For route(), name being hosted here: this node's proxy for it if that still leads elsewhere,
-  // else null.
-  std::shared_ptr<actor_base> through_proxy(const std::string& name);
 
   system& sys_;
   const node_config config_;
@@ -344,18 +300,10 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // Requests from peers being carried out here, by (peer, id): where to answer. Guarded by mutex_.
   std::map<std::pair<std::string, std::uint64_t>, std::weak_ptr<connection>> requests_in_;
   std::unordered_map<std::string, move_in> moves_in_;     // guarded by mutex_: by actor name
-  std::atomic<bool> any_incoming_{false};                 // moves_in_ is not empty (read without the lock)
   // Actors that moved from here (tombstones): the forwarder of each. Guarded by mutex_;
   // any_moved_ says whether it is empty without the lock.
   std::unordered_map<std::string, std::shared_ptr<actor_base>> moved_;
   std::atomic<bool> any_moved_{false};
-  std::unordered_map<std::string, forwarding> forwarding_;  // guarded by mutex_: by actor
-  // From the outbox found at open: per actor (as named here), per peer, the highest seq of an
-  // entry for it — what a proxy made later has sent by that route. Guarded by mutex_.
-  std::unordered_map<std::string, std::map<std::string, std::uint64_t>> outbox_last_;
-  // An actor was ever offered to this node by a move: a name hosted here (or held for
-  // activation) may have a proxy that still routes through another node (route() must look).
-  std::atomic<bool> any_moved_in_{false};
   // Aborts a restart found (a marker without its tombstone), to tell their targets once.
   struct abort_notice {
     std::string target;

@@ -210,9 +210,7 @@ void node::commit_move(std::uint64_t id) {
     target = it->second.target;
     through = it->second.through;
   }
-  // This node's proxy for the actor becomes its forwarder, in the commit's batch: every sender
-  // here that reaches it through the proxy goes to the target from the next batch on.
-  auto forwarder = std::static_pointer_cast<remote_actor>(proxy(actor, target));
+  auto forwarder = std::make_shared<remote_actor>(weak_from_this(), actor, target);
   struct late_entry {
     std::uint64_t seq;
     std::string envelope;
@@ -244,7 +242,6 @@ void node::commit_move(std::uint64_t id) {
     }
     *late = std::move(found);
     // Every later batch forwards what is still written for the actor here.
-    forwarder_to(actor, target);
     sys_.commits->redirect(actor, target, forwarder);
     return last;
   };
@@ -254,8 +251,6 @@ void node::commit_move(std::uint64_t id) {
       std::lock_guard lock(self->mutex_);
       self->moved_[actor] = forwarder;
       self->any_moved_.store(true, std::memory_order_release);
-      // The messages the commit forwards (on_commit) are counted before any sender is told.
-      self->forwarding_.try_emplace(actor);
       auto it = self->moves_out_.find(id);
       if (it != self->moves_out_.end()) {
         it->second.at = move_out::phase::committed;

@@ -14,8 +14,6 @@ namespace revenant::detail {
 using wire::encoded;
 
 std::string node::host_of(const std::string& name) {
-  // Hosted here: even if senders here still reach it through another node (route()).
-  if (!moved_from_here(name) && sys_.resolve_cell(name)) return {};
   const std::shared_ptr<actor_base> there = route(name);
   if (auto* remote = dynamic_cast<remote_actor*>(there.get())) return remote->home();
   return {};

@@ -57,8 +57,6 @@ void node::take_offer(connection& c, const wire::migrate_offer_frame& f) {
     std::lock_guard lock(mutex_);
     if (moves_in_.contains(actor)) return answer(wire::migrate_status::busy);  // raced with another offer
     move_in& in = moves_in_[actor];
-    any_incoming_.store(true, std::memory_order_release);
-    any_moved_in_.store(true, std::memory_order_release);
     in.id = f.id;
     in.source = c.peer();
     in.package = std::move(p);
@@ -66,15 +64,9 @@ void node::take_offer(connection& c, const wire::migrate_offer_frame& f) {
   }
   step s;
   s.actor = actor;
-  // Its own group (with other moves' steps only): what is written for the actor in a later one
-  // is no longer redirected (below).
-  s.exclusive = true;
   s.reserved_through = reserved_through;
-  s.write = [this, actor, id = f.id, source = c.peer(), bytes = std::move(bytes)](commit_batch& batch) -> std::uint64_t {
+  s.write = [actor, id = f.id, source = c.peer(), bytes = std::move(bytes)](commit_batch& batch) -> std::uint64_t {
     batch.put_incoming(actor, id, source, bytes);
-    // It may have lived here before: what is written for it from now on waits for it here
-    // (forwarded on, should the move abort) instead of going back where it is leaving.
-    sys_.commits->redirect(actor, {}, nullptr);
     return 0;
   };
   s.on_commit = [self = shared_from_this(), actor, id = f.id] {
@@ -94,7 +86,6 @@ void node::take_offer(connection& c, const wire::migrate_offer_frame& f) {
   if (!sys_.submit(std::move(s))) {
     std::lock_guard lock(mutex_);
     moves_in_.erase(actor);
-    any_incoming_.store(!moves_in_.empty(), std::memory_order_release);
     return answer(wire::migrate_status::shutting_down);
   }
 }
@@ -133,7 +124,6 @@ void node::take_outcome(const wire::migrate_outcome_frame& f) {
 
 void node::take_abort(const std::string& source, std::uint64_t id, const std::string& actor) {
   std::shared_ptr<durable_cell> cell;
-  std::shared_ptr<remote_actor> forwarder;  // its tombstone's, if it lived here before
   {
     std::lock_guard lock(mutex_);
     auto it = moves_in_.find(actor);
@@ -143,53 +133,25 @@ void node::take_abort(const std::string& source, std::uint64_t id, const std::st
       return;
     cell = std::move(it->second.cell);
     moves_in_.erase(it);
-    any_incoming_.store(!moves_in_.empty(), std::memory_order_release);
-    if (auto m = moved_.find(actor); m != moved_.end()) forwarder = std::static_pointer_cast<remote_actor>(m->second);
   }
+  step s;
+  s.actor = actor;
+  s.write = [actor](commit_batch& batch) -> std::uint64_t {
+    batch.clear_incoming(actor);
+    return 0;
+  };
   if (cell) {
-    // Its queue is in its stored mailbox: forwarded below.
+    // Messages reached it here before the move was decided (sent to this node by its placement,
+    // not forwarded): the actor stays at its source, so they are dead letters.
+    s.erase_mailbox = true;
     message* rest = cell->take_queued();
     while (rest != nullptr) {
       message_ptr m(rest);
       rest = std::exchange(message_fields::next(*m), nullptr);
+      if (!is_runtime_signal(*m)) sys_.dead(actor, std::move(m), dead_letter_reason::stopped);
     }
     sys_.forget(*cell);
   }
-  // Messages taken here for it while the move was open stay durable: the actor stays where it
-  // is, so they go there (the outbox to its tombstone's node, or to the source), in the order
-  // they were taken; what is still written for it later is forwarded too. Exclusive: every step
-  // that wrote for it before is in the store when this reads its mailbox.
-  struct forwarded_entry {
-    std::uint64_t seq;
-    std::string envelope;
-  };
-  auto moved_on = std::make_shared<std::vector<forwarded_entry>>();
-  const std::string to = forwarder && !forwarder->home().empty() ? forwarder->home() : source;
-  step s;
-  s.actor = actor;
-  s.exclusive = true;
-  s.write = [this, actor, to, forwarder, moved_on](commit_batch& batch) -> std::uint64_t {
-    batch.clear_incoming(actor);
-    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
-      batch.consume(actor, seq);
-      moved_on->push_back(forwarded_entry{seq, std::string(envelope)});
-    });
-    std::uint64_t last = 0;
-    if (!moved_on->empty()) {
-      const std::uint64_t first = sys_.commits->reserve(moved_on->size());
-      for (std::size_t i = 0; i < moved_on->size(); ++i) {
-        (*moved_on)[i].seq = first + i;
-        batch.put_outbox(to, first + i, wire::name_for_peer(actor, to), (*moved_on)[i].envelope);
-      }
-      last = first + moved_on->size() - 1;
-    }
-    if (forwarder) sys_.commits->redirect(actor, to, forwarder);
-    return last;
-  };
-  s.on_commit = [self = shared_from_this(), actor, to, moved_on] {
-    for (auto& e : *moved_on)
-      self->ship_durable(to, e.seq, std::string(wire::name_for_peer(actor, to)), std::move(e.envelope));
-  };
   sys_.submit(std::move(s));
 }
 
@@ -263,9 +225,7 @@ void node::activate(const std::string& actor, std::weak_ptr<connection> answer) 
     {
       std::lock_guard lock(self->mutex_);
       self->moves_in_.erase(actor);
-      self->any_incoming_.store(!self->moves_in_.empty(), std::memory_order_release);
       self->moved_.erase(actor);
-      self->any_moved_in_.store(true, std::memory_order_release);
     }
     cell->start();
   };
@@ -294,7 +254,7 @@ void node::load_migrations() {
                                        "\" moved to \"" + note.node + "\", which is not a peer: not forwarded");
       return;
     }
-    auto forwarder = forwarder_to(std::string(actor), note.node);
+    auto forwarder = std::make_shared<remote_actor>(weak_from_this(), std::string(actor), note.node);
     sys_.commits->redirect(std::string(actor), note.node, forwarder);
     moved_[std::string(actor)] = std::move(forwarder);
   });
@@ -321,8 +281,6 @@ void node::load_migrations() {
   // Packages held here: asked about at once (the epoch is long past).
   sys_.db->for_each_incoming([&](std::string_view actor, const incoming_package& in) {
     move_in& held = moves_in_[std::string(actor)];
-    any_incoming_.store(true, std::memory_order_release);
-    any_moved_in_.store(true, std::memory_order_release);
     held.id = in.id;
     held.source = in.source;
     held.stored = true;

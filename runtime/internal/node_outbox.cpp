@@ -40,30 +40,14 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
   }
   std::shared_ptr<actor_base> target = d.value ? local_recipient(to) : nullptr;
   auto cell = std::dynamic_pointer_cast<actor_cell>(target);
-  if (auto* proxy = cell ? nullptr : dynamic_cast<remote_actor*>(target.get()))
-    if (auto here = proxy->local()) {  // it came back here
-      target = std::move(here);
-      cell = std::dynamic_pointer_cast<actor_cell>(target);
-    }
-  if (cell && cell->durable())
-    // It came back here while messages this node forwarded for it are still on their way back
-    // (docs/migration.md 4): a peer's new message goes the same way, behind them, until the node
-    // they went through says all are back. What that node sends back is taken here.
-    if (auto around = through_proxy(to); around && static_cast<const remote_actor&>(*around).home() != c.peer()) {
-      target = std::move(around);
-      cell = nullptr;
-    }
   auto committed = [self = shared_from_this(), link = std::weak_ptr<connection>(c.shared_from_this()), from,
                     seq = f.seq, ack] {
-    std::vector<std::pair<std::shared_ptr<connection>, std::string>> due;
     {
       std::lock_guard lock(self->mutex_);
       inbox_mark& mark = self->inbox_[from];
       mark.durable = std::max(mark.durable, seq);
-      if (!self->forwarding_.empty()) due = self->notices_due();
     }
     if (auto on = link.lock()) ack(*on, seq);
-    self->send_notices(std::move(due));
   };
   if (!sys_.db) {
     // No store: nothing can be taken durably; delivered at once, at most once.
@@ -81,10 +65,6 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
     std::string envelope = cell && cell->durable() ? std::string(f.envelope) : std::string();
     const auto* forwarder = cell ? nullptr : dynamic_cast<const remote_actor*>(target.get());
     if (forwarder) {
-      {
-        std::lock_guard lock(mutex_);
-        note_forwarded(c, to, f.seq);
-      }
       // It moved from here (docs/migration.md 4): to its new node's outbox, in the same batch as
       // the mark, exactly once; the envelope as it came (a durable sender is named everywhere).
       outgoing out{std::move(target), nullptr, std::string(f.envelope), 0};
@@ -106,17 +86,13 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
 
 void node::acknowledged(const std::string& peer, std::uint64_t seq) {
   std::vector<std::uint64_t> taken;
-  std::vector<std::pair<std::shared_ptr<connection>, std::string>> due;
   bool read_back = false;
   {
     std::lock_guard lock(mutex_);
     auto it = peers_.find(peer);
     if (it == peers_.end()) return;
-    it->second.acked = std::max(it->second.acked, seq);
     read_back = forget_through(it->second, seq, taken);
-    if (!forwarding_.empty()) due = notices_due();
   }
-  send_notices(std::move(due));
   if (!taken.empty()) remove_outbox(peer, taken);
   if (read_back) asio::post(*sys_.io, [self = shared_from_this(), peer] { self->refill(peer); });
 }
@@ -229,11 +205,6 @@ void node::ship_durable(const std::string& peer, std::uint64_t seq, std::string 
   if (it == peers_.end()) return;  // kept in the store for a node this one no longer lists
   peer_state& state = it->second;
   if (state.refilling) ++state.passed_over;
-  if (!forwarding_.empty())
-    if (auto f = forwarding_.find(recipient); f != forwarding_.end()) {
-      std::uint64_t& shipped = f->second.shipped[peer];
-      shipped = std::max(shipped, seq);
-    }
   hold_durable(state, seq, std::move(frame));
   if (!state.up) dial(peer, state);
 }
@@ -249,9 +220,6 @@ void node::load_store() {
                                        " is for \"" + std::string(peer) + "\", which is not a peer: kept, not sent");
       return;
     }
-    // What a proxy made later has sent by this route (a notice must not switch it before).
-    std::uint64_t& last = outbox_last_[wire::name_from_peer(recipient, peer, config_.name)][std::string(peer)];
-    last = std::max(last, seq);
     if (it->second.in_store_only) return;  // past what memory holds: read back as acknowledgements come
     std::string frame;
     wire::encode(frame, wire::durable_message_frame{seq, recipient, envelope});

@@ -24,9 +24,6 @@ class recipient : public detail::actor_base {
   }
   // A staged message for another node (outgoing::peer) is committed to the outbox: ship it.
   virtual void committed_remote(outgoing& out) { (void)out; }
-  // Committer thread, as the batch that writes out (staged for another node) is built: the
-  // route out takes if this actor's route changed since it was staged.
-  virtual void route_now(outgoing& out) { (void)out; }
   // m from outside the actors (actor_system::send): ack is fulfilled once m is as safe as this
   // actor keeps its messages — queued (here), committed to its mailbox (a durable actor's), or
   // either, as its node answers (an actor on another node) — or with why not. May throw before
