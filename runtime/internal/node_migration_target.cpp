@@ -124,6 +124,7 @@ void node::take_outcome(const wire::migrate_outcome_frame& f) {
 
 void node::take_abort(const std::string& source, std::uint64_t id, const std::string& actor) {
   std::shared_ptr<durable_cell> cell;
+  std::shared_ptr<remote_actor> forwarder;  // its tombstone's, if it lived here before
   {
     std::lock_guard lock(mutex_);
     auto it = moves_in_.find(actor);
@@ -133,25 +134,49 @@ void node::take_abort(const std::string& source, std::uint64_t id, const std::st
       return;
     cell = std::move(it->second.cell);
     moves_in_.erase(it);
+    if (auto m = moved_.find(actor); m != moved_.end()) forwarder = std::static_pointer_cast<remote_actor>(m->second);
   }
-  step s;
-  s.actor = actor;
-  s.write = [actor](commit_batch& batch) -> std::uint64_t {
-    batch.clear_incoming(actor);
-    return 0;
-  };
   if (cell) {
-    // Messages reached it here before the move was decided (sent to this node by its placement,
-    // not forwarded): the actor stays at its source, so they are dead letters.
-    s.erase_mailbox = true;
+    // Its queue is in its stored mailbox: forwarded below.
     message* rest = cell->take_queued();
     while (rest != nullptr) {
       message_ptr m(rest);
       rest = std::exchange(message_fields::next(*m), nullptr);
-      if (!is_runtime_signal(*m)) sys_.dead(actor, std::move(m), dead_letter_reason::stopped);
     }
     sys_.forget(*cell);
   }
+  // Messages taken here for it while the move was open (sent to this node by its placement) are
+  // durable: the actor stays where it is, so they go there, in the order they were taken — one
+  // batch deletes them from the mailbox and writes them to the outbox. (They were dropped as dead
+  // letters before.) Exclusive: every step that wrote for it before is in the store when this
+  // reads its mailbox.
+  struct forwarded_entry {
+    std::uint64_t seq;
+    std::string envelope;
+  };
+  auto moved_on = std::make_shared<std::vector<forwarded_entry>>();
+  const std::string to = forwarder ? forwarder->home() : source;
+  step s;
+  s.actor = actor;
+  s.exclusive = true;
+  s.write = [this, actor, to, moved_on](commit_batch& batch) -> std::uint64_t {
+    batch.clear_incoming(actor);
+    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
+      batch.consume(actor, seq);
+      moved_on->push_back(forwarded_entry{seq, std::string(envelope)});
+    });
+    if (moved_on->empty()) return 0;
+    const std::uint64_t first = sys_.commits->reserve(moved_on->size());
+    for (std::size_t i = 0; i < moved_on->size(); ++i) {
+      (*moved_on)[i].seq = first + i;
+      batch.put_outbox(to, first + i, wire::name_for_peer(actor, to), (*moved_on)[i].envelope);
+    }
+    return first + moved_on->size() - 1;
+  };
+  s.on_commit = [self = shared_from_this(), actor, to, moved_on] {
+    for (auto& e : *moved_on)
+      self->ship_durable(to, e.seq, std::string(wire::name_for_peer(actor, to)), std::move(e.envelope));
+  };
   sys_.submit(std::move(s));
 }
 
