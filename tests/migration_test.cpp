@@ -402,6 +402,47 @@ TEST_CASE("a move asked for by a peer while one is under way is refused as busy,
   CHECK(report_of(n.c, mover));
 }
 
+TEST_CASE("messages a target took for an actor whose move then aborted reach the actor where it stayed",
+          "[migration]") {
+  temp_dir dir;
+  // a dials b through a proxy that holds every byte back long enough for a's move to time out
+  // after b has stored the package; c sends to the actor by its placement, which names b.
+  const std::uint16_t a_port = free_port(), b_port = free_port(), c_port = free_port();
+  tcp_proxy to_b(b_port);
+  auto config_of = [](actor_system_config config) {
+    config.node->heartbeat_timeout = 20s;  // the delayed link is not silent, only slow
+    config.node->migration_timeout = 1s * sanitizer_slowdown;
+    return config;
+  };
+  actor_system b(store_at(dir.path("b")), config_of(node_config_of("b", {{"a", a_port}, {"c", c_port}}, b_port)));
+  actor_system a(store_at(dir.path("a")), config_of(node_config_of("a", {{"b", to_b.port()}, {"c", c_port}}, a_port)));
+  actor_system c(store_at(dir.path("c")), config_of(node_config_of("c", {{"a", a_port}, {"b", b_port}}, c_port)));
+  REQUIRE(wait_until([&] { return a.links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }, 10s));
+  const std::string mover = name_at(a, "mover/", "b");  // lives at a, placed at b
+  a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  to_b.delay(2500ms * sanitizer_slowdown);
+  auto moved = a.migrate(mover, "b");
+  const auto held_at_b = [&] {
+    for (const auto& p : b.peers())
+      if (p.name == "a" && p.migrations_in == 1) return true;
+    return false;
+  };
+  REQUIRE(wait_until(held_at_b, 20s * sanitizer_slowdown, 5ms));
+  // While b holds the package: c's messages go to b (the placement), which takes them for it.
+  constexpr std::int64_t sent = 20;
+  for (std::int64_t i = 1; i <= sent; ++i) c.send(mover, numbered{i}).get();
+  CHECK(failure_of(std::move(moved)) == migration_errc::timed_out);
+  // The abort reaches b, which forwards what it took to a, where the actor stayed.
+  REQUIRE(wait_until([&] { return !held_at_b(); }, 30s * sanitizer_slowdown, 10ms));
+  to_b.delay(0ms);
+  REQUIRE(wait_until([&] { auto r = report_of(a, mover); return r && r->count == sent; }, 20s * sanitizer_slowdown, 20ms));
+  const auto r = report_of(a, mover);
+  REQUIRE(r);
+  CHECK(r->last == sent);
+  CHECK(r->repeats == 0);
+  CHECK(r->gaps == 0);
+}
+
 TEST_CASE("asks from outside on either node are answered while the actor moves back and forth", "[migration]") {
   two_nodes n;
   REQUIRE(wait_until([&] { return n.a.links_up() == 1 && n.b.links_up() == 1; }, 5s));
