@@ -232,6 +232,19 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void load_migrations();
   // The forwarder of an actor that moved from here, or null.
   std::shared_ptr<actor_base> moved_from_here(const std::string& name);
+  // A stored message of an actor on its way to another node's outbox (a move's commit, an
+  // aborted package): renumbered with this node's seqs, shipped once its batch is committed.
+  struct relayed {
+    std::uint64_t seq;
+    std::string envelope;
+  };
+  // Committer thread, in an exclusive step's batch: deletes every stored message of actor and
+  // writes those above `above` as outbox entries to `to`, in order, into `out`. Returns the
+  // highest seq written (0 if none).
+  std::uint64_t relay_mailbox(commit_batch& batch, const std::string& actor, const std::string& to,
+                              std::uint64_t above, std::vector<relayed>& out);
+  // Once that batch is committed: ships the entries relay_mailbox wrote.
+  void ship_relayed(const std::string& actor, const std::string& to, std::vector<relayed>& entries);
 
   void accept();
   // Every heartbeat_interval: pings the links, closes the silent ones, expires sends, and starts

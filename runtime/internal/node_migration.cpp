@@ -211,36 +211,19 @@ void node::commit_move(std::uint64_t id) {
     through = it->second.through;
   }
   auto forwarder = std::make_shared<remote_actor>(weak_from_this(), actor, target);
-  struct late_entry {
-    std::uint64_t seq;
-    std::string envelope;
-  };
-  auto late = std::make_shared<std::vector<late_entry>>();
+  auto late = std::make_shared<std::vector<relayed>>();
   step s;
   s.actor = actor;
   s.exclusive = true;
   s.write = [this, actor, target, id, through, late, forwarder](commit_batch& batch) -> std::uint64_t {
-    std::vector<late_entry> found;
-    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
-      batch.consume(actor, seq);
-      if (seq > through) found.push_back(late_entry{seq, std::string(envelope)});
-    });
+    // The package holds the messages up to `through`; those after it go to the target's outbox.
+    const std::uint64_t last = relay_mailbox(batch, actor, target, through, *late);
     // The record and its journal (empty: parking folded it in), without a range deletion per
     // move (a drain makes thousands).
     batch.erase_record_alone(actor);
     sys_.db->for_each_journal_entry_of(actor, [&](std::uint64_t seq, std::string_view) { batch.erase_journal_entry(actor, seq); });
     batch.clear_wake(actor);
     batch.put_tombstone(actor, id, target);
-    std::uint64_t last = 0;
-    if (!found.empty()) {
-      const std::uint64_t first = sys_.commits->reserve(found.size());
-      for (std::size_t i = 0; i < found.size(); ++i) {
-        found[i].seq = first + i;
-        batch.put_outbox(target, found[i].seq, wire::name_for_peer(actor, target), found[i].envelope);
-      }
-      last = first + found.size() - 1;
-    }
-    *late = std::move(found);
     // Every later batch forwards what is still written for the actor here.
     sys_.commits->redirect(actor, target, forwarder);
     return last;
@@ -264,7 +247,7 @@ void node::commit_move(std::uint64_t id) {
   };
   s.on_commit = [self = shared_from_this(), id, target, actor, late] {
     kill_point("migration.source.committed");
-    for (auto& e : *late) self->ship_durable(target, e.seq, std::string(wire::name_for_peer(actor, target)), std::move(e.envelope));
+    self->ship_relayed(actor, target, *late);
     {
       std::lock_guard lock(self->mutex_);
       auto it = self->moves_out_.find(id);
@@ -369,6 +352,25 @@ void node::answer_query(connection& c, const wire::migrate_query_frame& f) {
 }
 
 // ---- both -----------------------------------------------------------------------------------
+
+std::uint64_t node::relay_mailbox(commit_batch& batch, const std::string& actor, const std::string& to,
+                                  std::uint64_t above, std::vector<relayed>& out) {
+  sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
+    batch.consume(actor, seq);
+    if (seq > above) out.push_back(relayed{seq, std::string(envelope)});
+  });
+  if (out.empty()) return 0;
+  const std::uint64_t first = sys_.commits->reserve(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i].seq = first + i;
+    batch.put_outbox(to, out[i].seq, wire::name_for_peer(actor, to), out[i].envelope);
+  }
+  return first + out.size() - 1;
+}
+
+void node::ship_relayed(const std::string& actor, const std::string& to, std::vector<relayed>& entries) {
+  for (auto& e : entries) ship_durable(to, e.seq, std::string(wire::name_for_peer(actor, to)), std::move(e.envelope));
+}
 
 std::shared_ptr<actor_base> node::moved_from_here(const std::string& name) {
   if (!any_moved_.load(std::memory_order_acquire)) return nullptr;

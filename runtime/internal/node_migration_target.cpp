@@ -150,33 +150,16 @@ void node::take_abort(const std::string& source, std::uint64_t id, const std::st
   // batch deletes them from the mailbox and writes them to the outbox. (They were dropped as dead
   // letters before.) Exclusive: every step that wrote for it before is in the store when this
   // reads its mailbox.
-  struct forwarded_entry {
-    std::uint64_t seq;
-    std::string envelope;
-  };
-  auto moved_on = std::make_shared<std::vector<forwarded_entry>>();
+  auto moved_on = std::make_shared<std::vector<relayed>>();
   const std::string to = forwarder ? forwarder->home() : source;
   step s;
   s.actor = actor;
   s.exclusive = true;
   s.write = [this, actor, to, moved_on](commit_batch& batch) -> std::uint64_t {
     batch.clear_incoming(actor);
-    sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
-      batch.consume(actor, seq);
-      moved_on->push_back(forwarded_entry{seq, std::string(envelope)});
-    });
-    if (moved_on->empty()) return 0;
-    const std::uint64_t first = sys_.commits->reserve(moved_on->size());
-    for (std::size_t i = 0; i < moved_on->size(); ++i) {
-      (*moved_on)[i].seq = first + i;
-      batch.put_outbox(to, first + i, wire::name_for_peer(actor, to), (*moved_on)[i].envelope);
-    }
-    return first + moved_on->size() - 1;
+    return relay_mailbox(batch, actor, to, 0, *moved_on);
   };
-  s.on_commit = [self = shared_from_this(), actor, to, moved_on] {
-    for (auto& e : *moved_on)
-      self->ship_durable(to, e.seq, std::string(wire::name_for_peer(actor, to)), std::move(e.envelope));
-  };
+  s.on_commit = [self = shared_from_this(), actor, to, moved_on] { self->ship_relayed(actor, to, *moved_on); };
   sys_.submit(std::move(s));
 }
 
