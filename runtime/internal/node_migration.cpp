@@ -86,9 +86,8 @@ void node::move_from_here(std::string name, std::string target, move_callback do
     moving_[name] = id;
   }
   // Step 1: the actor's run ends at the probe, with a full checkpoint; it stays parked. The probe
-  // is queued behind what is queued already, which the actor handles here first: those messages
-  // hold their senders as objects, and an outside asker or an unnamed transient actor has no name
-  // a stored envelope could carry to the target (docs/migration.md 8).
+  // is queued behind what is queued already, which the actor handles here first; what arrives
+  // after it is stored and moves in the package (docs/migration.md 8).
   cell->enqueue(make_message<migrate_probe>(migrate_probe{[self = shared_from_this(), id](bool checkpointed) {
     self->parked(id, checkpointed);
   }}));
