@@ -184,7 +184,8 @@ class actor_system {
   // if the commit failed, mailbox_full_error if its mailbox is full.
   // An actor on another node: the future is ready once that node has committed it (durable) or
   // queued it (transient), and holds the same errors as they happened there, or send_unconfirmed
-  // if the link was lost before the answer, or none came within node_config::send_timeout.
+  // if the link was lost before the answer (or refused it, closing), or none came within
+  // node_config::send_timeout.
   template <class T>
   std::future<void> send(std::string_view name, T&& value) {
     return send_message(name, make_message<std::remove_cvref_t<T>>(std::forward<T>(value)));

@@ -44,8 +44,9 @@ class mailbox_full_error : public std::runtime_error {
 };
 
 // A send() to an actor on another node was not answered: the link to its node was lost after
-// the message went out on it, or no answer came within node_config::send_timeout. The message
-// may or may not have been taken there; sending it again is at least once, as for any send.
+// the message went out on it (or, closing, did not take it), or no answer came within
+// node_config::send_timeout. The message may or may not have been taken there; sending it again
+// is at least once, as for any send.
 class send_unconfirmed : public std::runtime_error {
  public:
   send_unconfirmed(std::string name, std::string node, const std::string& why)

@@ -541,13 +541,15 @@ void node::send_outside(const std::string& peer, const std::string& recipient, m
     std::lock_guard lock(mutex_);
     if (stopped_) throw std::logic_error("revenant: the actor system is shut down");
     peer_state& state = peers_.at(peer);
-    pending_send pending{peer, recipient, std::move(ack), std::chrono::steady_clock::now() + config_.send_timeout,
-                         nullptr};
+    const connection* on = nullptr;
     if (state.up && state.out) {
+      // Refused: the link is closing (its node was lost, and this node has not heard yet), or
+      // over its bound. Nothing went out; the caller sends again, as after a lost link.
       if (!state.out->send(frame, config_.max_queued_bytes))
-        throw std::runtime_error("revenant: node \"" + peer + "\" reads slower than this node sends: " +
-                                 std::to_string(config_.max_queued_bytes) + " bytes wait for its link");
-      pending.on = state.out.get();
+        throw send_unconfirmed(recipient, peer,
+                               "its link is closing, or " + std::to_string(config_.max_queued_bytes) +
+                                   " bytes already wait for it: not sent");
+      on = state.out.get();
     } else {
       if (state.backlog.size() + frame.size() > config_.max_queued_bytes)
         throw std::runtime_error("revenant: node \"" + peer + "\" is not reached, and " +
@@ -555,7 +557,9 @@ void node::send_outside(const std::string& peer, const std::string& recipient, m
       state.backlog.append(frame);
       dial(peer, state);
     }
-    sends_.emplace(correlation, std::move(pending));
+    // ack moves only once nothing more can throw: the handler below still holds it otherwise.
+    sends_.emplace(correlation, pending_send{peer, recipient, std::move(ack),
+                                             std::chrono::steady_clock::now() + config_.send_timeout, on});
   } catch (...) {
     ack.set_exception(std::current_exception());  // nothing was sent
   }

@@ -85,7 +85,8 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void load_store();
   // For remote_actor, from actor_system::send: sends m to recipient (a name on peer) and fulfils
   // ack with the peer's answer (docs/wire.md 6.3), or send_unconfirmed if the link is lost after
-  // m went out on it or no answer comes within send_timeout.
+  // m went out on it, refuses it (closing, or over its bound), or no answer comes within
+  // send_timeout.
   void send_outside(const std::string& peer, const std::string& recipient, message_ptr m, completion ack);
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
