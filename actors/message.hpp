@@ -60,6 +60,7 @@ class message {
   std::uint64_t request_id_ = 0;                   // nonzero: an ask awaiting a reply
   std::uint64_t response_to_ = 0;                  // nonzero: the reply to that ask of the recipient
   std::uint64_t durable_seq_ = 0;                  // nonzero: its key in the recipient's durable mailbox
+  std::uint64_t order_ = 0;                        // nonzero: its sender's number for it (docs/migration.md 9)
 };
 
 namespace detail {

@@ -1,5 +1,5 @@
 // libFuzzer target: decode_actor_record (storage/store.hpp), then the actor image its snapshot
-// holds, as recovery reads a record from the store.
+// holds and the order tables of a version-2 record, as recovery reads a record from the store.
 // Property: any bytes either decode (record, image, timers' envelopes, restart snapshot) or throw
 // snapshot_error; an accepted record's view lies inside the input and re-encodes to the same
 // bytes; no crash, no sanitizer report, no leak, no allocation sized by a forged length (run
@@ -9,6 +9,7 @@
 // behind the checksums; the rest is the record.
 #include "fuzz/registrations.hpp"
 #include "storage/internal/crc32c.hpp"
+#include "runtime/internal/message_order.hpp"
 #include "storage/store.hpp"
 
 #include <cstring>
@@ -50,12 +51,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto inside = [&](std::string_view part) {
     return part.data() >= record.data() && part.data() + part.size() <= record.data() + record.size();
   };
-  if (!inside(view.behavior) || !inside(view.snapshot)) revenant::fuzz::property_broken("a record view points outside the record");
-  if (revenant::encode_actor_record(view.info(), view.snapshot) != record)
+  if (!inside(view.behavior) || !inside(view.snapshot) || !inside(view.order))
+    revenant::fuzz::property_broken("a record view points outside the record");
+  if (revenant::encode_actor_record(view.info(), view.snapshot, view.order) != record)
     revenant::fuzz::property_broken("an accepted record does not re-encode to the same bytes");
   try {
     revenant::fuzz::exercise_image(view.snapshot);
   } catch (const revenant::snapshot_error&) {
+  }
+  if (!view.order.empty()) {
+    try {
+      (void)revenant::decode_snapshot<revenant::detail::order_image>(view.order, "order tables");
+    } catch (const revenant::snapshot_error&) {
+    }
   }
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "actors/internal/access.hpp"
 #include "fuzz/registrations.hpp"
+#include "runtime/internal/message_order.hpp"
 #include "storage/internal/keys.hpp"
 #include "storage/migration.hpp"
 #include "storage/store.hpp"
@@ -143,6 +144,11 @@ std::vector<std::pair<std::string, std::string>> make_envelopes() {
   add("get", make_message<test::get>(), "", 3);
   add("value_is", make_message<test::value_is>(test::value_is{99}), "account/1", 0, 3);
   add("quit", make_message<test::quit>(), "");
+  {
+    message_ptr numbered = make_message<test::add>(test::add{3});
+    detail::message_fields::order(*numbered) = 41;  // docs/format.md 8.6: flags 1, an order field
+    add("numbered", std::move(numbered), "teller");
+  }
   fuzz::note n;
   n.text = "note";
   n.numbers = {1, -2, 3};
@@ -263,6 +269,14 @@ int main(int argc, char** argv) {
       const std::string record = encode_actor_record(info, snapshot);
       write(root / "actor_record_fuzzer", name + "-stored", '\0' + record);
       write(root / "actor_record_fuzzer", name + "-resealed", '\3' + record);
+      {
+        detail::order_image tables;  // a version-2 record (docs/format.md 8.3.1)
+        tables.sent = {{"account/1", 12, 1'700'000'000'000'000'000}};
+        tables.handled = {{"teller", 7, 1'700'000'000'000'000'000}, {"account/2", 1, 5}};
+        tables.moved = 1'700'000'000'000'000'000;
+        write(root / "actor_record_fuzzer", name + "-ordered", '\1' + encode_actor_record(info, snapshot, encode_snapshot(tables)));
+        ++count;
+      }
       // The same record moving, with a journal and a mailbox (the envelopes come later; these
       // are bytes to the package).
       migration_package package;

@@ -89,6 +89,13 @@ struct durable_config {
   // recovery().wal_loss says what was dropped, and the damaged logs are copied into
   // <path>/damaged-wal/ first.
   bool accept_wal_loss = false;
+  // Order per sender across moves (docs/migration.md 9): how long a message that came before an
+  // earlier one of its sender waits for it before it is handled anyway (the gap is counted in
+  // order_gaps() and logged).
+  std::chrono::milliseconds order_timeout{30'000};
+  // How long an actor remembers a correspondent it has not exchanged a message with; after
+  // that a sender numbers its messages to it from 1 again.
+  std::chrono::milliseconds order_forget_after{3'600'000};
 };
 
 // What opening the store found and did (counts since the system started).
@@ -293,6 +300,9 @@ class actor_system {
   void on_dead_letter(std::function<void(const dead_letter&)> handler);
   // Dead letters so far.
   std::uint64_t dead_letters() const noexcept;
+  // Messages a durable actor handled after giving up waiting (order_timeout) for an earlier
+  // message of the same sender, since the system started (docs/migration.md 9).
+  std::uint64_t order_gaps() const noexcept;
   // Actors spawned and not yet stopped.
   std::size_t live_actors() const;
 

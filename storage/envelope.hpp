@@ -13,8 +13,8 @@
 
 namespace revenant {
 
-// Encodes m's registered type name, its sender's name (empty: none), its ask fields and its
-// value, framed as a snapshot (checksummed). Throws std::logic_error if m's type is not
+// Encodes m's registered type name, its sender's name (empty: none), its ask fields, its order
+// number (if nonzero) and its value, framed as a snapshot (checksummed). Throws std::logic_error if m's type is not
 // registered (message_type<T>), naming the type; rethrows what the value's serialize throws.
 // Actor references in the value are written as resolver names them (null: their own names).
 std::string encode_envelope(const message& m, std::string_view sender, detail::actor_resolver* resolver = nullptr);
@@ -25,9 +25,10 @@ struct envelope_header {
   std::string sender;  // empty: sent from outside the system
   std::uint64_t request_id = 0;
   std::uint64_t response_to = 0;
+  std::uint64_t order = 0;  // nonzero: the sender's number for this message (docs/migration.md 9)
 };
 
-// A decoded envelope: the message (request_id and response_to set, sender not: the caller
+// A decoded envelope: the message (request_id, response_to and order set, sender not: the caller
 // resolves header.sender) and its header.
 struct decoded_envelope {
   message_ptr value;

@@ -22,10 +22,12 @@ inline constexpr std::size_t snapshot_header_size = 24;
 
 namespace detail {
 // Writes the header into the first snapshot_header_size bytes of snapshot, which the payload
-// follows.
-void seal_snapshot(std::string& snapshot);
-// Checks header and checksums; returns the payload. Throws snapshot_error.
-std::string_view open_snapshot(std::string_view snapshot, const std::string& subject);
+// follows. flags: 0, except for an envelope that carries an order number (docs/format.md 8.6).
+void seal_snapshot(std::string& snapshot, std::uint16_t flags = 0);
+// Checks header and checksums; returns the payload. Flags outside allowed_flags are malformed;
+// the flags found are stored in *flags if given. Throws snapshot_error.
+std::string_view open_snapshot(std::string_view snapshot, const std::string& subject, std::uint16_t allowed_flags = 0,
+                               std::uint16_t* flags = nullptr);
 }  // namespace detail
 
 // Encodes the graph reachable from root. Closures and cells at any depth are encoded without

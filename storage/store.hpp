@@ -44,8 +44,9 @@ struct actor_record_info {
   std::uint64_t steps = 0;           // checkpoints committed so far
 };
 
-// Builds a record: the info, checksummed, followed by the actor's snapshot.
-std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot);
+// Builds a record: the info, checksummed, followed by the actor's snapshot and, if order is not
+// empty, its order tables' snapshot (a version-2 record; version 1 without).
+std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot, std::string_view order = {});
 
 // A record split into its parts, pointing into the decoded bytes (no copy: recovery decodes a
 // million of these).
@@ -55,6 +56,7 @@ struct actor_record_view {
   std::uint32_t timers = 0;
   std::uint64_t steps = 0;
   std::string_view snapshot;
+  std::string_view order;  // version 2: the order tables' snapshot (format.md 8.3.1); else empty
   // The header's fields, copied out.
   actor_record_info info() const { return actor_record_info{std::string(behavior), pending_asks, timers, steps}; }
 };

@@ -276,20 +276,48 @@ TEST_CASE("a record header is checked in the documented order: magic, CRC, versi
     CHECK(e.code() == snapshot_errc::checksum_mismatch);
     CHECK(e.offset() == 26 + 19);
   }
-  SECTION("version 2 with a correct CRC is unsupported_version at offset 4") {
-    const snapshot_error e = record_error(record_header(2, 0, 0, 1, "test.format.counter") + "rest");
+  SECTION("version 3 with a correct CRC is unsupported_version at offset 4") {
+    const snapshot_error e = record_error(record_header(3, 0, 0, 1, "test.format.counter") + "rest");
     CHECK(e.code() == snapshot_errc::unsupported_version);
     CHECK(e.offset() == 4);
   }
-  SECTION("version 2 with a stale CRC is a checksum mismatch first") {
+  SECTION("version 3 with a stale CRC is a checksum mismatch first") {
     std::string bytes = good;
-    bytes[4] = 2;
+    bytes[4] = 3;
     CHECK(record_error(bytes).code() == snapshot_errc::checksum_mismatch);
   }
   SECTION("the snapshot after the header is not covered by the header CRC") {
     std::string bytes = good;
     bytes.back() ^= 0x20;
     CHECK(decode_actor_record(bytes, "x").snapshot == "resT");
+  }
+}
+
+TEST_CASE("a version-2 record splits after the image snapshot's length; the order tables follow", "[format]") {
+  const std::string image = sealed("IMAGE");
+  const std::string order = sealed("ORDER");
+  const std::string bytes = record_header(2, 0, 0, 5, "test.format.counter") + image + order;
+  const actor_record_view view = decode_actor_record(bytes, "x");
+  CHECK(view.snapshot == image);
+  CHECK(view.order == order);
+  // encode_actor_record writes version 2 exactly when it is given order tables.
+  actor_record_info info;
+  info.behavior = "test.format.counter";
+  info.steps = 5;
+  CHECK(encode_actor_record(info, image, order) == bytes);
+  CHECK(encode_actor_record(info, image) == record_header(1, 0, 0, 5, "test.format.counter") + image);
+  CHECK(decode_actor_record(record_header(1, 0, 0, 5, "b") + image, "x").order.empty());
+  // Version 2 with no order tables after the image: truncated.
+  const std::string no_order = record_header(2, 0, 0, 5, "b") + image;
+  CHECK(record_error(no_order).code() == snapshot_errc::truncated);
+  CHECK(record_error(no_order).offset() == no_order.size());
+  // Cut inside the image snapshot's header, or inside its payload: truncated, at the input size.
+  for (const std::size_t cut : {std::size_t{3}, std::size_t{23}, std::size_t{24}, image.size() - 1}) {
+    const std::string shorter = record_header(2, 0, 0, 5, "b") + image.substr(0, cut);
+    const snapshot_error e = record_error(shorter);
+    INFO("cut at " << cut << ": " << e.what());
+    CHECK(e.code() == snapshot_errc::truncated);
+    CHECK(e.offset() == shorter.size());
   }
 }
 
@@ -430,6 +458,61 @@ TEST_CASE("an envelope built from the spec decodes to its type, sender, ask fiel
   detail::message_fields::response_to(*reply) = 1ull << 40;
   CHECK(encode_envelope(*reply, "") ==
         sealed(envelope_fields("test.format.add", "", 0, 1ull << 40).u64(static_cast<std::uint64_t>(-2)).bytes));
+}
+
+// Flags 1 in a snapshot header: an envelope whose payload carries an order number.
+std::string sealed_ordered(const std::string& payload) {
+  std::string snapshot(snapshot_header_size, '\0');
+  snapshot += payload;
+  detail::seal_snapshot(snapshot, 1);
+  return snapshot;
+}
+
+TEST_CASE("an ordered envelope carries its number after the ask fields, flagged in the header", "[format]") {
+  const std::string bytes = sealed_ordered(envelope_fields("test.format.add", "teller/1", 0, 0).u64(41).u64(5).bytes);
+  CHECK(static_cast<unsigned char>(bytes[6]) == 1);  // flags, bit 0
+  CHECK(peek_envelope(bytes).order == 41);
+  const decoded_envelope d = decode_envelope(bytes, "test envelope");
+  CHECK(d.header.order == 41);
+  CHECK(detail::message_fields::order(*d.value) == 41);
+  REQUIRE(d.value->get_if<add>() != nullptr);
+  CHECK(d.value->get_if<add>()->n == 5);
+  // encode_envelope writes exactly these bytes for a numbered message, and no field for 0.
+  message_ptr m = make_message<add>(add{5});
+  detail::message_fields::order(*m) = 41;
+  CHECK(encode_envelope(*m, "teller/1") == bytes);
+  detail::message_fields::order(*m) = 0;
+  CHECK(encode_envelope(*m, "teller/1") == sealed(envelope_fields("test.format.add", "teller/1", 0, 0).u64(5).bytes));
+  CHECK(peek_envelope(encode_envelope(*m, "teller/1")).order == 0);
+}
+
+TEST_CASE("an ordered envelope numbered 0, or a snapshot flag other than order, is malformed", "[format]") {
+  auto error_of = [](const std::string& bytes) {
+    try {
+      (void)decode_envelope(bytes, "test envelope");
+    } catch (const snapshot_error& e) {
+      return e;
+    }
+    FAIL("decoded");
+    throw;
+  };
+  const snapshot_error zero = error_of(sealed_ordered(envelope_fields("test.format.add", "", 0, 0).u64(0).u64(5).bytes));
+  CHECK(zero.code() == snapshot_errc::malformed);
+  CHECK(zero.offset() == 24 + 8 + 15 + 8 + 8 + 8);  // the order field
+  std::string flags2(snapshot_header_size, '\0');
+  flags2 += envelope_fields("test.format.add", "", 0, 0).u64(5).bytes;
+  detail::seal_snapshot(flags2, 2);
+  const snapshot_error other = error_of(flags2);
+  CHECK(other.code() == snapshot_errc::malformed);
+  CHECK(other.offset() == 6);
+  // Any other snapshot (a record's image) still refuses flag 1.
+  try {
+    (void)detail::open_snapshot(sealed_ordered("x"), "image");
+    FAIL("a snapshot with flag 1 was opened as an image");
+  } catch (const snapshot_error& e) {
+    CHECK(e.code() == snapshot_errc::malformed);
+    CHECK(e.offset() == 6);
+  }
 }
 
 TEST_CASE("the worked example's envelope is, byte for byte, what encode_envelope writes", "[format]") {

@@ -25,6 +25,9 @@ struct message_fields {
   // Nonzero: its key in the recipient's durable mailbox.
   static std::uint64_t& durable_seq(message& m) noexcept { return m.durable_seq_; }
   static std::uint64_t durable_seq(const message& m) noexcept { return m.durable_seq_; }
+  // Nonzero: its durable sender's number for it, to this recipient (docs/migration.md 9).
+  static std::uint64_t& order(message& m) noexcept { return m.order_; }
+  static std::uint64_t order(const message& m) noexcept { return m.order_; }
 };
 
 // The actor a reference stands for (null for an empty reference).

@@ -117,6 +117,7 @@ void actor_cell::run() {
       else
         handle(*m);
     } else {
+      if (durability().hold_back(m)) continue;
       const cell_durability::mark before = durability().message_starts();
       const bool failed_before = has_failed();
       if (const auto* t = m->get_if<timer_fired>())

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/actor.hpp"
@@ -105,6 +106,8 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   void handle(const message& m);
   // The timer fired: its message is handled, if it is still pending.
   void fire(timer_id id);
+  // Whether the last handle() threw (and forgets it).
+  bool take_call_failed() noexcept { return std::exchange(call_failed_, false); }
   // The behavior failed for good: it stops once the current call returns.
   void fail(const std::string& detail);
   bool has_failed() const noexcept { return exit_ == exit_reason::failed; }

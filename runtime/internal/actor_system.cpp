@@ -301,6 +301,10 @@ std::uint64_t actor_system::dead_letters() const noexcept {
   return impl_->letters.count();
 }
 
+std::uint64_t actor_system::order_gaps() const noexcept {
+  return impl_->order_gaps.load(std::memory_order_relaxed);
+}
+
 std::size_t actor_system::live_actors() const {
   const std::size_t anonymous = impl_->live.size();
   std::lock_guard lock(impl_->mutex);

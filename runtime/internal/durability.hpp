@@ -35,10 +35,14 @@ class cell_durability {
   // The signals only durable actors get (wake_up, lift_probe), which no behavior sees: true if
   // m is one (and has been taken note of).
   virtual bool take_signal(const message& m) = 0;
+  // m was taken from the queue: true if it came before an earlier message of its sender and is
+  // held (taken) until that one is handled (docs/migration.md 9).
+  virtual bool hold_back(message_ptr& m) = 0;
   // Where the step stands before m is handled: given back to message_done().
   struct mark {
     std::size_t sent = 0;
     std::size_t spawned = 0;
+    std::size_t numbered = 0;
   };
   virtual mark message_starts() = 0;
   // m was handled. call_failed: the call threw, so what it sent or spawned is withdrawn. kept:

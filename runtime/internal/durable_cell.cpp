@@ -73,6 +73,7 @@ bool durable_cell::run_starts() {
     if (!activate()) return false;
     system().recovered.activated.fetch_add(1, std::memory_order_relaxed);
   }
+  run_state().wall = to_wall(std::chrono::steady_clock::now());
   return !ended_;
 }
 
@@ -85,12 +86,38 @@ bool durable_cell::take_signal(const message& m) {
     run_state().park = probe->parked;
     return true;
   }
+  if (m.is<order_check>()) {
+    if (!order_) return true;
+    const auto timeout = system().durable->order_timeout;
+    for (auto& late : order_->take_overdue(timeout)) {
+      system().order_gaps.fetch_add(1, std::memory_order_relaxed);
+      system().log(log_level::warning,
+                   "revenant: actor \"" + name() + "\"" + system().store_context() + " gave up waiting " +
+                       std::to_string(timeout.count()) + " ms for messages " + std::to_string(late.missing_from) +
+                       (late.missing_to == late.missing_from ? "" : " to " + std::to_string(late.missing_to)) +
+                       " of \"" + late.sender + "\" and handles the next one");
+      box().put_back(std::move(late.m));
+    }
+    order_->arm(*system().io, weak_from_this(), timeout);
+    return true;
+  }
   return m.is<wake_up>();
+}
+
+bool durable_cell::hold_back(message_ptr& m) {
+  const std::uint64_t n = detail::message_fields::order(*m);
+  if (n == 0) return false;  // unnumbered: from outside, or from a transient actor
+  const auto& sender = detail::message_fields::sender(*m);
+  if (!sender) return false;  // its sender is gone: nothing to order it with
+  const auto timeout = system().durable->order_timeout;
+  if (!order().hold(m, sender->name(), n, run_state().wall, timeout)) return false;
+  order_->arm(*system().io, weak_from_this(), timeout);
+  return true;
 }
 
 cell_durability::mark durable_cell::message_starts() {
   run_buffers& run = run_state();
-  return mark{run.outbox.size(), run.children.size()};
+  return mark{run.outbox.size(), run.children.size(), run.numbered.size()};
 }
 
 void durable_cell::message_done(const message& m, mark before, bool call_failed, bool kept) {
@@ -99,15 +126,39 @@ void durable_cell::message_done(const message& m, mark before, bool call_failed,
   if (call_failed) {
     run_state().outbox.resize(before.sent);
     abandon_children(before.spawned);
+    withdraw_numbers(before.numbered);
   }
+  run_state().numbered.clear();
   if (const std::uint64_t seq = detail::message_fields::durable_seq(m); seq != 0 && !kept) run_state().consumed.push_back(seq);
   if (journaling() && !kept) journal(m);
+  if (order_) release_next(m);
+}
+
+void durable_cell::withdraw_numbers(std::size_t from) {
+  auto& numbered = run_state().numbered;
+  // Latest first: each is the last number its recipient was given when it is withdrawn.
+  for (std::size_t i = numbered.size(); i > from; --i) order().withdraw(numbered[i - 1].first, numbered[i - 1].second);
+  numbered.resize(from);
+}
+
+void durable_cell::release_next(const message& m) {
+  if (detail::message_fields::order(m) == 0) return;
+  const auto& sender = detail::message_fields::sender(m);
+  if (!sender) return;
+  if (message_ptr next = order_->next_in_line(sender->name())) box().put_back(std::move(next));
 }
 
 bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
+  const auto& target = detail::ref_access::base(to);
+  // Numbered per durable recipient (docs/migration.md 9), in a replay too: the counter must come
+  // out as it did when the step was first taken.
+  if (recipient_of(target).named_everywhere() && !target->name().starts_with('$')) {
+    const std::uint64_t n = order().number(target->name(), run_state().wall);
+    detail::message_fields::order(*m) = n;
+    run_state().numbered.emplace_back(target->name(), n);
+  }
   if (replaying_) return true;  // sent when the step was first taken, and committed
   // Released once this step is committed, the way the recipient says.
-  const auto& target = detail::ref_access::base(to);
   run_state().outbox.push_back(recipient_of(target).staged(target, std::move(m), name()));
   return true;
 }
@@ -115,6 +166,9 @@ bool durable_cell::stage(const actor_ref& to, message_ptr& m) {
 bool durable_cell::parks() {
   if (!buffers_ || !buffers_->park) return false;
   auto parked = std::exchange(buffers_->park, nullptr);
+  // Messages of a sender new to this actor may take a longer path than its later ones for a
+  // while: the record that moves says since when (docs/migration.md 9).
+  order().set_moved(run_state().wall);
   // A full record: the journal folds into it, so the package carries none (migration.md 3).
   const bool checkpointed = checkpoint(true);
   parked(checkpointed);
@@ -123,8 +177,9 @@ bool durable_cell::parks() {
 
 void durable_cell::moved_away(std::shared_ptr<detail::actor_base> forwarder) {
   set_moved(std::move(forwarder));
-  // What was queued is in the package or was forwarded with the commit (runtime signals aside:
-  // the record re-arms its timers and asks at the target).
+  // What was queued or held is in the package or was forwarded with the commit (runtime signals
+  // aside: the record re-arms its timers and asks at the target).
+  if (order_) (void)order_->take_held();
   message* rest = take_queued();
   while (rest != nullptr) {
     message_ptr m(rest);
@@ -180,6 +235,11 @@ void durable_cell::failing(const std::string& detail) {
 }
 
 message* durable_cell::finishing(dead_letter_reason reason, message* rest) {
+  if (order_)  // held messages are queued ones as far as the end is concerned
+    for (auto& held : order_->take_held()) {
+      detail::message_fields::next(*held) = rest;
+      rest = held.release();
+    }
   if (reason != dead_letter_reason::shutdown && !ended_) commit_end(rest);
   abandon_children(0);  // a run that ended without a step (shutdown)
   if (buffers_ && buffers_->lift_waiter) {
@@ -203,12 +263,18 @@ message* durable_cell::finishing(dead_letter_reason reason, message* rest) {
 std::string durable_cell::encode_record() {
   const actor_image image = capture_image(state(), box().capacity(), name());
   const std::string snapshot = encode_snapshot(image);
+  std::string order;  // none: a version-1 record
+  if (order_ && !order_->empty()) {
+    const std::int64_t now = buffers_ ? buffers_->wall : to_wall(std::chrono::steady_clock::now());
+    const order_image tables = order_->image(now, system().durable->order_forget_after);
+    if (!tables.sent.empty() || !tables.handled.empty() || tables.moved != 0) order = encode_snapshot(tables);
+  }
   actor_record_info info;
   info.behavior = std::string(state().current.function_name());
   info.pending_asks = static_cast<std::uint32_t>(image.pending.size());
   info.timers = static_cast<std::uint32_t>(image.timers.size());
   info.steps = ++steps_;
-  return encode_actor_record(info, snapshot);
+  return encode_actor_record(info, snapshot, order);
 }
 
 step durable_cell::first_step() {
@@ -244,6 +310,13 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
     };
     actor_image image = decode();  // built in place: no default image to assign over
     for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject(), &system());
+    if (!record.order.empty()) {
+      try {
+        order().restore(decode_snapshot<order_image>(record.order, {}));
+      } catch (const snapshot_error& e) {
+        throw e.with_subject("order tables of " + subject());
+      }
+    }
     loaded_ = true;
     steps_ = record.steps;
     const restored_state restored =
@@ -296,7 +369,7 @@ void durable_cell::journal(const message& m) {
       detail::message_fields::response_to(*e) = request;
       add_entry(*e);
     }
-  } else if (!m.is<wake_up>() && !m.is<lift_probe>() && !m.is<migrate_probe>()) {
+  } else if (!m.is<wake_up>() && !m.is<lift_probe>() && !m.is<migrate_probe>() && !m.is<order_check>()) {
     add_entry(m);
   }
 }
@@ -306,12 +379,21 @@ void durable_cell::replay_journal() {
     decoded_envelope d =
         decode_envelope(envelope, "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
     if (!d.header.sender.empty()) detail::message_fields::sender(*d.value) = system().resolve_sender(d.header.sender);
+    if (d.header.order != 0 && !d.header.sender.empty())
+      order().replayed(d.header.sender, d.header.order, to_wall(std::chrono::steady_clock::now()));
     replaying_ = true;
+    const std::size_t numbered = run_state().numbered.size();
     if (const auto* t = d.value->get_if<timer_fired>())
       fire(t->id);
     else
       handle(*d.value);
     replaying_ = false;
+    // As when the step was first taken: a call that threw sent nothing (and a failure must not
+    // carry over to the first message the actor handles after its activation).
+    if (take_call_failed())
+      withdraw_numbers(numbered);
+    else
+      run_state().numbered.resize(numbered);
     // A failure supervision did not get past leaves the state half-changed: replaying more
     // entries on it would only compound the damage (and fail again for each).
     if (has_failed())

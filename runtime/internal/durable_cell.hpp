@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/internal/actor_cell.hpp"
+#include "runtime/internal/message_order.hpp"
 
 namespace revenant::detail {
 
@@ -64,6 +65,10 @@ class durable_cell final : public actor_cell, private cell_durability {
     std::vector<outgoing> outbox;
     std::vector<outgoing> journal;  // journal mode: entries of the current step
     bool lift_reached = false;      // this run handled the lift_probe
+    std::int64_t wall = 0;          // wall-clock ns when the run started: "now" for the order tables
+    // The numbers the current message's call gave what it sent (recipient, number): withdrawn
+    // if the call throws.
+    std::vector<std::pair<std::string, std::uint64_t>> numbered;
     std::function<void(bool)> park;  // a migrate_probe was taken: park after this message
     // Lifted quarantine: fulfilled once the kept messages are handled and committed, or failed
     // if the actor is quarantined again (or the system shuts down) first.
@@ -83,6 +88,7 @@ class durable_cell final : public actor_cell, private cell_durability {
   void refused(const message& m) override;
   bool run_starts() override;
   bool take_signal(const message& m) override;
+  bool hold_back(message_ptr& m) override;
   mark message_starts() override;
   void message_done(const message& m, mark before, bool call_failed, bool kept) override;
   bool stage(const actor_ref& to, message_ptr& m) override;
@@ -122,6 +128,14 @@ class durable_cell final : public actor_cell, private cell_durability {
   // What the step that quarantines a lifted actor again does once committed: tells the lift.
   std::function<void()> lift_failed(const std::string& reason);
   bool has_waiting() const noexcept { return state().clock && state().clock->waiting(); }
+  message_order& order() {
+    if (!order_) order_ = std::make_unique<message_order>();
+    return *order_;
+  }
+  // Gives back the numbers what the current call sent took from the (mark) on: the call threw.
+  void withdraw_numbers(std::size_t from);
+  // The held message of m's sender that is next in line once m is handled goes in front.
+  void release_next(const message& m);
 
   // Worker side, all of them (one byte of bits: a recovered actor costs what its cell weighs).
   bool loaded_ : 1 = false;        // the record is decoded (or this incarnation was spawned)
@@ -134,6 +148,7 @@ class durable_cell final : public actor_cell, private cell_durability {
   std::uint32_t since_snapshot_ = 0;        // journaled steps since the record was written
   std::uint64_t steps_ = 0;                 // records committed, as stored in the record
   std::unique_ptr<run_buffers> buffers_;
+  std::unique_ptr<message_order> order_;  // made on the first numbered send or message
 };
 
 // The durable half of cell, if it is a durable actor's.

@@ -98,6 +98,14 @@ class mailbox {
     cache_ = fifo;
   }
 
+  // Puts m, taken before, back in front of everything else (counted again under the bound).
+  void put_back(message_ptr m) noexcept {
+    if (capacity_.load(std::memory_order_relaxed) != 0 && !is_runtime_signal(*m))
+      queued_.fetch_add(1, std::memory_order_relaxed);
+    detail::message_fields::next(*m) = cache_;
+    cache_ = m.release();
+  }
+
   std::uint32_t capacity() const noexcept { return capacity_.load(std::memory_order_relaxed); }
   // Set before the actor runs (its record is decoded on its first run).
   void set_capacity(std::uint32_t capacity) noexcept { capacity_.store(capacity, std::memory_order_relaxed); }

@@ -36,8 +36,13 @@ struct migrate_probe {
   std::function<void(bool checkpointed)> parked;
 };
 
+// Sent by a durable actor's order timer (message_order.hpp): a message held for an earlier one of
+// its sender may have waited durable_config::order_timeout.
+struct order_check {};
+
 inline bool is_runtime_signal(const message& m) noexcept {
-  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>() || m.is<migrate_probe>();
+  return m.is<timer_fired>() || m.is<ask_check>() || m.is<wake_up>() || m.is<lift_probe>() || m.is<migrate_probe>() ||
+         m.is<order_check>();
 }
 
 }  // namespace revenant::detail

@@ -97,6 +97,8 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   struct counters {
     std::atomic<std::uint64_t> activated{0}, requeued{0}, continuations{0}, timers{0}, quarantined{0};
   } recovered;
+  // Gaps in a sender's numbers given up after durable_config::order_timeout (message_order.hpp).
+  std::atomic<std::uint64_t> order_gaps{0};
 
   // ---- nodes (node.hpp): set when the system is a node, stopped before the workers ----
   std::shared_ptr<node> net;

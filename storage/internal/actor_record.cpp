@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "storage/internal/crc32c.hpp"
+#include "storage/snapshot.hpp"
 #include "storage/store.hpp"
 
 namespace revenant {
@@ -12,7 +13,7 @@ namespace {
 
 // Actor record header (docs/format.md, "Actor record"): little-endian.
 constexpr char record_magic[4] = {'R', 'V', 'N', 'A'};
-constexpr std::uint16_t record_version = 1;
+constexpr std::uint16_t record_version = 2;  // 1 is read too: no order tables
 constexpr std::size_t record_fixed = 26;  // up to and including the behavior name's length
 
 template <class T>
@@ -28,12 +29,12 @@ T get_at(std::string_view bytes, std::size_t at) {
 
 }  // namespace
 
-std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot) {
+std::string encode_actor_record(const actor_record_info& info, std::string_view snapshot, std::string_view order) {
   const std::size_t name_length = std::min<std::size_t>(info.behavior.size(), 0xffff);
   std::string out;
-  out.reserve(record_fixed + name_length + 4 + snapshot.size());
+  out.reserve(record_fixed + name_length + 4 + snapshot.size() + order.size());
   out.append(record_magic, sizeof record_magic);
-  put<std::uint16_t>(out, record_version);
+  put<std::uint16_t>(out, order.empty() ? 1 : record_version);
   put<std::uint16_t>(out, 0);
   put<std::uint32_t>(out, info.pending_asks);
   put<std::uint32_t>(out, info.timers);
@@ -42,6 +43,7 @@ std::string encode_actor_record(const actor_record_info& info, std::string_view 
   out.append(info.behavior.data(), name_length);
   put<std::uint32_t>(out, detail::crc32c(out.data(), out.size()));
   out.append(snapshot);
+  out.append(order);
   return out;
 }
 
@@ -60,9 +62,10 @@ actor_record_view decode_actor_record(std::string_view bytes, const std::string&
   const auto stored = get_at<std::uint32_t>(bytes, crc_at);
   if (stored != detail::crc32c(bytes.data(), crc_at))
     fail(snapshot_errc::checksum_mismatch, crc_at, "record header CRC32C does not match");
-  if (const auto version = get_at<std::uint16_t>(bytes, 4); version != record_version)
+  const auto version = get_at<std::uint16_t>(bytes, 4);
+  if (version != 1 && version != record_version)
     fail(snapshot_errc::unsupported_version, 4,
-         "record version " + std::to_string(version) + ", this build reads " + std::to_string(record_version));
+         "record version " + std::to_string(version) + ", this build reads 1 and " + std::to_string(record_version));
   if (const auto flags = get_at<std::uint16_t>(bytes, 6); flags != 0)
     fail(snapshot_errc::malformed, 6, "record flags are " + std::to_string(flags) + ", expected 0");
   actor_record_view view;
@@ -71,6 +74,21 @@ actor_record_view decode_actor_record(std::string_view bytes, const std::string&
   view.steps = get_at<std::uint64_t>(bytes, 16);
   view.behavior = bytes.substr(record_fixed, name_length);
   view.snapshot = bytes.substr(crc_at + 4);
+  if (version == 2) {
+    // The image snapshot ends where its own header says; the order tables follow.
+    const std::string_view rest = view.snapshot;
+    if (rest.size() < snapshot_header_size)
+      fail(snapshot_errc::truncated, bytes.size(), "a version-2 record ends inside its image snapshot's header");
+    const auto length = get_at<std::uint64_t>(rest, 8);
+    if (length > rest.size() - snapshot_header_size)
+      fail(snapshot_errc::truncated, bytes.size(),
+           "the image snapshot announces " + std::to_string(length) + " payload bytes, " +
+               std::to_string(rest.size() - snapshot_header_size) + " follow");
+    view.snapshot = rest.substr(0, snapshot_header_size + length);
+    view.order = rest.substr(snapshot_header_size + length);
+    if (view.order.empty())
+      fail(snapshot_errc::truncated, bytes.size(), "a version-2 record ends after its image snapshot, before its order tables");
+  }
   return view;
 }
 

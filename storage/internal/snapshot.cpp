@@ -11,7 +11,7 @@ namespace {
 // Header layout (docs/format.md): all integers little-endian.
 constexpr char magic[4] = {'R', 'V', 'N', 'S'};
 constexpr std::size_t version_at = 4;         // u16 format version
-constexpr std::size_t flags_at = 6;           // u16 flags, must be 0
+constexpr std::size_t flags_at = 6;           // u16 flags: 0 but for an envelope's order bit
 constexpr std::size_t length_at = 8;          // u64 payload length
 constexpr std::size_t payload_crc_at = 16;    // u32 CRC32C of the payload
 constexpr std::size_t header_crc_at = 20;     // u32 CRC32C of bytes [0, 20)
@@ -36,17 +36,18 @@ std::string hex(std::uint32_t v) {
 
 }  // namespace
 
-void seal_snapshot(std::string& snapshot) {
+void seal_snapshot(std::string& snapshot, std::uint16_t flags) {
   const std::uint64_t length = snapshot.size() - snapshot_header_size;
   std::memcpy(snapshot.data(), magic, sizeof magic);
   store<std::uint16_t>(snapshot, version_at, snapshot_format_version);
-  store<std::uint16_t>(snapshot, flags_at, 0);
+  store<std::uint16_t>(snapshot, flags_at, flags);
   store<std::uint64_t>(snapshot, length_at, length);
   store<std::uint32_t>(snapshot, payload_crc_at, crc32c(snapshot.data() + snapshot_header_size, length));
   store<std::uint32_t>(snapshot, header_crc_at, crc32c(snapshot.data(), header_crc_at));
 }
 
-std::string_view open_snapshot(std::string_view s, const std::string& subject) {
+std::string_view open_snapshot(std::string_view s, const std::string& subject, std::uint16_t allowed_flags,
+                               std::uint16_t* flags_found) {
   auto fail = [&](snapshot_errc code, std::size_t offset, std::string detail) {
     throw snapshot_error(code, offset, std::move(detail), subject);
   };
@@ -68,7 +69,10 @@ std::string_view open_snapshot(std::string_view s, const std::string& subject) {
          "format version " + std::to_string(version) + ", this build reads version " +
              std::to_string(snapshot_format_version));
   const auto flags = load<std::uint16_t>(s, flags_at);
-  if (flags != 0) fail(snapshot_errc::malformed, flags_at, "flags are " + std::to_string(flags) + ", expected 0");
+  if ((flags & ~allowed_flags) != 0)
+    fail(snapshot_errc::malformed, flags_at,
+         "flags are " + std::to_string(flags) + ", expected " + (allowed_flags == 0 ? "0" : "0 to " + std::to_string(allowed_flags)));
+  if (flags_found != nullptr) *flags_found = flags;
   const auto length = load<std::uint64_t>(s, length_at);
   const std::size_t available = s.size() - snapshot_header_size;
   if (length > available)
