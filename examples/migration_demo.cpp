@@ -186,8 +186,8 @@ int demo(const std::string& self, const std::string& dir) {
 
   // The client: transfers in order, 16 at a time, at most 32 sagas open at once. The teller takes
   // ids in order only (a gap is ignored, and so is an id it has): a client that finds the book
-  // behind what it sent sends again from where the book stands. Across a move, sends can arrive
-  // out of order (docs/migration.md 8: senders do not switch to the new place in order yet).
+  // behind what it sent sends again from where the book stands. Across a move, sends from outside
+  // can arrive out of order (docs/migration.md 8: only durable senders' messages are numbered).
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> submitted{0}, sent_again{0};
   std::thread client([&] {

@@ -102,10 +102,15 @@ void message_order::arm(asio::io_context& io, const std::weak_ptr<actor_base>& o
   timer_->expires_at(due);  // cancels a wait for a later expiry
   armed_ = true;
   armed_for_ = due;
-  timer_->async_wait([owner](const std::error_code& error) {
+  // A held message is stored: nothing is lost if the system shuts down before it is due, so the
+  // wait must not keep the io_context running (as the ask clock's, clock.cpp): the unit of work
+  // Asio counts for it is given back now and taken again by the handler before Asio releases it.
+  timer_->async_wait([owner, work = io.get_executor()](const std::error_code& error) {
+    work.on_work_started();
     if (error) return;  // cancelled: re-armed, or the actor is gone
     if (auto actor = owner.lock()) actor->enqueue(make_message<order_check>());
   });
+  io.get_executor().on_work_finished();
 }
 
 order_image message_order::image(std::int64_t now, std::chrono::nanoseconds forget_after) {
