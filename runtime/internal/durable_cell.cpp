@@ -69,11 +69,11 @@ void durable_cell::refused(const message& m) {
 // ---- a run ----------------------------------------------------------------------------------------
 
 bool durable_cell::run_starts() {
+  run_state().wall = to_wall(std::chrono::steady_clock::now());  // before a journal replay numbers sends
   if (!loaded_) {
     if (!activate()) return false;
     system().recovered.activated.fetch_add(1, std::memory_order_relaxed);
   }
-  run_state().wall = to_wall(std::chrono::steady_clock::now());
   return !ended_;
 }
 
@@ -375,6 +375,8 @@ void durable_cell::journal(const message& m) {
 }
 
 void durable_cell::replay_journal() {
+  // An eager open replays outside any run: the sends numbered again are as recent as now.
+  if (run_state().wall == 0) run_state().wall = to_wall(std::chrono::steady_clock::now());
   system().db->for_each_journal_entry_of(name(), [&](std::uint64_t seq, std::string_view envelope) {
     decoded_envelope d =
         decode_envelope(envelope, "journal entry " + std::to_string(seq) + " of actor \"" + name() + "\"", &system());
