@@ -225,6 +225,16 @@ std::vector<std::int64_t> log_of(actor_system& system) {
   return system.ask<order_log>("log", get_log{}, 5s).get().got;
 }
 
+// A store where p has sent the log its first `count` entries, all handled.
+void log_with_entries(const std::string& path, std::int64_t count) {
+  actor_system system(store_at(path), actor_system_config{1});
+  system.spawn_durable("log", log_fn.bind(std::make_shared<order_log>()));
+  spawn_sender(system);
+  system.send("p", send_entries{count}).get();
+  REQUIRE(wait_until([&] { return log_of(system).size() == static_cast<std::size_t>(count); }, 5s));
+  system.shutdown(shutdown_policy::drain);
+}
+
 // Writes entry{n}, numbered n by "p", to the log's stored mailbox, as a link or a forwarding
 // node would have committed it.
 void store_entry(const std::string& path, std::int64_t n) {
@@ -256,14 +266,7 @@ const bool open_then_die_registered = register_child("order.open_then_die", open
 TEST_CASE("a message held for an earlier one stays stored through a crash, and is handled after it", "[order][crash]") {
   temp_dir dir;
   const std::string path = dir.path("store");
-  {
-    actor_system system(store_at(path), actor_system_config{1});
-    system.spawn_durable("log", log_fn.bind(std::make_shared<order_log>()));
-    spawn_sender(system);
-    system.send("p", send_entries{2}).get();
-    REQUIRE(wait_until([&] { return log_of(system).size() == 2; }, 5s));
-    system.shutdown(shutdown_policy::drain);
-  }
+  log_with_entries(path, 2);
   // p's fourth message reached the log before its third (it took a shorter path).
   store_entry(path, 4);
   const child_result child = run_child({"order.open_then_die", path, dir.path("seen")});
@@ -284,14 +287,7 @@ TEST_CASE("a held message whose predecessor never comes is handled after order_t
           "[order]") {
   temp_dir dir;
   const std::string path = dir.path("store");
-  {
-    actor_system system(store_at(path), actor_system_config{1});
-    system.spawn_durable("log", log_fn.bind(std::make_shared<order_log>()));
-    spawn_sender(system);
-    system.send("p", send_entries{1}).get();
-    REQUIRE(wait_until([&] { return log_of(system).size() == 1; }, 5s));
-    system.shutdown(shutdown_policy::drain);
-  }
+  log_with_entries(path, 1);
   store_entry(path, 3);  // 2 became a dead letter somewhere, say
   durable_config config = store_at(path);
   config.order_timeout = 300ms;
