@@ -232,7 +232,7 @@ std::vector<std::pair<std::string, std::string>> make_wire_streams(
   wire::encode(listener_v2, wire::migrate_accept_frame{17, wire::migrate_status::accepted, ""});
   wire::encode(listener_v2, wire::migrate_done_frame{17});
   wire::encode(listener_v2, wire::migrate_outcome_frame{19, wire::migrate_outcome::aborted});
-  wire::encode(listener_v2, wire::moved_frame{"account/42", "c", 44});
+  wire::encode(listener_v2, wire::moved_frame{"account/42", "c"});
   wire::encode(listener_v2, wire::migrate_result_frame{20, 5, "the target refused it"});
 
   // Byte 0: the reader's side (bit 0) and how pieces arrive (bit 1); byte 1: the piece sizes.

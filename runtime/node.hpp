@@ -113,6 +113,7 @@ struct peer_status {
   std::size_t pending_sends = 0;             // actor_system::send calls waiting for its answer
   std::size_t migrations_out = 0;            // actors moving to it, not yet done
   std::size_t migrations_in = 0;             // packages from it held here, not yet activated
+  std::uint64_t routes_learned = 0;          // its `moved` notices that sent this node's messages a shorter way
 };
 
 }  // namespace revenant

@@ -371,13 +371,12 @@ struct forwarded_frame {
   bool operator==(const forwarded_frame&) const = default;
 };
 
-// Where actor went: target. through: the sender's highest outbox seq whose message for actor
-// the target has taken (the sender switches once it sent nothing later via this node).
+// Where actor went: target (the node the sender of this notice forwards actor's messages to).
+// A hint: the receiver's messages for actor take that route from then on (docs/migration.md 4).
 struct moved_frame {
   static constexpr frame_kind kind = frame_kind::moved;
   std::string_view actor;
   std::string_view target;
-  std::uint64_t through = 0;
   bool operator==(const moved_frame&) const = default;
 };
 

@@ -27,6 +27,7 @@
 #include "storage/store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/durable_actors.hpp"
+#include "tests/support/event_log.hpp"
 #include "tests/support/messages.hpp"
 #include "tests/support/node_support.hpp"
 #include "tests/support/tcp_proxy.hpp"
@@ -137,9 +138,31 @@ void mover_body(context& ctx, const message& m, const mover_ptr& s) {
     ctx.reply(s->r);
   } else if (const auto* p = m.get_if<pause_for>()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(p->ms));
+  } else if (m.is<quit>()) {
+    ctx.stop();
   }
 }
 const revenant::function<void(context&, const message&), mover_body> mover_fn{"test.mig.mover"};
+
+// A transient watcher: on watch_this it watches the target and records "watching"; it records
+// each down it hears as "down <name> <reason>".
+struct watch_this {
+  actor_ref target;
+  template <class A>
+  void serialize(A& a) {
+    a(target);
+  }
+};
+const message_type<watch_this> watch_this_type{"test.mig.watch_this"};
+void watcher_body(context& ctx, const message& m, const event_log_ptr& log) {
+  if (const auto* w = m.get_if<watch_this>()) {
+    ctx.watch(w->target);
+    log->record("watching");
+  } else if (const auto* d = m.get_if<down>()) {
+    log->record("down " + d->name + " " + std::to_string(static_cast<int>(d->reason)));
+  }
+}
+const revenant::function<void(context&, const message&), watcher_body> watcher_fn{"test.mig.watcher"};
 
 // Answers a get later: when it is told to release (with 42).
 struct holder_state {
@@ -444,6 +467,37 @@ TEST_CASE("a move asked for on any node is carried out by the node that hosts th
     for (const auto& p : node->peers()) CHECK(p.migrations_out == 0);
 }
 
+TEST_CASE("watchers of an actor that moved hear its down once, from where it went", "[migration]") {
+  three_nodes n;
+  REQUIRE(wait_until([&] { return n.linked(); }, 5s));
+  const std::string mover = name_at(n.a, "mover/", "a");
+  n.a.spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  // Watches taken before the move: one at the actor's node, one at a third node.
+  auto at_a = std::make_shared<event_log>(), at_c = std::make_shared<event_log>(),
+       late_at_c = std::make_shared<event_log>();
+  n.a.spawn(watcher_fn.bind(at_a)).tell(watch_this{n.a.find(mover)});
+  n.c.spawn(watcher_fn.bind(at_c)).tell(watch_this{n.c.find(mover)});
+  REQUIRE(at_a->wait_for_count(1));
+  REQUIRE(at_c->wait_for_count(1));
+  // c's watch frame left on the link before this send, which a has committed once it returns.
+  n.c.send(mover, numbered{1}).get();
+  n.a.migrate(mover, "b").get();
+  // One taken after the move by a reference that still leads to a: a passes it on.
+  n.c.spawn(watcher_fn.bind(late_at_c)).tell(watch_this{n.c.find(mover)});
+  REQUIRE(late_at_c->wait_for_count(1));
+  n.c.send(mover, numbered{2}).get();  // behind the watch on c's link to a, and forwarded after it
+  REQUIRE(wait_until([&] { auto r = report_of(n.b, mover); return r && r->last == 2; }, 10s * sanitizer_slowdown, 10ms));
+  n.b.send(mover, quit{}).get();
+  const std::string stopped = "down " + mover + " " + std::to_string(static_cast<int>(exit_reason::normal));
+  for (const auto& log : {at_a, at_c, late_at_c}) {
+    REQUIRE(log->wait_for_count(2, 10s * sanitizer_slowdown));
+    CHECK(log->at(1) == stopped);
+  }
+  // Once each: nothing more comes, from b or from a (whose links stay up).
+  std::this_thread::sleep_for(300ms);
+  for (const auto& log : {at_a, at_c, late_at_c}) CHECK(log->size() == 2);
+}
+
 TEST_CASE("a move asked for by a peer while one is under way is refused as busy, and both nodes go on",
           "[migration]") {
   three_nodes n;
@@ -502,6 +556,49 @@ TEST_CASE("messages a target took for an actor whose move then aborted reach the
   CHECK(r->last == sent);
   CHECK(r->repeats == 0);
   CHECK(r->gaps == 0);
+}
+
+TEST_CASE("a sender told where the actor went stops going through the old node, in order", "[migration]") {
+  temp_dir dir;
+  actor_system c{store_at(dir.path("c")), node_config_of("c", {{"a", 0}, {"b", 0}})};
+  actor_system b{store_at(dir.path("b")), node_config_of("b", {{"a", 0}, {"c", c.node_port()}})};
+  auto a = std::make_unique<actor_system>(store_at(dir.path("a")),
+                                          node_config_of("a", {{"b", b.node_port()}, {"c", c.node_port()}}));
+  c.set_peer_address("a", endpoint{"127.0.0.1", a->node_port()});
+  c.set_peer_address("b", endpoint{"127.0.0.1", b.node_port()});
+  b.set_peer_address("a", endpoint{"127.0.0.1", a->node_port()});
+  REQUIRE(wait_until([&] { return a->links_up() == 2 && b.links_up() == 2 && c.links_up() == 2; }, 5s));
+  const std::string mover = name_at(*a, "mover/", "a");
+  const std::string pump = name_at(c, "pump/", "c");
+  a->spawn_durable(mover, mover_fn.bind(std::make_shared<mover_state>()));
+  auto state = std::make_shared<pump_state>();
+  state->to = c.find(mover);  // held across the move, as a real sender would
+  c.spawn_durable(pump, pump_fn.bind(state));
+  c.send(pump, send_some{20}).get();
+  a->migrate(mover, "b").get();
+  const auto learned_from_a = [&] {
+    for (const auto& p : c.peers())
+      if (p.name == "a") return p.routes_learned;
+    return std::uint64_t{0};
+  };
+  CHECK(learned_from_a() == 0);
+  // c's next messages go by a, which forwards them to b and tells c where the actor is.
+  c.send(pump, send_some{50}).get();
+  REQUIRE(wait_until([&] { return learned_from_a() == 1; }, 10s * sanitizer_slowdown, 10ms));
+  REQUIRE(wait_until([&] { auto r = report_of(b, mover); return r && r->last == 70; }, 10s * sanitizer_slowdown, 20ms));
+  // a is gone for good: what c sends now must not need it, and a name c resolves again leads
+  // the same way.
+  a.reset();
+  c.send(pump, send_some{50}).get();
+  REQUIRE(wait_until([&] { auto r = report_of(b, mover); return r && r->last == 120; }, 10s * sanitizer_slowdown, 20ms));
+  c.send(mover, numbered{121}).get();
+  REQUIRE(wait_until([&] { auto r = report_of(b, mover); return r && r->last == 121; }, 10s * sanitizer_slowdown, 20ms));
+  const auto r = report_of(b, mover);
+  REQUIRE(r);
+  CHECK(r->count == 121);
+  CHECK(r->repeats == 0);
+  CHECK(r->gaps == 0);
+  CHECK(learned_from_a() == 1);  // one notice switched the one proxy; repeats changed nothing
 }
 
 TEST_CASE("durable senders' messages arrive exactly once and in order while their recipient moves back and forth",

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -345,4 +346,119 @@ TEST_CASE("messages for a node that cannot be reached become dead letters past t
   for (int i = 0; i < 10000; ++i) there.tell(add{i});
   CHECK(unreachable.load() > 5000);  // about 64 KiB of them are queued, the rest refused
   CHECK(unreachable.load() < 10000);
+}
+
+namespace {
+
+// A test's node "c", speaking the protocol by hand as the listener of the link a node dials to
+// it: it takes the dialer's hello, welcomes it, and may then send the listener's frames.
+struct raw_listener {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  asio::ip::tcp::socket socket{io};
+  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+  // Accepts the first dial and answers its hello with a welcome as node `self`; false if no node
+  // dialled, or said hello, within the timeout.
+  bool accept_as(const std::string& self, std::chrono::milliseconds timeout = 10s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    acceptor.non_blocking(true);
+    for (std::error_code ec;; std::this_thread::sleep_for(2ms)) {
+      acceptor.accept(socket, ec);
+      if (!ec) break;
+      if (std::chrono::steady_clock::now() > until) return false;
+    }
+    // Both prefaces first (the dialer's hello names the version they chose), then the hello.
+    std::string preface;
+    wire::encode_preface(preface);
+    write(preface);
+    socket.non_blocking(true);
+    wire::frame_reader reader(wire::role::listener);
+    char buffer[4096];
+    for (bool hello = false; !hello;) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::error_code ec;
+      const std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block) {
+        std::this_thread::sleep_for(2ms);
+        continue;
+      }
+      if (ec) return false;
+      reader.feed(std::string_view(buffer, n));
+      for (auto e = reader.next(); e.status != wire::read_status::need_bytes; e = reader.next())
+        hello = hello || e.status == wire::read_status::frame;
+    }
+    std::string out;
+    wire::welcome_frame w;
+    w.id.fill(0x3c);
+    w.incarnation = 1;
+    w.node = self;
+    wire::encode(out, w);
+    write(out);
+    return true;
+  }
+  void write(const std::string& bytes) {
+    socket.non_blocking(false);
+    asio::write(socket, asio::buffer(bytes));
+  }
+};
+
+std::uint64_t routes_learned_from(actor_system& system, const std::string& peer) {
+  for (const auto& p : system.peers())
+    if (p.name == peer) return p.routes_learned;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a moved notice only turns a route that leads through the node that sent it, and only to a listed node",
+          "[node]") {
+  raw_listener c;
+  auto config_of = [](const std::string& self, std::map<std::string, std::uint16_t> peers) {
+    node_config config;
+    config.name = self;
+    config.cluster = "test";
+    config.plaintext = true;
+    for (const auto& [name, port] : peers) config.peers[name] = endpoint{"127.0.0.1", port};
+    actor_system_config sc;
+    sc.workers = 1;
+    sc.node = config;
+    if (std::getenv("REVENANT_NODE_TEST_LOG"))
+      sc.log = [self](log_level, std::string_view line) { std::fprintf(stderr, "[%s] %.*s\n", self.c_str(), int(line.size()), line.data()); };
+    return sc;
+  };
+  actor_system a(config_of("a", {{"b", 0}}));
+  actor_system b(config_of("b", {{"a", a.node_port()}, {"c", c.port()}}));
+  a.set_peer_address("b", endpoint{"127.0.0.1", b.node_port()});
+  REQUIRE(c.accept_as("c"));
+  REQUIRE(wait_until([&] { return a.links_up() == 1 && b.links_up() == 2; }, 10s));
+  // x is placed at c but runs at a (where c could say it went); y is placed at a and runs there.
+  auto on_a = std::make_shared<event_log>();
+  const std::string x = name_at(b, "x/", "c"), y = name_at(b, "y/", "a");
+  a.spawn(x, echo_fn.bind(on_a));
+  a.spawn(y, echo_fn.bind(on_a));
+  const actor_ref x_from_b = b.find(x), y_from_b = b.find(y);
+  REQUIRE(x_from_b);
+  REQUIRE(y_from_b);
+  // Not on y's route (it leads to a): ignored. Naming a node b does not list: ignored. Frames of
+  // one link are taken in order, so once the last notice counts the first two were weighed.
+  std::string notices;
+  wire::encode(notices, wire::moved_frame{y, "c"});
+  wire::encode(notices, wire::moved_frame{x, "z"});
+  wire::encode(notices, wire::moved_frame{x, "a"});
+  c.write(notices);
+  REQUIRE(wait_until([&] { return routes_learned_from(b, "c") == 1; }, 10s, 5ms));
+  // Both reach a: x by the route c pointed to, y by the one it had.
+  CHECK(b.ask<value_is>(x, add{1}, 5s).get().value == 2);
+  CHECK(b.ask<value_is>(y, add{2}, 5s).get().value == 3);
+  x_from_b.tell(add{3});
+  REQUIRE(on_a->wait_for_count(3));
+  CHECK(on_a->events[2].rfind("add 3 from outside", 0) == 0);
+  // The same notice again switches nothing more.
+  std::string again;
+  wire::encode(again, wire::moved_frame{x, "a"});
+  wire::encode(again, wire::moved_frame{y, "a"});  // y: from a node not on its route
+  c.write(again);
+  std::this_thread::sleep_for(100ms);
+  CHECK(routes_learned_from(b, "c") == 1);
+  CHECK(routes_learned_from(b, "a") == 0);
 }

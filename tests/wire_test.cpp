@@ -973,8 +973,8 @@ std::vector<any_frame> listener_migration_frames() {
           migrate_accept_frame{18, migrate_status::exists, "actor \"account/43\" runs here"},
           migrate_done_frame{17},
           migrate_outcome_frame{19, migrate_outcome::pending},
-          moved_frame{"account/42", "node-t", 0},
-          moved_frame{"account/42", "node-t", 12345},
+          moved_frame{"account/42", "node-t"},
+          moved_frame{"$17@node-s", "node-s"},
           migrate_result_frame{20, 0, ""},
           migrate_result_frame{21, 5, "the target refused it: it is shutting down"}};
 }

@@ -161,17 +161,21 @@ void actor_cell::finish(dead_letter_reason reason) {
 
 void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher) {
   std::optional<down> already;
+  std::shared_ptr<detail::actor_base> moved_to;
   {
     std::lock_guard lock(system_->mutex);
     if (finished_plainly_) {
       already = down{name(), finished_reason_, {}};
     } else if (extras& x = more(); x.finished) {
       already = x.finished;
+    } else if (x.moved.load(std::memory_order_relaxed)) {
+      moved_to = x.moved_to;
     } else {
       x.watchers.push_back(watcher);
       return;
     }
   }
+  if (moved_to) return moved_to->add_watcher(watcher);
   send_down(*watcher, *already);
 }
 
@@ -388,9 +392,19 @@ void actor_cell::release_graph() {
 }
 
 void actor_cell::set_moved(std::shared_ptr<detail::actor_base> to) {
-  extras& x = more();
-  x.moved_to = std::move(to);
-  x.moved.store(true, std::memory_order_release);
+  // The watchers go with the actor: each watches it where it went (the forwarder passes the
+  // watch on), and add_watcher sends later ones the same way. One lock with add_watcher, so no
+  // watch is left behind on this object.
+  std::vector<std::weak_ptr<detail::actor_base>> watchers;
+  {
+    std::lock_guard lock(system_->mutex);
+    extras& x = more();
+    x.moved_to = to;
+    x.moved.store(true, std::memory_order_release);
+    watchers.swap(x.watchers);
+  }
+  for (auto& w : watchers)
+    if (auto watcher = w.lock()) to->add_watcher(watcher);
 }
 
 void actor_cell::drop_list(message* fifo, dead_letter_reason reason) noexcept {

@@ -118,7 +118,8 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   // Releases the behavior graph and everything else it holds (timers, pending asks).
   void release_graph();
   // The actor moved to another node: what still reaches this object goes to `to` (any thread
-  // may ask moved_to() from now on). Once, by the migration, while no worker runs it.
+  // may ask moved_to() from now on), its watchers included. Once, by the migration, while no
+  // worker runs it.
   void set_moved(std::shared_ptr<detail::actor_base> to);
   // Whether it has moved. Any thread.
   bool moved() const noexcept {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 
 #include "actors/actor.hpp"
@@ -103,6 +104,10 @@ class connection final : public std::enable_shared_from_this<connection>, public
     std::shared_ptr<actor_base> actor;
   };
   sender_memo& last_sender() noexcept { return last_sender_; }
+  // The owner's memo of the `moved` notices it sent on this connection (strand only): when it
+  // last told the peer where each actor went.
+  using notice_memo = std::unordered_map<std::string, std::chrono::steady_clock::time_point>;
+  notice_memo& told_moved() noexcept { return told_moved_; }
   // For the node's heartbeat, called once per tick (by one thread at a time): how many calls in
   // a row, this one included, came with nothing read from the peer since the call before.
   std::uint32_t quiet_ticks() noexcept {
@@ -145,6 +150,7 @@ class connection final : public std::enable_shared_from_this<connection>, public
   std::chrono::milliseconds handshake_timeout_;
   std::string reason_;  // strand: why this node closed it (a protocol error), for on_closed
   sender_memo last_sender_;             // strand
+  notice_memo told_moved_;              // strand
   std::atomic<bool> heard_{false};     // bytes were read since the last quiet_ticks()
   std::atomic<std::uint32_t> quiet_{0};  // quiet_ticks()'s count
 

@@ -244,6 +244,7 @@ std::vector<peer_status> node::peers() const {
     for (const auto& [_, s] : sends_) p.pending_sends += s.peer == name ? 1 : 0;
     for (const auto& [_, m] : moves_out_) p.migrations_out += m.target == name ? 1 : 0;
     for (const auto& [_, m] : moves_in_) p.migrations_in += m.source == name ? 1 : 0;
+    p.routes_learned = state.routes_learned;
     out.push_back(std::move(p));
   }
   return out;
@@ -515,6 +516,17 @@ void node::send_watch(const std::string& peer, const std::string& watched, const
   std::string frame;
   const std::string watcher_name = name_of(watcher);
   wire::encode(frame, wire::watch_frame{watcher_name, wire::name_for_peer(watched, peer)});
+  if (dynamic_cast<const remote_actor*>(watcher.get()) != nullptr) {
+    // A peer's watch of an actor that moved from here, passed on to where it went: the down goes
+    // from there to the watcher's node, which takes it for the watch it asked here
+    // (take_down). This node keeps nothing of it, and lets go of the watcher it held for it.
+    if (!queue(peer, frame)) return watcher->enqueue(make_message<down>(down{
+                                 watched, exit_reason::unreachable, "its node \"" + peer + "\" cannot be told (no link, queue full)"}));
+    std::lock_guard lock(mutex_);
+    if (auto held = watchers_.find(watcher_name); held != watchers_.end() && --held->second.second == 0)
+      watchers_.erase(held);
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     watching_[peer].push_back(remote_watch{watched, watcher_name, watcher});
@@ -578,7 +590,7 @@ void node::answer_send(connection& c, const wire::send_frame& f) {
   if (!d.value)
     return answer(wire::send_status::unregistered_type,
                   "the message type is not registered on node \"" + config_.name + "\"");
-  std::shared_ptr<actor_base> target = local_recipient(to);
+  std::shared_ptr<actor_base> target = local_recipient(to, &c);
   const bool durable = [&] {
     auto cell = std::dynamic_pointer_cast<actor_cell>(target);
     return cell && cell->durable();
@@ -647,14 +659,17 @@ void node::send_answered(connection& c, const wire::send_result_frame& f) {
 
 // ---- messages in -------------------------------------------------------------------------------
 
-std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient) {
+std::shared_ptr<actor_base> node::local_recipient(std::string_view recipient, connection* from) {
   if (auto id = anonymous_id(recipient)) {
     std::lock_guard lock(mutex_);
     auto it = exports_.find(*id);
     return it == exports_.end() ? nullptr : it->second.lock();
   }
   const std::string name(recipient);
-  if (auto forwarder = moved_from_here(name)) return forwarder;
+  if (auto forwarder = moved_from_here(name)) {
+    if (from != nullptr) tell_moved(*from, name, static_cast<const remote_actor&>(*forwarder));
+    return forwarder;
+  }
   if (auto cell = sys_.resolve_cell(name)) return cell;
   return incoming_cell(name);  // moving here: it takes messages, and runs once activated
 }
@@ -696,7 +711,7 @@ void node::deliver(connection& c, std::string_view recipient, std::string_view e
   const std::string to(recipient);
   decoded_envelope d = decode_from(c, recipient, envelope);
   if (!d.value) return sys_.letters.count_unshown();  // a type this program does not register
-  if (auto target = local_recipient(to))
+  if (auto target = local_recipient(to, &c))
     target->enqueue(std::move(d.value));
   else
     sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
@@ -716,9 +731,12 @@ void node::on_frame(connection& c, const wire::frame& f) {
       const wire::watch_frame w = wire::decode_watch(f);
       const std::string watcher_name = wire::name_from_peer(w.watcher, c.peer(), config_.name);
       const std::shared_ptr<actor_base> watcher = sys_.resolve(watcher_name);
-      if (auto target = local_recipient(w.watched)) {
-        {
-          // An actor holds its watchers weakly; a remote one is held here until its down is sent.
+      if (!watcher) return;  // a watcher of this node that is gone already
+      if (auto target = local_recipient(w.watched, &c)) {
+        if (dynamic_cast<const remote_actor*>(watcher.get()) != nullptr) {
+          // An actor holds its watchers weakly; a remote one is held here until its down is sent
+          // (or its watch is passed on: send_watch). A watcher of this node (a watch that came
+          // back here behind its actor) holds itself.
           std::lock_guard lock(mutex_);
           auto& held = watchers_[watcher_name];
           held.first = watcher;
@@ -743,13 +761,7 @@ void node::on_frame(connection& c, const wire::frame& f) {
         std::string watcher(d.watcher);
         if (anonymous_id(watcher)) watcher += "@" + config_.name;
         std::lock_guard lock(mutex_);
-        auto it = watching_.find(c.peer());
-        if (it == watching_.end()) return;
-        auto& list = it->second;
-        auto w = std::find_if(list.begin(), list.end(),
-                              [&](const remote_watch& x) { return x.watched == watched && x.watcher == watcher; });
-        if (w == list.end()) return;
-        list.erase(w);
+        if (!end_watch(c.peer(), watched, watcher)) return;
       }
       message_ptr m = make_message<down>(down{watched, d.reason, std::string(d.detail)});
       message_fields::sender(*m) = sys_.resolve(watched);
@@ -798,6 +810,8 @@ void node::on_frame(connection& c, const wire::frame& f) {
       return take_move_request(c, wire::decode_migrate_request(f));
     case wire::frame_kind::migrate_result:
       return take_move_result(wire::decode_migrate_result(f));
+    case wire::frame_kind::moved:
+      return take_moved(c, wire::decode_moved(f));
     default:
       throw wire::wire_error(wire::wire_errc::unexpected_kind, f.offset,
                              "frame kind " + std::string(wire::to_string(f.kind)) + " is not served by this node yet");
@@ -810,7 +824,9 @@ std::shared_ptr<actor_base> node::proxy(const std::string& name, const std::stri
   std::lock_guard lock(mutex_);
   std::weak_ptr<actor_base>& slot = proxies_[name];
   if (auto existing = slot.lock()) return existing;
-  auto made = std::make_shared<remote_actor>(weak_from_this(), name, home);
+  auto learned = learned_.find(name);
+  auto made = std::make_shared<remote_actor>(weak_from_this(), name, home,
+                                             learned == learned_.end() ? nullptr : learned->second);
   slot = made;
   return made;
 }

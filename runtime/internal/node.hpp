@@ -37,6 +37,7 @@ namespace revenant::detail {
 struct system;
 class actor_cell;
 class durable_cell;
+class remote_actor;
 
 class node final : public connection_owner, public std::enable_shared_from_this<node> {
  public:
@@ -91,6 +92,17 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // For remote_actor: watcher (here) watches watched (a name on peer).
   void send_watch(const std::string& peer, const std::string& watched, const std::shared_ptr<actor_base>& watcher);
 
+  // ---- routes learned from `moved` notices (node_routes.cpp, docs/migration.md 4) ----
+  // Whether a remote_actor's route (a name listed_node handed out) leads back to this node.
+  bool is_self(const std::string& route) const noexcept { return &route == &config_.name; }
+  // For a remote_actor whose route leads back here (the actor came to this node): as a message,
+  // an outside send, a watch or a durable step's send from a peer to the name would go.
+  void enqueue_here(const std::string& name, message_ptr m);
+  void deliver_here(const std::string& name, message_ptr m, completion ack);
+  void watch_here(const std::string& name, const std::shared_ptr<actor_base>& watcher);
+  outgoing stage_here(std::shared_ptr<actor_base> self, const std::string& name, message_ptr m,
+                      const std::string& sender);
+
   // How a move ends for whoever asked: null once the actor runs at its target, else the
   // migration_error. Called once, on any thread, possibly before migrate() returns.
   using move_callback = std::function<void(std::exception_ptr)>;
@@ -143,6 +155,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     std::uint64_t incarnation = 0;                      // the peer's, from its last welcome
     std::chrono::nanoseconds round_trip{0};             // of the last answered ping
     std::uint64_t ping_sent = 0;                        // steady-clock ns of the unanswered ping, 0 if none
+    std::uint64_t routes_learned = 0;                   // peer_status::routes_learned
   };
   // A send (wire 6.3) waiting for its send_result.
   struct pending_send {
@@ -276,8 +289,25 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void acknowledged(const std::string& peer, std::uint64_t seq);
   void remove_outbox(const std::string& peer, const std::vector<std::uint64_t>& seqs);
   decoded_envelope decode_from(connection& c, std::string_view recipient, std::string_view envelope);
-  std::shared_ptr<actor_base> local_recipient(std::string_view recipient);
+  // The actor a name on this node means now: a cell, a package held for activation, or the
+  // forwarder of an actor that moved from here (and then `from`'s node, if given, is told where
+  // it went); null if none.
+  std::shared_ptr<actor_base> local_recipient(std::string_view recipient, connection* from = nullptr);
   std::shared_ptr<actor_base> proxy(const std::string& name, const std::string& home);
+
+  // The name of a listed node (a peer's, or this node's own), kept for the node's whole life;
+  // null if name lists none of them. Needs no lock: the list is fixed at construction.
+  const std::string* listed_node(std::string_view name) const noexcept;
+  // On c's strand: c's node sent something for actor (as named here), which moved from here and
+  // forwarder sends on. c's node is told where it went, at most once a second per actor and link.
+  void tell_moved(connection& c, const std::string& actor, const remote_actor& forwarder);
+  // A `moved` notice from c's node: its proxies of f.actor that lead to c's node lead on to the
+  // target from now on, and so do proxies made later.
+  void take_moved(connection& c, const wire::moved_frame& f);
+  // A down from `from` for watcher's watch of watched: ends the watch and returns true if it is
+  // open, whichever peer it was asked of (an actor that moved is watched where it went, and its
+  // down comes from there). Caller holds mutex_.
+  bool end_watch(const std::string& from, const std::string& watched, const std::string& watcher);
 
   system& sys_;
   const node_config config_;
@@ -295,6 +325,10 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::set<std::shared_ptr<connection>> inbound_;          // guarded by mutex_
   std::map<wire::node_id, std::uint64_t> incarnations_;    // guarded by mutex_: highest seen per node id
   std::unordered_map<std::string, std::weak_ptr<actor_base>> proxies_;  // guarded by mutex_
+  // Where moved notices said actors are (listed_node names), by actor: where a proxy made later
+  // starts. Guarded by mutex_; forgotten as a whole past max_learned_routes (learned again).
+  std::unordered_map<std::string, const std::string*> learned_;
+  static constexpr std::size_t max_learned_routes = 1 << 16;
   std::unordered_map<std::uint64_t, std::weak_ptr<actor_base>> exports_;  // guarded by mutex_
   std::size_t exports_swept_at_ = 64;                      // guarded by mutex_
   // Per sending node id: the highest outbox seq of it accepted (submitted) and taken (committed).

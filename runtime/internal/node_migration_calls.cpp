@@ -15,7 +15,8 @@ using wire::encoded;
 
 std::string node::host_of(const std::string& name) {
   const std::shared_ptr<actor_base> there = route(name);
-  if (auto* remote = dynamic_cast<remote_actor*>(there.get())) return remote->home();
+  if (auto* remote = dynamic_cast<remote_actor*>(there.get()))
+    if (!is_self(remote->route())) return remote->route();
   return {};
 }
 

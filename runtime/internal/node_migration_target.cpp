@@ -151,7 +151,7 @@ void node::take_abort(const std::string& source, std::uint64_t id, const std::st
   // letters before.) Exclusive: every step that wrote for it before is in the store when this
   // reads its mailbox.
   auto moved_on = std::make_shared<std::vector<relayed>>();
-  const std::string to = forwarder ? forwarder->home() : source;
+  const std::string to = forwarder ? forwarder->route() : source;
   step s;
   s.actor = actor;
   s.exclusive = true;

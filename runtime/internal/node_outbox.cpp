@@ -38,7 +38,7 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
     if (durable >= f.seq) ack(c, durable);
     return;
   }
-  std::shared_ptr<actor_base> target = d.value ? local_recipient(to) : nullptr;
+  std::shared_ptr<actor_base> target = d.value ? local_recipient(to, &c) : nullptr;
   auto cell = std::dynamic_pointer_cast<actor_cell>(target);
   auto committed = [self = shared_from_this(), link = std::weak_ptr<connection>(c.shared_from_this()), from,
                     seq = f.seq, ack] {
@@ -68,7 +68,7 @@ void node::take_durable(connection& c, const wire::durable_message_frame& f) {
       // It moved from here (docs/migration.md 4): to its new node's outbox, in the same batch as
       // the mark, exactly once; the envelope as it came (a durable sender is named everywhere).
       outgoing out{std::move(target), nullptr, std::string(f.envelope), 0};
-      out.peer = forwarder->home();
+      out.peer = forwarder->route();
       out.recipient = std::string(wire::name_for_peer(to, out.peer));
       s.outbox.push_back(std::move(out));
     } else {

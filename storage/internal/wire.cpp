@@ -140,7 +140,6 @@ void fields(Io& io, F& f) {
   } else if constexpr (std::is_same_v<frame_type, moved_frame>) {
     io.name("actor", f.actor, name_kind::actor);
     io.name("target", f.target, name_kind::node);
-    io.integer("through", f.through, check::any);
   } else if constexpr (std::is_same_v<frame_type, migrate_request_frame>) {
     io.integer("id", f.id, check::nonzero);
     io.name("actor", f.actor, name_kind::actor);
