@@ -1,5 +1,6 @@
 // The store's typed writes and reads (storage/store.hpp, storage/commit_batch.hpp): every key,
-// range and value encoding they use comes from storage/internal/keys.hpp.
+// range and value encoding they use comes from storage/internal/keys.hpp. The migration
+// records' are store_migration.cpp's.
 #include "storage/store.hpp"
 
 #include <rocksdb/db.h>
@@ -21,32 +22,12 @@
 namespace revenant {
 namespace {
 
+using detail::actor_subject;
+using detail::open_scan;
+using detail::scan_range;
+using detail::slice;
 using detail::store_state;
-
-rocksdb::Slice slice(std::string_view s) noexcept { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view view(const rocksdb::Slice& s) noexcept { return std::string_view(s.data(), s.size()); }
-
-// An iterator over family, read ahead for a scan; bounds (null: open) must outlive it.
-rocksdb::Iterator* open_scan(const store_state& st, rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                             const rocksdb::Slice* to) {
-  rocksdb::ReadOptions options;
-  options.fill_cache = false;            // a full scan would only evict what point lookups need
-  options.readahead_size = 1u << 20;     // a scan of a million records: 10% faster than the default
-  options.iterate_lower_bound = from;
-  options.iterate_upper_bound = to;
-  return st.db->NewIterator(options, family);
-}
-
-// Calls fn(key, value) for the keys of family in [from, to) (null: open) while it returns true;
-// then throws store_error, naming what, if the scan stopped on an error instead of at its end.
-template <class F>
-void scan_range(const store_state& st, rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice* from,
-                const rocksdb::Slice* to, const std::string& what, F&& fn) {
-  const std::unique_ptr<rocksdb::Iterator> it(open_scan(st, family, from, to));
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    if (!fn(view(it->key()), view(it->value()))) break;
-  if (const rocksdb::Status s = it->status(); !s.ok()) st.fail("scan of " + what + " failed", s);
-}
+using detail::view;
 
 // The same over the entries (mailbox or journal) of one actor, in sequence order.
 template <class F>
@@ -77,7 +58,6 @@ class perf_counting_off {
   rocksdb::PerfLevel was_;
 };
 
-std::string actor_subject(std::string_view name) { return "actor \"" + std::string(name) + "\""; }
 
 // A key between a and b (a < b), reading the 8 bytes after their common prefix as big-endian
 // numbers (missing bytes are 0) and halving the distance; may equal a when none fits between.
@@ -230,37 +210,6 @@ void commit_batch::quarantine(std::string_view actor, std::string_view reason) {
 }
 void commit_batch::lift_quarantine(std::string_view actor) { rep_->batch.Delete(rep_->target->quarantine, slice(actor)); }
 
-namespace {
-
-constexpr std::string_view marker_magic = "RVMK";
-constexpr std::string_view tombstone_magic = "RVMT";
-constexpr std::string_view incoming_magic = "RVMI";
-
-std::string migration_head(std::string_view magic, std::uint64_t id, std::string_view node) {
-  if (id == 0) throw std::invalid_argument("revenant: a migration id is never 0");
-  if (!wire::is_valid_node_name(node))
-    throw std::invalid_argument("revenant: \"" + std::string(node) + "\" is not a node name (docs/wire.md 5.2)");
-  return detail::encode_migration_head(magic, id, node);
-}
-
-}  // namespace
-
-void commit_batch::put_migration_marker(std::string_view actor, std::uint64_t id, std::string_view target) {
-  rep_->batch.Put(rep_->target->migrating, slice(actor), migration_head(marker_magic, id, target));
-}
-void commit_batch::clear_migration_marker(std::string_view actor) { rep_->batch.Delete(rep_->target->migrating, slice(actor)); }
-void commit_batch::put_tombstone(std::string_view actor, std::uint64_t id, std::string_view target) {
-  rep_->batch.Put(rep_->target->moved, slice(actor), migration_head(tombstone_magic, id, target));
-}
-void commit_batch::clear_tombstone(std::string_view actor) { rep_->batch.Delete(rep_->target->moved, slice(actor)); }
-void commit_batch::put_incoming(std::string_view actor, std::uint64_t id, std::string_view source,
-                                std::string_view package) {
-  std::string value = migration_head(incoming_magic, id, source);
-  value.append(package);
-  rep_->batch.Put(rep_->target->incoming, slice(actor), value);
-}
-void commit_batch::clear_incoming(std::string_view actor) { rep_->batch.Delete(rep_->target->incoming, slice(actor)); }
-
 void commit_batch::advance_next_seq(std::uint64_t next) {
   rep_->batch.Put(rep_->target->meta, slice(detail::next_seq_key), detail::encode_next_seq(next));
 }
@@ -332,59 +281,6 @@ std::optional<std::string> store::quarantine_reason(std::string_view name) const
   return state_->get(state_->quarantine, name, "the quarantine entry of " + actor_subject(name));
 }
 
-namespace {
-
-// A migration record's head (and, for a package record, what follows it), or a store_error
-// naming the family and the key.
-std::string_view read_migration_head(const detail::store_state& st, std::string_view family, std::string_view magic,
-                                     std::string_view key, std::string_view value, std::uint64_t& id,
-                                     std::string_view& node, bool rest_allowed) {
-  std::string_view rest;
-  std::string why = detail::decode_migration_head(value, magic, id, node, rest);
-  if (why.empty() && !rest_allowed && !rest.empty()) why = "bytes follow its head";
-  if (!why.empty())
-    throw store_error("revenant: store \"" + st.path + "\": " + std::string(family) + " entry " +
-                      detail::printable_key(key) + " is damaged: " + why + " (docs/format.md 8.15)");
-  return rest;
-}
-
-migration_note read_note(const detail::store_state& st, std::string_view family, std::string_view magic,
-                         std::string_view key, std::string_view value) {
-  migration_note note;
-  std::string_view node;
-  read_migration_head(st, family, magic, key, value, note.id, node, false);
-  note.node = std::string(node);
-  return note;
-}
-
-incoming_package read_incoming(const detail::store_state& st, std::string_view key, std::string_view value) {
-  incoming_package in;
-  std::string_view source;
-  in.package = std::string(read_migration_head(st, "incoming", incoming_magic, key, value, in.id, source, true));
-  in.source = std::string(source);
-  return in;
-}
-
-}  // namespace
-
-std::optional<migration_note> store::migration_marker(std::string_view name) const {
-  auto value = state_->get(state_->migrating, name, "the migration marker of " + actor_subject(name));
-  if (!value) return std::nullopt;
-  return read_note(*state_, "migrating", marker_magic, name, *value);
-}
-
-std::optional<migration_note> store::tombstone(std::string_view name) const {
-  auto value = state_->get(state_->moved, name, "the tombstone of " + actor_subject(name));
-  if (!value) return std::nullopt;
-  return read_note(*state_, "moved", tombstone_magic, name, *value);
-}
-
-std::optional<incoming_package> store::incoming(std::string_view name) const {
-  auto value = state_->get(state_->incoming, name, "the package record of " + actor_subject(name));
-  if (!value) return std::nullopt;
-  return read_incoming(*state_, name, *value);
-}
-
 bool store::has_wake(std::string_view name) const {
   return state_->get(state_->wake, name, "the wake entry of " + actor_subject(name)).has_value();
 }
@@ -411,29 +307,6 @@ void store::for_each_wake(detail::function_ref<void(std::string_view)> fn) const
     fn(actor);
     return true;
   });
-}
-
-void store::for_each_migration_marker(detail::function_ref<void(std::string_view, const migration_note&)> fn) const {
-  scan_range(*state_, state_->migrating, nullptr, nullptr, "the migrating family",
-             [&](std::string_view actor, std::string_view value) {
-               fn(actor, read_note(*state_, "migrating", marker_magic, actor, value));
-               return true;
-             });
-}
-
-void store::for_each_tombstone(detail::function_ref<void(std::string_view, const migration_note&)> fn) const {
-  scan_range(*state_, state_->moved, nullptr, nullptr, "the moved family", [&](std::string_view actor, std::string_view value) {
-    fn(actor, read_note(*state_, "moved", tombstone_magic, actor, value));
-    return true;
-  });
-}
-
-void store::for_each_incoming(detail::function_ref<void(std::string_view, const incoming_package&)> fn) const {
-  scan_range(*state_, state_->incoming, nullptr, nullptr, "the incoming family",
-             [&](std::string_view actor, std::string_view value) {
-               fn(actor, read_incoming(*state_, actor, value));
-               return true;
-             });
 }
 
 void store::for_each_outbox_entry(
