@@ -476,6 +476,14 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     CHECK(j["timers"].items.empty());
     CHECK(j["mailbox"].items.empty());
     CHECK(j["journal"].items.empty());  // not in journal mode
+    // Its ask to the holder was its first numbered message to it (docs/migration.md 9).
+    REQUIRE(j["order"]["sent"].items.size() == 1);
+    CHECK(j["order"]["sent"][0]["to"].str() == "holder");
+    CHECK(j["order"]["sent"][0]["last"].num() == 1);
+    CHECK(std::regex_match(j["order"]["sent"][0]["seen"].str(), iso_utc));
+    CHECK(j["order"]["sent"][0]["seen_ns"].num() <= now);
+    CHECK(j["order"]["handled"].items.empty());  // only outside messages, unnumbered
+    CHECK(j["order"]["moved"].is_null());
     // The graph: the behavior and the continuation share the asker's tally.
     const json& g = j["graph"];
     REQUIRE(g.type == json::kind::object);
@@ -500,6 +508,9 @@ TEST_CASE("inspect dump describes one actor as valid JSON: record, asks, timers,
     REQUIRE(j["timers"].items.size() == 1);
     const json& t = j["timers"][0];
     CHECK(t["id"].num() > 0);
+    // Nothing numbered to or from it: empty tables (a version-1 record).
+    CHECK(j["order"]["sent"].items.empty());
+    CHECK(j["order"]["handled"].items.empty());
     CHECK(t["message_type"].str() == "test.inspect.ring");
     CHECK(t["period_ns"].num() == std::chrono::nanoseconds(1h).count());
     CHECK(std::regex_match(t["due"].str(), iso_utc));
@@ -598,6 +609,37 @@ TEST_CASE("inspect dump lists the journaled steps that follow the record", "[ins
   CHECK(journal[1]["message_type"].str() == "test.add");
   CHECK(journal[0]["seq"].num() < journal[1]["seq"].num());
   CHECK(j["mailbox"].items.empty());
+}
+
+TEST_CASE("inspect dump shows the order tables of both ends, and names damaged ones", "[inspect]") {
+  const auto holder = inspect({"dump", sample_store(), "holder"});
+  INFO(holder.out << holder.err);
+  REQUIRE(holder.code == 0);
+  const json h = parse_json(holder.out);
+  REQUIRE(h["order"]["handled"].items.size() == 1);
+  CHECK(h["order"]["handled"][0]["from"].str() == "asker");
+  CHECK(h["order"]["handled"][0]["last"].num() == 1);
+  CHECK(h["order"]["sent"].items.empty());
+
+  // The order tables run to the end of a version-2 record: a flipped byte there is theirs.
+  temp_dir dir;
+  const std::string p = dir.path("db");
+  {
+    store source(sample_store());
+    store db(p);
+    commit_batch batch(db);
+    std::string record = *source.record("asker");
+    record[record.size() - 3] ^= 0x40;
+    batch.put_record("asker", record);
+    db.commit(batch, true);
+  }
+  const auto r = inspect({"dump", p, "asker"});
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const json j = parse_json(r.out);
+  CHECK_THAT(j["error"].str(), Catch::Contains("order tables of actor \"asker\""));
+  CHECK(j["order"].is_null());
+  CHECK(j["pending_asks"].items.size() == 1);  // the image before them is read all the same
 }
 
 TEST_CASE("inspect reports a damaged record instead of crashing", "[inspect]") {

@@ -3,8 +3,8 @@
 //
 //   <prog> list <store-dir>          one row per actor: behavior, record size, pending mailbox
 //                                    messages, asks and timers, quarantine, damage
-//   <prog> dump <store-dir> <actor>  one actor as JSON: its record, asks, timers, mailbox,
-//                                    journal, quarantine reason and closure graph
+//   <prog> dump <store-dir> <actor>  one actor as JSON: its record, asks, timers, order
+//                                    tables, mailbox, journal, quarantine reason and closure graph
 //   <prog> dot  <store-dir> <actor>  the actor's closure graph in Graphviz DOT
 //
 // Only registered code can rebuild a closure graph, so the tool is a library entry point: an

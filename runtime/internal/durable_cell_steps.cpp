@@ -62,13 +62,7 @@ bool durable_cell::activate(std::optional<std::string_view> record_bytes) {
     };
     actor_image image = decode();  // built in place: no default image to assign over
     for (const auto& t : image.timers) (void)decode_envelope(t.payload, "timer payload of " + subject(), &system());
-    if (!record.order.empty()) {
-      try {
-        order().restore(decode_snapshot<order_image>(record.order, {}));
-      } catch (const snapshot_error& e) {
-        throw e.with_subject("order tables of " + subject());
-      }
-    }
+    if (!record.order.empty()) order().restore(read_order_tables(record.order, subject()));
     loaded_ = true;
     steps_ = record.steps;
     const restored_state restored =

@@ -19,29 +19,9 @@
 #include <vector>
 
 #include "actors/actor.hpp"
+#include "runtime/internal/order_image.hpp"
 
 namespace revenant::detail {
-
-// One correspondent in a record's order tables (docs/format.md 8.3.1).
-struct order_entry {
-  std::string name;
-  std::uint64_t last = 0;
-  std::int64_t seen = 0;  // wall-clock ns of the last message to or from it
-  template <class A>
-  void serialize(A& a) {
-    a(name, last, seen);
-  }
-};
-// The root of a version-2 record's order snapshot.
-struct order_image {
-  std::vector<order_entry> sent;
-  std::vector<order_entry> handled;
-  std::int64_t moved = 0;  // wall-clock ns of the actor's last parking for a move; 0: never
-  template <class A>
-  void serialize(A& a) {
-    a(sent, handled, moved);
-  }
-};
 
 class message_order {
  public:

@@ -63,6 +63,11 @@ actor_report read_actor(const store& db, const std::string& name) {
     const actor_record_view view = decode_actor_record(*record, subject);
     r.info = view.info();
     r.snapshot_bytes = view.snapshot.size();
+    try {
+      r.order = view.order.empty() ? order_image{} : read_order_tables(view.order, subject);
+    } catch (const std::exception& e) {
+      r.damage = e.what();  // the image may still be readable: go on
+    }
     r.outline = read_outline(view.snapshot, subject);
     r.graph = trace_graph(view.snapshot, subject);
   } catch (const snapshot_error& e) {

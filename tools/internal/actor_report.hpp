@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "storage/envelope.hpp"
+#include "runtime/internal/order_image.hpp"
 #include "storage/store.hpp"
 #include "tools/internal/closure_graph.hpp"
 #include "tools/internal/outline.hpp"
@@ -50,6 +51,9 @@ struct actor_report {
   std::string damage;  // the first decode error of the record; empty: none found
   std::optional<std::string> quarantine_reason;
   std::optional<image_outline> outline;
+  // The order tables (docs/migration.md 9): empty for a version-1 record; unset if they could
+  // not be read (damage says why).
+  std::optional<order_image> order;
   std::vector<mailbox_entry> mailbox;
   std::vector<mailbox_entry> journal;  // replayed over the record at activation; the graph is the record's
   std::optional<closure_graph> graph;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,6 +157,22 @@ int dump_actor(const std::string& path, const std::string& name, std::ostream& o
       w.end_object();
     }
     w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("order");
+  if (r.order) {
+    // Names as the record holds them; seen and moved as UTC times (and ns), moved null if never.
+    const auto entries = [&](std::string_view key, std::string_view role, const std::vector<order_entry>& list) {
+      w.key(key).begin_array();
+      for (const order_entry& e : list)
+        w.begin_object().member(role, e.name).member("last", e.last).member("seen", iso_utc(e.seen)).member("seen_ns", e.seen).end_object();
+      w.end_array();
+    };
+    w.begin_object();
+    entries("sent", "to", r.order->sent);
+    entries("handled", "from", r.order->handled);
+    w.member("moved", r.order->moved != 0 ? iso_utc(r.order->moved) : std::nullopt).end_object();
   } else {
     w.null();
   }
