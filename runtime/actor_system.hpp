@@ -134,6 +134,8 @@ enum class dead_letter_reason : std::uint8_t {
                     // node stopped)
   not_encodable = 7,  // for an actor on another node, but its type is not registered or its value failed to
                       // encode
+  reordered = 8,      // a transient message forwarded by a node the recipient left, which arrived after one
+                      // its sender's node sent it directly: dropped to keep FIFO per sender (migration.md 4)
 };
 
 // A message that reached no behavior. Valid only during the dead-letter handler's call.

@@ -1,5 +1,6 @@
 #include "runtime/internal/actor_cell.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 #include <tuple>
@@ -178,6 +179,26 @@ void actor_cell::add_watcher(const std::shared_ptr<detail::actor_base>& watcher)
   if (moved_to) return moved_to->add_watcher(watcher);
   send_down(*watcher, *already);
 }
+
+void actor_cell::take_from_node(message_ptr m, const std::string& origin, bool forwarded) {
+  if (extras* x = extras_.load(std::memory_order_acquire); x != nullptr && x->arrived.load(std::memory_order_acquire))
+      [[unlikely]] {
+    bool overtaken = false;
+    {
+      std::lock_guard lock(system_->mutex);
+      const bool direct_before =
+          std::find(x->direct_from.begin(), x->direct_from.end(), origin) != x->direct_from.end();
+      if (forwarded)
+        overtaken = direct_before;
+      else if (!direct_before)
+        x->direct_from.push_back(origin);
+    }
+    if (overtaken) return system_->dead(name(), std::move(m), dead_letter_reason::reordered);
+  }
+  enqueue(std::move(m), std::nullopt);
+}
+
+void actor_cell::arriving() { more().arrived.store(true, std::memory_order_release); }
 
 void actor_cell::send_down(detail::actor_base& watcher, const down& notice) {
   message_ptr m = make_message<down>(notice);

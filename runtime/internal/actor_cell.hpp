@@ -54,6 +54,12 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   void enqueue(message_ptr m, std::optional<completion> ack);
   void deliver_acknowledged(message_ptr m, completion ack) override { enqueue(std::move(m), std::move(ack)); }
   void add_watcher(const std::shared_ptr<detail::actor_base>& watcher) override;
+  // Queued, unless this actor came here by a move and m, forwarded, would overtake a message its
+  // origin's node sent here directly: then a dead letter (reordered, docs/migration.md 4).
+  void take_from_node(message_ptr m, const std::string& origin, bool forwarded) override;
+  // This cell is an actor arriving by a move: take_from_node keeps each origin's transient
+  // messages in order from now on. Any thread, before the first message from a link.
+  void arriving();
 
   // Worker side: handles up to the system's throughput of messages, then yields. A durable
   // actor commits what it did (one step) before anyone else may run it.
@@ -157,6 +163,10 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
     // before `moved` is (release), never changed after.
     std::shared_ptr<detail::actor_base> moved_to;
     std::atomic<bool> moved{false};
+    // An actor that arrived by a move: the nodes that sent it a transient message directly since
+    // (guarded by the system's mutex; at most one per node).
+    std::atomic<bool> arrived{false};
+    std::vector<std::string> direct_from;
   };
   extras& more();
   void start(behavior initial, supervision policy);

@@ -73,8 +73,10 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   std::string name_of(const std::shared_ptr<actor_base>& actor);
 
   // For remote_actor: sends m to recipient (a name on peer) from m's sender, at most once; a
-  // message that cannot be encoded or queued becomes a dead letter (with the reason).
-  void send_message(const std::string& peer, const std::string& recipient, message_ptr m);
+  // message that cannot be encoded or queued becomes a dead letter (with the reason). With an
+  // origin, m is a transient message from that node that this node forwards (`forwarded`).
+  void send_message(const std::string& peer, const std::string& recipient, message_ptr m,
+                    const std::string* origin = nullptr);
   // For remote_actor, from a durable actor's step: the entry that commits m to the outbox to
   // peer, for recipient (exactly once, format.md 8.14). Throws what encoding throws.
   outgoing stage_durable(std::shared_ptr<actor_base> to, const std::string& peer, const std::string& recipient,
@@ -98,6 +100,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   // For a remote_actor whose route leads back here (the actor came to this node): as a message,
   // an outside send, a watch or a durable step's send from a peer to the name would go.
   void enqueue_here(const std::string& name, message_ptr m);
+  void take_here(const std::string& name, message_ptr m, const std::string& origin, bool forwarded);
   void deliver_here(const std::string& name, message_ptr m, completion ack);
   void watch_here(const std::string& name, const std::shared_ptr<actor_base>& watcher);
   outgoing stage_here(std::shared_ptr<actor_base> self, const std::string& name, message_ptr m,
@@ -281,7 +284,8 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   void redial_later(const std::string& peer);
   // Queues an encoded frame for peer: false if over the bound or stopped.
   bool queue(const std::string& peer, std::string_view frame);
-  void deliver(connection& c, std::string_view recipient, std::string_view envelope);
+  // A transient message from c's node, or forwarded by it from origin's (not empty).
+  void deliver(connection& c, std::string_view recipient, std::string_view envelope, std::string_view origin = {});
   // A durable_message from c's node: taken once (its mailbox entry and the node's inbox mark in
   // one step), acknowledged once that is committed.
   void take_durable(connection& c, const wire::durable_message_frame& f);

@@ -45,7 +45,7 @@ bool node::queue(const std::string& peer, std::string_view frame) {
   return true;
 }
 
-void node::send_message(const std::string& peer, const std::string& recipient, message_ptr m) {
+void node::send_message(const std::string& peer, const std::string& recipient, message_ptr m, const std::string* origin) {
   std::string frame;
   try {
     const auto& sender = message_fields::sender(*m);
@@ -63,7 +63,10 @@ void node::send_message(const std::string& peer, const std::string& recipient, m
       wire::encode(frame, wire::down_frame{d->reason, watched, to, d->detail});
     } else {
       const std::string envelope = encode_envelope(*m, sender ? name_of(sender) : std::string(), &sys_);
-      wire::encode(frame, wire::message_frame{to, envelope});
+      if (origin != nullptr)
+        wire::encode(frame, wire::forwarded_frame{*origin, to, envelope});
+      else
+        wire::encode(frame, wire::message_frame{to, envelope});
     }
   } catch (const std::exception& e) {
     sys_.log(log_level::warning, "revenant: node \"" + config_.name + "\": a " + std::string(m->type_name()) +
@@ -269,14 +272,16 @@ decoded_envelope node::decode_from(connection& c, std::string_view recipient, st
   return d;
 }
 
-void node::deliver(connection& c, std::string_view recipient, std::string_view envelope) {
+void node::deliver(connection& c, std::string_view recipient, std::string_view envelope, std::string_view origin) {
   const std::string to(recipient);
   decoded_envelope d = decode_from(c, recipient, envelope);
   if (!d.value) return sys_.letters.count_unshown();  // a type this program does not register
-  if (auto target = local_recipient(to, &c))
-    target->enqueue(std::move(d.value));
-  else
-    sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
+  auto target = local_recipient(to, &c);
+  if (!target) return sys_.dead(to, std::move(d.value), dead_letter_reason::stopped);
+  // A forwarded message names the node its sender is on; one this node does not list counts as
+  // coming from c's node directly (it can only lose its place, never overtake).
+  const std::string* from = origin.empty() ? nullptr : listed_node(origin);
+  recipient_of(target).take_from_node(std::move(d.value), from != nullptr ? *from : c.peer(), from != nullptr);
 }
 
 void node::on_frame(connection& c, const wire::frame& f) {
@@ -288,6 +293,10 @@ void node::on_frame(connection& c, const wire::frame& f) {
     case wire::frame_kind::message: {
       const wire::message_frame m = wire::decode_message(f);
       return deliver(c, m.recipient, m.envelope);
+    }
+    case wire::frame_kind::forwarded: {
+      const wire::forwarded_frame m = wire::decode_forwarded(f);
+      return deliver(c, m.recipient, m.envelope, m.origin);
     }
     case wire::frame_kind::watch: {
       const wire::watch_frame w = wire::decode_watch(f);

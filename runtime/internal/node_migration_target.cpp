@@ -170,6 +170,7 @@ std::shared_ptr<actor_cell> node::incoming_cell(const std::string& name) {
   if (it->second.cell) return it->second.cell;
   auto cell = std::static_pointer_cast<durable_cell>(sys_.make_durable_cell(name, behavior{}, supervision{}, false));
   cell->hold();  // not runnable until activated
+  cell->arriving();
   {
     std::lock_guard directory(sys_.mutex);
     if (!sys_.named.insert(cell)) return nullptr;  // cannot be: the name is neither hosted nor stored here

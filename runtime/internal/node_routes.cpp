@@ -102,6 +102,11 @@ void node::enqueue_here(const std::string& name, message_ptr m) {
     sys_.dead(name, std::move(m), dead_letter_reason::stopped);
 }
 
+void node::take_here(const std::string& name, message_ptr m, const std::string& origin, bool forwarded) {
+  if (auto target = local_recipient(name)) return recipient_of(target).take_from_node(std::move(m), origin, forwarded);
+  sys_.dead(name, std::move(m), dead_letter_reason::stopped);
+}
+
 void node::deliver_here(const std::string& name, message_ptr m, completion ack) {
   if (auto target = local_recipient(name)) return recipient_of(target).deliver_acknowledged(std::move(m), std::move(ack));
   ack.set_exception(sys_.no_actor(name));

@@ -35,6 +35,13 @@ class recipient : public detail::actor_base {
   // True if this actor's name means it on every node and for as long as it exists: a durable
   // actor's, or an actor's of another node (a transient actor here is "$<id>" only here).
   virtual bool named_everywhere() const noexcept { return false; }
+  // A transient message a link brought from a peer: origin is the node its sender is on, and
+  // forwarded says it came by way of a node this actor left (docs/migration.md 4). Here: queued.
+  virtual void take_from_node(message_ptr m, const std::string& origin, bool forwarded) {
+    (void)origin;
+    (void)forwarded;
+    enqueue(std::move(m));
+  }
 };
 
 // The recipient behind a reference a running system handed out (every actor_base it makes is

@@ -62,6 +62,15 @@ class remote_actor final : public recipient {
     if (auto n = owner_.lock()) n->ship_durable(out.peer, out.seq, std::move(out.recipient), std::move(out.envelope));
   }
   bool named_everywhere() const noexcept override { return true; }
+  // This is the forwarder of an actor that moved from here: the message goes on where it went,
+  // still saying which node it came from.
+  void take_from_node(message_ptr m, const std::string& origin, bool forwarded) override {
+    auto n = owner_.lock();
+    if (!n) return;
+    const std::string& to = route();
+    if (n->is_self(to)) return n->take_here(given_name(), std::move(m), origin, forwarded);
+    n->send_message(to, given_name(), std::move(m), &origin);
+  }
   // The node its messages go to now (this node's own name: the actor is here).
   const std::string& route() const noexcept {
     const std::string* to = route_.load(std::memory_order_acquire);
