@@ -588,6 +588,8 @@ TEST_CASE("a sender told where the actor went stops going through the old node, 
   state->to = c.find(mover);  // held across the move, as a real sender would
   c.spawn_durable(pump, pump_fn.bind(state));
   c.send(pump, send_some{20}).get();
+  // All 20 in before the move: none is forwarded, so c has nothing to learn yet.
+  REQUIRE(wait_until([&] { auto r = report_of(*a, mover); return r && r->last == 20; }, 10s * sanitizer_slowdown, 10ms));
   a->migrate(mover, "b").get();
   const auto learned_from_a = [&] {
     for (const auto& p : c.peers())

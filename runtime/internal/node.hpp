@@ -188,6 +188,7 @@ class node final : public connection_owner, public std::enable_shared_from_this<
     bool aborted = false;                  // given up while parking: resumed once parked
     std::weak_ptr<durable_cell> cell;      // parked from prepare to commit (resumed on abort)
     std::uint64_t through = 0;             // the highest mailbox seq the package holds
+    std::size_t queued = 0;                // how many messages the package holds
     std::string frame;
     const connection* sent_on = nullptr;
     std::chrono::steady_clock::time_point sent_at{}, deadline{};
@@ -257,9 +258,13 @@ class node final : public connection_owner, public std::enable_shared_from_this<
   };
   // Committer thread, in an exclusive step's batch: deletes every stored message of actor and
   // writes those above `above` as outbox entries to `to`, in order, into `out`. Returns the
-  // highest seq written (0 if none).
+  // highest seq written (0 if none). `held`: how many messages up to `above` are known to be
+  // stored; from long_mailbox of them on, they go by one range deletion and are not read.
   std::uint64_t relay_mailbox(commit_batch& batch, const std::string& actor, const std::string& to,
-                              std::uint64_t above, std::vector<relayed>& out);
+                              std::uint64_t above, std::vector<relayed>& out, std::size_t held = 0);
+  // A drain moves thousands of short mailboxes: a range deletion each would slow every later
+  // scan of the family (RocksDB walks the range tombstones of its memtable at each iterator).
+  static constexpr std::size_t long_mailbox = 64;
   // Once that batch is committed: ships the entries relay_mailbox wrote.
   void ship_relayed(const std::string& actor, const std::string& to, std::vector<relayed>& entries);
 

@@ -126,6 +126,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
   struct prepared {
     std::string frame;
     std::uint64_t through = 0;
+    std::size_t queued = 0;
     std::string failure;
   };
   auto out = std::make_shared<prepared>();
@@ -150,6 +151,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       p.mailbox.push_back(package_entry{seq, std::string(envelope)});
       out->through = seq;
     });
+    out->queued = p.mailbox.size();
     try {
       out->frame = encoded(wire::migrate_offer_frame{id, encode_migration_package(p)});
     } catch (const std::exception& e) {
@@ -175,6 +177,7 @@ void node::parked(std::uint64_t id, bool checkpointed) {
       move_out& m = it->second;
       m.at = move_out::phase::offered;
       m.through = out->through;
+      m.queued = out->queued;
       m.frame = std::move(out->frame);
       self->send_now(m.target, m.frame, m.sent_on, m.sent_at);
     }
@@ -201,6 +204,7 @@ void node::offer_answered(const wire::migrate_accept_frame& f) {
 void node::commit_move(std::uint64_t id) {
   std::string actor, target;
   std::uint64_t through = 0;
+  std::size_t queued = 0;
   {
     std::lock_guard lock(mutex_);
     auto it = moves_out_.find(id);
@@ -208,15 +212,16 @@ void node::commit_move(std::uint64_t id) {
     actor = it->second.actor;
     target = it->second.target;
     through = it->second.through;
+    queued = it->second.queued;
   }
   auto forwarder = std::make_shared<remote_actor>(weak_from_this(), actor, target);
   auto late = std::make_shared<std::vector<relayed>>();
   step s;
   s.actor = actor;
   s.exclusive = true;
-  s.write = [this, actor, target, id, through, late, forwarder](commit_batch& batch) -> std::uint64_t {
+  s.write = [this, actor, target, id, through, queued, late, forwarder](commit_batch& batch) -> std::uint64_t {
     // The package holds the messages up to `through`; those after it go to the target's outbox.
-    const std::uint64_t last = relay_mailbox(batch, actor, target, through, *late);
+    const std::uint64_t last = relay_mailbox(batch, actor, target, through, *late, queued);
     // The record and its journal (empty: parking folded it in), without a range deletion per
     // move (a drain makes thousands).
     batch.erase_record_alone(actor);
@@ -353,11 +358,16 @@ void node::answer_query(connection& c, const wire::migrate_query_frame& f) {
 // ---- both -----------------------------------------------------------------------------------
 
 std::uint64_t node::relay_mailbox(commit_batch& batch, const std::string& actor, const std::string& to,
-                                  std::uint64_t above, std::vector<relayed>& out) {
-  sys_.db->for_each_message_of(actor, [&](std::uint64_t seq, std::string_view envelope) {
-    batch.consume(actor, seq);
-    if (seq > above) out.push_back(relayed{seq, std::string(envelope)});
-  });
+                                  std::uint64_t above, std::vector<relayed>& out, std::size_t held) {
+  const bool at_once = held >= long_mailbox;
+  if (at_once) batch.clear_mailbox(actor);  // the whole range, those above `above` included
+  sys_.db->for_each_message_of(
+      actor,
+      [&](std::uint64_t seq, std::string_view envelope) {
+        if (!at_once) batch.consume(actor, seq);
+        if (seq > above) out.push_back(relayed{seq, std::string(envelope)});
+      },
+      at_once ? above : 0);
   if (out.empty()) return 0;
   const std::uint64_t first = sys_.commits->reserve(out.size());
   for (std::size_t i = 0; i < out.size(); ++i) {

@@ -2,7 +2,8 @@
 // messages for an actor that moved from it tells that peer where the actor is (`moved`, docs/
 // wire.md 6.6), and the peer's proxies of the actor send there from then on. Order per durable
 // sender does not depend on this (the recipient restores it, docs/migration.md 9): a switch
-// only shortens the path, and lets the old node go away.
+// only shortens the path, and lets the old node go away. Also here: the watches that follow a
+// moved actor, and what a proxy whose route leads back to this node hands to the actor here.
 #include <algorithm>
 #include <chrono>
 #include <vector>
@@ -59,12 +60,8 @@ void node::take_moved(connection& c, const wire::moved_frame& f) {
     // This node's own forwarder (the actor moved on from where it went from here) is shortened
     // too; it never leads back here (the actor's activation here ends it).
     if (auto m = moved_.find(actor); m != moved_.end() && !is_self(*to)) forwarder = m->second;
-  }
-  bool learned = false;
-  {
     // Watches of the actor asked of the notice's node were passed on to where it went
     // (actor_cell::set_moved): they end with that node's link from now on, not the old one's.
-    std::lock_guard lock(mutex_);
     if (auto w = watching_.find(c.peer()); w != watching_.end()) {
       std::vector<remote_watch> kept, refiled;
       for (auto& x : w->second) (x.watched == actor ? refiled : kept).push_back(std::move(x));
@@ -74,6 +71,7 @@ void node::take_moved(connection& c, const wire::moved_frame& f) {
         for (auto& x : refiled) watching_[*to].push_back(std::move(x));
     }
   }
+  bool learned = false;
   if (proxy_now) learned = static_cast<remote_actor&>(*proxy_now).switch_route(c.peer(), *to) || learned;
   if (forwarder) learned = static_cast<remote_actor&>(*forwarder).switch_route(c.peer(), *to) || learned;
   if (!learned) return;
