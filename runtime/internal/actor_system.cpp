@@ -205,11 +205,7 @@ void actor_system::sync() {
 }
 
 std::vector<quarantined_actor> actor_system::quarantined() const {
-  std::vector<std::pair<std::string, std::string>> listed;
-  {
-    std::lock_guard lock(impl_->mutex);
-    listed.assign(impl_->quarantine_list.begin(), impl_->quarantine_list.end());
-  }
+  std::vector<std::pair<std::string, std::string>> listed = impl_->actors.lock().quarantine_list();
   std::sort(listed.begin(), listed.end());
   std::vector<quarantined_actor> out;
   for (const auto& [name, reason] : listed) out.push_back(impl_->describe_quarantined(name, reason));
@@ -218,14 +214,9 @@ std::vector<quarantined_actor> actor_system::quarantined() const {
 
 std::optional<quarantined_actor> actor_system::quarantine_of(std::string_view name_view) const {
   const std::string name(name_view);
-  std::string reason;
-  {
-    std::lock_guard lock(impl_->mutex);
-    auto it = impl_->quarantine_list.find(name);
-    if (it == impl_->quarantine_list.end()) return std::nullopt;
-    reason = it->second;
-  }
-  return impl_->describe_quarantined(name, reason);
+  std::optional<std::string> reason = impl_->actors.lock().quarantine_reason(name);
+  if (!reason) return std::nullopt;
+  return impl_->describe_quarantined(name, *reason);
 }
 
 actor_ref actor_system::lift_quarantine(std::string_view name) { return impl_->lift(std::string(name)); }
@@ -306,18 +297,11 @@ std::uint64_t actor_system::order_gaps() const noexcept {
 }
 
 std::size_t actor_system::live_actors() const {
-  const std::size_t anonymous = impl_->live.size();
-  std::lock_guard lock(impl_->mutex);
-  return anonymous + impl_->named.size();
+  return impl_->actors.running_count();
 }
 
 void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds drain_deadline) {
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->shut_down) return;
-    impl_->shut_down = true;
-    impl_->closing.store(true, std::memory_order_release);
-  }
+  if (!impl_->actors.lock().begin_shutdown()) return;
   impl_->accepting.store(false);
   // Links end first (goodbye on each): their reads would keep the workers busy forever. A message
   // an actor sends to another node while the rest drains is a dead letter (unreachable).
@@ -346,12 +330,9 @@ void actor_system::shutdown(shutdown_policy policy, std::chrono::milliseconds dr
   // No worker runs now: finish every actor still alive (their queues become dead letters, their
   // behavior graphs are released).
   std::vector<std::shared_ptr<actor_cell>> remaining;
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->finished = true;
-    impl_->named.drain([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
-  }
-  impl_->live.close([&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); });
+  auto keep = [&](std::shared_ptr<actor_cell> cell) { remaining.push_back(std::move(cell)); };
+  impl_->actors.lock().finish_all(keep);
+  impl_->actors.close_anonymous(keep);
   for (auto& cell : remaining) cell->finish(dead_letter_reason::shutdown);
   // Their queued requests are answered above (dead letters); asks still pending never will be.
   impl_->outside->close();

@@ -1,6 +1,6 @@
-// The directory: which actor a name stands for — running here, stored here and not yet brought
-// in, or nowhere (and, with nodes, elsewhere). Its state is the system's (system.hpp), guarded
-// by the system's mutex; the store is never read under it.
+// The directory's checks (directory.hpp), and how the system uses it to answer which actor a name
+// stands for — running here, stored here and not yet brought in, elsewhere (another node), or
+// nowhere. The store is read between two locks of the directory, never under one.
 #include <stdexcept>
 
 #include "runtime/internal/actor_cell.hpp"
@@ -52,26 +52,25 @@ std::shared_ptr<detail::actor_cell> detail::system::resolve_cell(const std::stri
   for (;;) {
     std::uint64_t erasures;
     {
-      std::lock_guard lock(mutex);
+      auto d = actors.lock();
       // Quarantined first: an actor quarantined by its own run is still registered until its
       // run has finished, and a message sent meanwhile must get the same answer as one sent
       // after.
-      if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
-      if (auto found = named.find(name)) return *found;
-      if (!db || finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
-      erasures = erased;
+      if (d.quarantined(name)) return nullptr;
+      if (auto found = d.running(name)) return found;
+      if (!db || !d.may_bring_in(name)) return nullptr;
+      erasures = d.erasures();
     }
     // A point lookup (bloom-filtered), outside the lock: the actor exists if its record does.
     // Its record is decoded by its first run, on a worker.
     if (!stored(name)) return nullptr;
     std::shared_ptr<actor_cell> cell = make_durable_cell(name, behavior{}, supervision{}, false);
-    std::lock_guard lock(mutex);
+    auto d = actors.lock();
     // Whatever happened to the name meanwhile decides: another thread brought it in, it was
     // quarantined, or an erasure committed (the record read may be gone): look again.
-    if (erased != erasures) continue;
-    if (!quarantine_list.empty() && quarantine_list.contains(name)) return nullptr;
-    if (finished || erasing.contains(name) || spawning.contains(name)) return nullptr;
-    return named.find_or_insert(std::move(cell), detail::name_table<actor_cell>::hash(name));
+    if (d.erasures() != erasures) continue;
+    if (!d.may_bring_in(name)) return nullptr;
+    return d.add_or_found(std::move(cell), directory::hash(name));
   }
 }
 
@@ -83,12 +82,11 @@ actor_ref detail::system::spawn(std::string name, behavior initial, supervision 
   auto cell = std::make_shared<actor_cell>(shared_from_this(), id, name, std::move(initial), policy);
   const auto after_shutdown = [] { return std::logic_error("revenant: spawn after the actor system shut down"); };
   if (name.empty()) {
-    // The live set refuses once shutdown has taken the last actors; closing stops spawns earlier.
-    if (closing.load(std::memory_order_acquire) || !live.insert(cell)) throw after_shutdown();
+    if (!actors.add_anonymous(cell)) throw after_shutdown();
   } else {
-    std::lock_guard lock(mutex);
-    if (shut_down) throw after_shutdown();
-    if (!named.insert(cell)) throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
+    auto d = actors.lock();
+    if (d.shutting_down()) throw after_shutdown();
+    if (!d.add(cell)) throw std::invalid_argument("revenant: an actor named \"" + name + "\" is already running");
   }
   if (parent) cell->add_watcher(parent);
   return actor_ref(std::move(cell));
@@ -97,19 +95,15 @@ actor_ref detail::system::spawn(std::string name, behavior initial, supervision 
 void detail::system::forget(const actor_cell& cell) {
   std::shared_ptr<actor_cell> last;  // destroyed after the lock is released
   if (cell.given_name().empty()) {
-    last = live.erase(&cell);
+    last = actors.remove_anonymous(&cell);
     return;
   }
-  std::lock_guard lock(mutex);
-  last = named.erase(cell.given_name(), &cell);
+  last = actors.lock().remove(cell.given_name(), &cell);
 }
 
-std::exception_ptr detail::system::no_actor(const std::string& name) const {
-  {
-    std::lock_guard lock(mutex);
-    if (auto it = quarantine_list.find(name); it != quarantine_list.end())
-      return std::make_exception_ptr(actor_quarantined(name, it->second));
-  }
+std::exception_ptr detail::system::no_actor(const std::string& name) {
+  if (auto reason = actors.lock().quarantine_reason(name))
+    return std::make_exception_ptr(actor_quarantined(name, *reason));
   return std::make_exception_ptr(std::invalid_argument("revenant: no actor named \"" + name + "\""));
 }
 
@@ -119,10 +113,31 @@ void detail::system::check_durable_name(const std::string& name) {
     throw std::invalid_argument("revenant: a durable actor name must not contain a zero byte");
 }
 
-void detail::system::check_durable_name_free(const std::string& name, bool was_stored) const {
-  if (shut_down) throw std::logic_error("revenant: spawn after the actor system shut down");
-  if (auto q = quarantine_list.find(name); q != quarantine_list.end()) throw actor_quarantined(name, q->second);
-  if (named.contains(name) || erasing.contains(name) || spawning.contains(name) || was_stored)
+// ---- the directory's named table (needs the complete actor_cell) ----
+
+std::shared_ptr<detail::actor_cell> detail::directory::locked::running(std::string_view name) const noexcept {
+  const auto* found = d_.named_.find(name);
+  return found ? *found : nullptr;
+}
+
+bool detail::directory::locked::is_running(std::string_view name) const noexcept { return d_.named_.contains(name); }
+
+bool detail::directory::locked::add(std::shared_ptr<actor_cell> cell) { return d_.named_.insert(std::move(cell)); }
+
+const std::shared_ptr<detail::actor_cell>& detail::directory::locked::add_or_found(std::shared_ptr<actor_cell> cell,
+                                                                                 hash_type h) {
+  return d_.named_.find_or_insert(std::move(cell), h);
+}
+
+std::shared_ptr<detail::actor_cell> detail::directory::locked::remove(std::string_view name,
+                                                                      const actor_cell* cell) noexcept {
+  return d_.named_.erase(name, cell);
+}
+
+void detail::directory::locked::check_free(const std::string& name, bool was_stored) const {
+  if (d_.shut_down_) throw std::logic_error("revenant: spawn after the actor system shut down");
+  if (auto q = quarantine_reason(name)) throw actor_quarantined(name, *q);
+  if (is_running(name) || d_.erasing_.contains(name) || d_.spawning_.contains(name) || was_stored)
     throw std::invalid_argument("revenant: a durable actor named \"" + name +
                                 "\" already exists (running, stored or being spawned)");
 }

@@ -218,9 +218,9 @@ actor_ref durable_cell::spawn_child(std::string child_name, behavior initial, su
   try {
     step first = child->first_step();
     const bool was_stored = system().stored(child_name);
-    std::lock_guard lock(system().mutex);
-    system().check_durable_name_free(child_name, was_stored);
-    system().spawning.insert(child_name);
+    auto d = system().actors.lock();
+    d.check_free(child_name, was_stored);
+    d.begin_spawn(child_name);
     run_state().children.push_back(
         run_buffers::child{child, step::spawned{child_name, std::move(first.record_bytes), first.wake == 1}});
   } catch (...) {
@@ -285,10 +285,11 @@ std::future<void> detail::system::start_durable(const std::shared_ptr<actor_cell
     std::future<void> done = committed.get_future();
     first.ack.emplace(std::move(committed));
     const bool was_stored = stored(cell->given_name());
-    std::lock_guard lock(mutex);
-    check_durable_name_free(cell->given_name(), was_stored);
-    named.insert(cell);
-    // Submitted under the lock, so its record precedes any step the actor itself commits.
+    auto d = actors.lock();
+    d.check_free(cell->given_name(), was_stored);  // throws after shutdown: commits is still open
+    d.add(cell);
+    // Submitted under the directory's lock, so its record precedes any step the actor itself
+    // commits.
     commits->submit(std::move(first));
     return done;
   } catch (...) {
@@ -306,8 +307,7 @@ std::optional<std::uint64_t> detail::system::submit(step s) {
 
 void detail::system::note_quarantined(const std::string& name, const std::string& reason) {
   recovered.quarantined.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard lock(mutex);
-  quarantine_list[name] = reason;
+  actors.lock().quarantine(name, reason);
 }
 
 void detail::system::quarantine(const std::string& name, const std::string& reason,
@@ -322,10 +322,7 @@ void detail::system::quarantine(const std::string& name, const std::string& reas
 }
 
 void detail::system::discard(const std::string& name, std::uint64_t seq) {
-  {
-    std::lock_guard lock(mutex);
-    if (quarantine_list.contains(name)) return;  // kept with the actor
-  }
+  if (actors.lock().quarantined(name)) return;  // kept with the actor
   step s;
   s.actor = name;
   s.consumed.push_back(seq);

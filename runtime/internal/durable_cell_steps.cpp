@@ -210,18 +210,11 @@ void durable_cell::commit_end(message* rest) {
     system().note_quarantined(name(), s.quarantine);
   } else {
     s.record = step::record_op::erase;
-    {
-      std::lock_guard lock(system().mutex);
-      system().erasing.insert(name());
-    }
+    system().actors.lock().begin_erase(name());
     // A lifted actor that stops while handling what it kept has handled it.
     s.on_commit = [system = system_handle(), erased = name(),
                    waiter = buffers_ ? std::exchange(buffers_->lift_waiter, nullptr) : nullptr] {
-      {
-        std::lock_guard lock(system->mutex);
-        system->erasing.erase(erased);
-        ++system->erased;
-      }
+      system->actors.lock().end_erase(erased);
       if (waiter) waiter->set_value();
     };
     s.outbox.swap(run_state().outbox);
@@ -238,8 +231,8 @@ void durable_cell::abandon_children(std::size_t from) {
   auto& children = buffers_->children;
   if (children.size() <= from) return;
   {
-    std::lock_guard lock(system().mutex);
-    for (std::size_t i = from; i < children.size(); ++i) system().spawning.erase(children[i].stored.actor);
+    auto d = system().actors.lock();
+    for (std::size_t i = from; i < children.size(); ++i) d.end_spawn(children[i].stored.actor);
   }
   for (std::size_t i = from; i < children.size(); ++i) children[i].cell->release_unborn();
   children.resize(from);
@@ -254,10 +247,10 @@ void durable_cell::commit_children(step& s) {
   }
   buffers_->children.clear();
   s.on_written = [system = system_handle(), cells = std::move(cells)] {
-    std::lock_guard lock(system->mutex);
+    auto d = system->actors.lock();
     for (const auto& cell : cells) {
-      system->spawning.erase(cell->given_name());
-      if (!system->finished) system->named.insert(cell);
+      d.end_spawn(cell->given_name());
+      if (!d.finished()) d.add(cell);
     }
   };
 }

@@ -41,11 +41,7 @@ void node::take_offer(connection& c, const wire::migrate_offer_frame& f) {
       return;
     }
   }
-  bool quarantined = false;
-  {
-    std::lock_guard lock(sys_.mutex);
-    quarantined = sys_.quarantine_list.contains(actor);
-  }
+  const bool quarantined = sys_.actors.lock().quarantined(actor);
   if (quarantined || sys_.resolve_cell(actor)) return answer(wire::migrate_status::exists);
   // Numbers of this node's own for the package's messages: below any later message's.
   const std::uint64_t first = p.mailbox.empty() ? 0 : sys_.commits->reserve(p.mailbox.size());
@@ -171,10 +167,7 @@ std::shared_ptr<actor_cell> node::incoming_cell(const std::string& name) {
   auto cell = std::static_pointer_cast<durable_cell>(sys_.make_durable_cell(name, behavior{}, supervision{}, false));
   cell->hold();  // not runnable until activated
   cell->arriving();
-  {
-    std::lock_guard directory(sys_.mutex);
-    if (!sys_.named.insert(cell)) return nullptr;  // cannot be: the name is neither hosted nor stored here
-  }
+  if (!sys_.actors.lock().add(cell)) return nullptr;  // cannot be: the name is neither hosted nor stored here
   it->second.cell = cell;
   return cell;
 }

@@ -36,18 +36,17 @@ std::string detail::system::claim_quarantined(const std::string& name) {
   if (!db) throw std::logic_error("revenant: quarantines exist only in an actor system opened on a store");
   for (int waited_ms = 0;; ++waited_ms) {
     {
-      std::lock_guard lock(mutex);
-      if (shut_down) throw std::logic_error("revenant: the actor system is shut down");
-      auto it = quarantine_list.find(name);
-      if (it == quarantine_list.end())
-        throw std::invalid_argument("revenant: actor \"" + name + "\" is not quarantined");
-      if (quarantine_busy.contains(name))
+      auto d = actors.lock();
+      if (d.shutting_down()) throw std::logic_error("revenant: the actor system is shut down");
+      std::optional<std::string> reason = d.quarantine_reason(name);
+      if (!reason) throw std::invalid_argument("revenant: actor \"" + name + "\" is not quarantined");
+      if (d.claimed(name))
         throw std::invalid_argument("revenant: the quarantine of actor \"" + name +
                                     "\" is being lifted or discarded already");
       // The incarnation that failed leaves the table only after submitting its quarantine step.
-      if (!named.contains(name)) {
-        quarantine_busy.insert(name);
-        return it->second;
+      if (!d.is_running(name)) {
+        d.claim_quarantined(name);
+        return *reason;
       }
     }
     if (waited_ms == 10'000)
@@ -58,10 +57,7 @@ std::string detail::system::claim_quarantined(const std::string& name) {
 
 actor_ref detail::system::lift(const std::string& name) {
   claim_quarantined(name);
-  auto release_claim = [&] {
-    std::lock_guard lock(mutex);
-    quarantine_busy.erase(name);
-  };
+  auto release_claim = [&] { actors.lock().release_claim(name); };
   // 1. The store: no quarantine entry, and the wake entry the record calls for (it is not kept
   // while quarantined, docs/format.md 8.8).
   try {
@@ -103,10 +99,10 @@ actor_ref detail::system::lift(const std::string& name) {
     throw;
   }
   {
-    std::lock_guard lock(mutex);
-    quarantine_busy.erase(name);
-    quarantine_list.erase(name);
-    named.insert(made);
+    auto d = actors.lock();
+    d.release_claim(name);
+    d.end_quarantine(name);
+    d.add(made);
   }
   std::vector<message_ptr> messages;
   messages.reserve(kept.size());
@@ -145,23 +141,21 @@ std::uint64_t detail::system::discard_all(const std::string& name) {
     erasure.ack.emplace(std::move(committed));
     // Out of the quarantine list, but not to be brought back from its record until it is erased.
     // A message reaching the old incarnation from now on is discarded like any to a stopped one.
+    // Under the directory's lock (then the system's mutex, which guards the committer's
+    // lifetime): no lookup sees the name free before the erasure is queued.
+    auto d = actors.lock();
     std::lock_guard lock(mutex);
     if (!commits) throw std::logic_error("revenant: the actor system is shut down");
-    quarantine_busy.erase(name);
-    quarantine_list.erase(name);
-    erasing.insert(name);
+    d.release_claim(name);
+    d.end_quarantine(name);
+    d.begin_erase(name);
     commits->submit(std::move(erasure));
   } catch (...) {
-    std::lock_guard lock(mutex);
-    quarantine_busy.erase(name);
+    actors.lock().release_claim(name);
     throw;
   }
   done.get();  // on failure the name stays out of use: nothing more is committed anyway
-  {
-    std::lock_guard lock(mutex);
-    erasing.erase(name);
-    ++erased;
-  }
+  actors.lock().end_erase(name);
   for (auto& [seq, envelope] : kept) {
     message_ptr m;
     try {

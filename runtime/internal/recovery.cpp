@@ -17,7 +17,7 @@ namespace revenant {
 using detail::actor_cell;
 using detail::durable_cell;
 using detail::durable_of;
-using detail::name_table;
+using detail::directory;
 
 namespace {
 
@@ -58,33 +58,33 @@ class record_batch {
 // batch at a time: create the batch's actors, register them under one lock, then decode them.
 void detail::system::recover_all() {
   const std::uint64_t total = db->estimate_record_count();
-  {
-    std::lock_guard lock(mutex);
-    named.reserve(named.size() + static_cast<std::size_t>(total + total / 8));
-  }
-  // Quarantined at an earlier open: not brought up (read now; decoding may add to the list).
   std::unordered_set<std::string> kept_out;
-  for (const auto& [name, reason] : quarantine_list) kept_out.insert(name);
+  {
+    auto d = actors.lock();
+    d.reserve(d.running_count() + static_cast<std::size_t>(total + total / 8));
+    // Quarantined at an earlier open: not brought up (read now; decoding may add to the list).
+    for (auto& [name, reason] : d.quarantine_list()) kept_out.insert(std::move(name));
+  }
 
   // handle: the recovering thread's own reference to this system, which its cells copy (below).
   auto bring_up = [&](const record_batch& batch, const std::shared_ptr<system>& handle) {
     const std::size_t n = batch.size();
-    std::vector<name_table<actor_cell>::hash_type> hashes(n);
+    std::vector<directory::hash_type> hashes(n);
     std::vector<std::shared_ptr<actor_cell>> cells(n);
     // The batch's ids in one step: a counter every recovering thread bumps per actor would be
     // one more cache line they pass back and forth.
     const std::uint64_t first_id = next_id.fetch_add(n, std::memory_order_relaxed);
     for (std::size_t i = 0; i < n; ++i) {
-      hashes[i] = name_table<actor_cell>::hash(batch.name(i));
+      hashes[i] = directory::hash(batch.name(i));
       cells[i] = std::make_shared<durable_cell>(handle, first_id + i, std::string(batch.name(i)), behavior{},
                                                 supervision{}, false);
     }
     {
-      std::lock_guard lock(mutex);
-      for (auto h : hashes) named.prefetch(h);
+      auto d = actors.lock();
+      for (auto h : hashes) d.prefetch(h);
       // An actor referenced by one decoded earlier is already there, created but not decoded:
       // that cell is the actor (the one made above is dropped).
-      for (std::size_t i = 0; i < n; ++i) cells[i] = named.find_or_insert(std::move(cells[i]), hashes[i]);
+      for (std::size_t i = 0; i < n; ++i) cells[i] = d.add_or_found(std::move(cells[i]), hashes[i]);
     }
     std::uint64_t activated = 0;
     for (std::size_t i = 0; i < n; ++i) activated += durable_of(*cells[i])->activate(batch.record(i));
@@ -179,9 +179,14 @@ void detail::system::recover_all() {
 // recipient sees its stored messages before anything sent in this process (which has higher
 // sequence numbers), in the order they were sent.
 void detail::system::recover() {
+  std::vector<std::pair<std::string, std::string>> quarantined;  // read before the lock
   db->for_each_quarantined([&](std::string_view actor, std::string_view reason) {
-    quarantine_list.emplace(std::string(actor), std::string(reason));
+    quarantined.emplace_back(actor, reason);
   });
+  {
+    auto d = actors.lock();
+    for (const auto& [actor, reason] : quarantined) d.quarantine(actor, reason);
+  }
   // The largest sequence number of a stored entry: next_seq must be above it (format.md 8.8,
   // invariant 6), or new messages would reuse the numbers of unconsumed ones.
   std::uint64_t max_seq = 0;
@@ -208,7 +213,7 @@ void detail::system::recover() {
     if (!cell) {
       // Sent to an actor that no longer exists (it stopped while this was being committed):
       // a dead letter, deleted. A quarantined actor keeps its messages.
-      if (!quarantine_list.contains(name)) {
+      if (!actors.lock().quarantined(name)) {
         orphans.consume(actor, seq);
         letters.count_unshown();
       }

@@ -31,9 +31,8 @@
 #include "runtime/actor_system.hpp"
 #include "runtime/internal/committer.hpp"
 #include "runtime/internal/dead_letters.hpp"
-#include "runtime/internal/name_table.hpp"
+#include "runtime/internal/directory.hpp"
 #include "runtime/internal/outside_asks.hpp"
-#include "runtime/internal/owned_set.hpp"
 #include "runtime/internal/scheduler.hpp"
 #include "storage/store.hpp"
 
@@ -55,7 +54,6 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   std::vector<std::thread> workers;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> accepting{true};  // outside messages
-  std::atomic<bool> closing{false};   // set with shut_down: no new actor
   std::atomic<bool> spinner{false};   // a worker is polling for work (spin_before_sleep)
   // Made with io; hands runs to the workers (scheduler.hpp).
   std::optional<scheduler> runs;
@@ -63,28 +61,12 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   // Made with io, destroyed before it (its clock is an Asio timer).
   std::shared_ptr<outside_asks> outside;
 
-  // ---- the directory: names -> actors (directory.cpp) ----
+  // Which actor a name stands for: running here, in transition, quarantined (directory.hpp).
+  // Its lock comes before this system's mutex.
+  directory actors;
+  // Guards what the parts share that is not the directory's: watcher lists and moves of actors
+  // (actor_cell), the committer's lifetime (shutdown closes it under this), repairs.
   mutable std::mutex mutex;
-  bool shut_down = false;                                              // guarded by mutex
-  // Set once shutdown has taken the last actors: no actor is created after it. (Until then a
-  // draining worker may still bring a stored actor in, e.g. one its state refers to.)
-  bool finished = false;                                               // guarded by mutex
-  // Every running actor is in exactly one of these: anonymous ones in `live` (which has locks
-  // of its own), named ones in `named` (keyed by the actor's own name).
-  owned_set<actor_cell> live;
-  name_table<actor_cell> named;  // guarded by mutex
-  // Durable actors spawned by a durable actor's step that is not committed yet: their names are
-  // taken, but they do not exist until the step is written. Guarded by mutex.
-  std::unordered_set<std::string> spawning;
-  // Durable actors that stopped and whose erasure is not committed yet: their records are still
-  // in the store, but they must not be brought back. Guarded by mutex.
-  std::unordered_set<std::string> erasing;
-  // Erasures committed so far: a store read made outside the mutex is stale if this moved
-  // meanwhile. Guarded by mutex.
-  std::uint64_t erased = 0;
-  std::unordered_map<std::string, std::string> quarantine_list;  // guarded by mutex
-  // Quarantined names a lift_quarantine or discard_quarantined is working on. Guarded by mutex.
-  std::unordered_set<std::string> quarantine_busy;
 
   // ---- durability (absent for a transient-only system); the store outlives the committer ----
   std::optional<durable_config> durable;
@@ -118,15 +100,11 @@ struct system final : detail::actor_resolver, std::enable_shared_from_this<syste
   void forget(const actor_cell& cell);
   // Why name resolves to no actor: actor_quarantined if it is quarantined, else
   // std::invalid_argument ("no actor named").
-  std::exception_ptr no_actor(const std::string& name) const;
+  std::exception_ptr no_actor(const std::string& name);
   // Throws std::invalid_argument unless name can name a durable actor.
   static void check_durable_name(const std::string& name);
   // Whether the store holds a record for name (read outside the mutex).
   bool stored(const std::string& name) const;
-  // Under mutex: throws unless name is free for a new durable actor (actor_quarantined if it
-  // is quarantined, std::invalid_argument if it is running, stored (was_stored, read before
-  // the lock) or being spawned), or std::logic_error after shutdown.
-  void check_durable_name_free(const std::string& name, bool was_stored) const;
 
   // ---- durable_cell.cpp ----
   // A durable actor's cell; loaded: made with its behavior (spawn_durable), else its record is

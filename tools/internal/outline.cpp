@@ -1,11 +1,10 @@
 // Reads an actor image's outline (outline.hpp). The snapshot payload layout is docs/format.md.
 #include "tools/internal/outline.hpp"
 
-#include <cassert>
 #include <cstdint>
 #include <exception>
 #include <string>
-#include <typeinfo>
+#include <stdexcept>
 #include <vector>
 
 #include "actors/detail/archive.hpp"
@@ -61,9 +60,11 @@ class outline_archive final : public detail::graph_input_archive {
 
 void closure_name::load(detail::graph_input_archive& ar) {
   // Cereal hands a load the archive's base type; read_outline, the only reader of an outline,
-  // reads it with an outline_archive.
-  assert(typeid(ar) == typeid(outline_archive));
-  function = static_cast<outline_archive&>(ar).closures.read(ar);
+  // reads it with an outline_archive. Any other archive is a misuse of this type, not bad bytes.
+  auto* outline = dynamic_cast<outline_archive*>(&ar);
+  if (outline == nullptr)
+    throw std::logic_error("revenant: a closure_name is read only by read_outline (it needs the outline's closure table)");
+  function = outline->closures.read(ar);
 }
 
 image_outline read_outline(std::string_view snapshot, const std::string& subject) {

@@ -17,7 +17,8 @@ namespace revenant::detail {
 // A closure of the image as the tool reads it: the name of its registered function (empty for
 // an empty closure), from the closure's reference alone. The root holds closures only as
 // references (their captured values follow later in the payload: docs/format.md, section 3), so
-// the image reads without any registered function. Only read_outline can load one.
+// the image reads without any registered function. Only read_outline can load one; a load from
+// any other archive throws std::logic_error.
 struct closure_name {
   std::string function;
   void load(detail::graph_input_archive& ar);
