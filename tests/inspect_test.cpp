@@ -19,6 +19,7 @@
 
 #include "actors/internal/access.hpp"
 #include "actors/actor.hpp"
+#include "actors/detail/archive_input.hpp"
 #include "actors/message_type.hpp"
 #include "runtime/actor_system.hpp"
 #include "storage/commit_batch.hpp"
@@ -30,6 +31,7 @@
 #include "tests/support/messages.hpp"
 #include "tests/support/raw_store.hpp"
 #include "tools/inspect.hpp"
+#include "tools/internal/outline.hpp"
 
 using namespace revenant;
 using namespace revenant::test;
@@ -776,4 +778,14 @@ TEST_CASE("inspect lists migration markers, tombstones and incoming packages", "
   // The message forwarded ahead of its actor's package is no damage: it waits for activation.
   CHECK_THAT(r.out, !Catch::Contains("actor \"arriving/1\": no record in the store"));
   CHECK_THAT(r.out, Catch::Contains(", 5 migration records\n"));
+}
+
+TEST_CASE("an outline's closure names load only through read_outline", "[inspect]") {
+  // A closure name needs the outline's table of closure references: loading one from another
+  // archive is a misuse reported as such, not read as bytes.
+  const std::string bytes(8, '\0');
+  revenant::detail::graph_input_archive ar(bytes, 0, std::string("a test payload"));
+  revenant::detail::closure_name name;
+  CHECK_THROWS_AS(name.load(ar), std::logic_error);
+  CHECK_THROWS_WITH(name.load(ar), Catch::Contains("read_outline"));
 }
