@@ -184,7 +184,20 @@ void actor_cell::take_from_node(message_ptr m, const std::string& origin, bool f
   if (extras* x = extras_.load(std::memory_order_acquire); x != nullptr && x->arrived.load(std::memory_order_acquire))
       [[unlikely]] {
     bool overtaken = false;
-    {
+    extras::origin* known = nullptr;
+    for (std::size_t i = 0; i < x->origin_count; ++i)
+      if (x->origins[i].node == origin) {
+        known = &x->origins[i];
+        break;
+      }
+    if (known != nullptr) {
+      // A direct message marks its node (the first one writes the flag, the rest only read it);
+      // a forwarded one that finds the mark would overtake it.
+      if (forwarded)
+        overtaken = known->direct.load(std::memory_order_acquire);
+      else if (!known->direct.load(std::memory_order_relaxed))
+        known->direct.store(true, std::memory_order_release);
+    } else {
       std::lock_guard lock(system_->mutex);
       const bool direct_before =
           std::find(x->direct_from.begin(), x->direct_from.end(), origin) != x->direct_from.end();
@@ -198,7 +211,13 @@ void actor_cell::take_from_node(message_ptr m, const std::string& origin, bool f
   enqueue(std::move(m), std::nullopt);
 }
 
-void actor_cell::arriving() { more().arrived.store(true, std::memory_order_release); }
+void actor_cell::arriving(const std::vector<std::string>& peers) {
+  extras& x = more();
+  x.origins = std::make_unique<extras::origin[]>(peers.size());
+  for (std::size_t i = 0; i < peers.size(); ++i) x.origins[i].node = peers[i];
+  x.origin_count = peers.size();
+  x.arrived.store(true, std::memory_order_release);
+}
 
 void actor_cell::send_down(detail::actor_base& watcher, const down& notice) {
   message_ptr m = make_message<down>(notice);

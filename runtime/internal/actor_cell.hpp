@@ -58,8 +58,9 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
   // origin's node sent here directly: then a dead letter (reordered, docs/migration.md 4).
   void take_from_node(message_ptr m, const std::string& origin, bool forwarded) override;
   // This cell is an actor arriving by a move: take_from_node keeps each origin's transient
-  // messages in order from now on. Any thread, before the first message from a link.
-  void arriving();
+  // messages in order from now on. peers: the nodes known now (their messages take no lock).
+  // Any thread, once, before the first message from a link.
+  void arriving(const std::vector<std::string>& peers);
 
   // Worker side: handles up to the system's throughput of messages, then yields. A durable
   // actor commits what it did (one step) before anyone else may run it.
@@ -163,9 +164,18 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
     // before `moved` is (release), never changed after.
     std::shared_ptr<detail::actor_base> moved_to;
     std::atomic<bool> moved{false};
-    // An actor that arrived by a move: the nodes that sent it a transient message directly since
-    // (guarded by the system's mutex; at most one per node).
+    // An actor that arrived by a move: for each node, whether it has sent this actor a transient
+    // message directly since (set once, never cleared). The nodes known at arrival are fixed in
+    // `origins` (written before `arrived` is set, release; only the flags change after), so
+    // their messages take no lock; a node unknown then is kept in direct_from (guarded by the
+    // system's mutex).
+    struct origin {
+      std::string node;
+      std::atomic<bool> direct{false};
+    };
     std::atomic<bool> arrived{false};
+    std::unique_ptr<origin[]> origins;
+    std::size_t origin_count = 0;
     std::vector<std::string> direct_from;
   };
   extras& more();

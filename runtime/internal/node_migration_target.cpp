@@ -166,7 +166,9 @@ std::shared_ptr<actor_cell> node::incoming_cell(const std::string& name) {
   if (it->second.cell) return it->second.cell;
   auto cell = std::static_pointer_cast<durable_cell>(sys_.make_durable_cell(name, behavior{}, supervision{}, false));
   cell->hold();  // not runnable until activated
-  cell->arriving();
+  std::vector<std::string> peers;
+  for (const auto& [peer, where] : config_.peers) peers.push_back(peer);
+  cell->arriving(peers);
   if (!sys_.actors.lock().add(cell)) return nullptr;  // cannot be: the name is neither hosted nor stored here
   it->second.cell = cell;
   return cell;
