@@ -185,9 +185,9 @@ void actor_cell::take_from_node(message_ptr m, const std::string& origin, bool f
       [[unlikely]] {
     bool overtaken = false;
     extras::origin* known = nullptr;
-    for (std::size_t i = 0; i < x->origin_count; ++i)
-      if (x->origins[i].node == origin) {
-        known = &x->origins[i];
+    for (auto& o : x->origins)
+      if (o.node == origin) {
+        known = &o;
         break;
       }
     if (known != nullptr) {
@@ -213,9 +213,8 @@ void actor_cell::take_from_node(message_ptr m, const std::string& origin, bool f
 
 void actor_cell::arriving(const std::vector<std::string>& peers) {
   extras& x = more();
-  x.origins = std::make_unique<extras::origin[]>(peers.size());
+  x.origins = std::vector<extras::origin>(peers.size());
   for (std::size_t i = 0; i < peers.size(); ++i) x.origins[i].node = peers[i];
-  x.origin_count = peers.size();
   x.arrived.store(true, std::memory_order_release);
 }
 

@@ -174,8 +174,7 @@ class actor_cell : public recipient, public context, public std::enable_shared_f
       std::atomic<bool> direct{false};
     };
     std::atomic<bool> arrived{false};
-    std::unique_ptr<origin[]> origins;
-    std::size_t origin_count = 0;
+    std::vector<origin> origins;  // sized once (an atomic cannot move), never resized
     std::vector<std::string> direct_from;
   };
   extras& more();
